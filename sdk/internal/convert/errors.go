@@ -1,0 +1,174 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stc-trading/stc/sdk/broker"
+	commonv1 "github.com/stc-trading/stc/sdk/internal/pb/stc/common/v1"
+	"github.com/stc-trading/stc/sdk/schema"
+	"github.com/stc-trading/stc/sdk/strategy"
+)
+
+// Reasons for errors that are not broker sentinels.
+const (
+	ReasonInvalidConfig   = "INVALID_CONFIG"
+	ReasonUnknownInstance = "UNKNOWN_INSTANCE"
+	ReasonPanic           = "PLUGIN_PANIC"
+	ReasonStrategyFailed  = "STRATEGY_FAILED"
+)
+
+// ErrPluginPanic is what a host sees when plugin code panicked while
+// serving the call. The plugin process survives; the instance may be in a
+// bad state.
+var ErrPluginPanic = errors.New("plugin panicked")
+
+// codeForReason picks the gRPC code that best describes a reason, so that
+// generic gRPC tooling (grpcurl, logs) shows something sensible.
+func codeForReason(reason string) codes.Code {
+	switch reason {
+	case "AUTH_FAILED":
+		return codes.Unauthenticated
+	case "RATE_LIMITED":
+		return codes.ResourceExhausted
+	case "UNKNOWN_INSTRUMENT", "ORDER_NOT_FOUND", "SESSION_NOT_FOUND", ReasonUnknownInstance:
+		return codes.NotFound
+	case "UNSUPPORTED":
+		return codes.Unimplemented
+	case "INVALID_ORDER", ReasonInvalidConfig:
+		return codes.InvalidArgument
+	case "UNAVAILABLE":
+		return codes.Unavailable
+	case ReasonPanic:
+		return codes.Internal
+	case ReasonStrategyFailed:
+		return codes.Unknown
+	}
+	return codes.FailedPrecondition
+}
+
+// ToStatus turns a plugin-side error into a gRPC status error that carries
+// an ErrorDetail with the error's stable reason.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok && reasonOf(err) == "" {
+		return err // already a status (e.g. from a nested call)
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	}
+	reason := reasonOf(err)
+	code := codes.Unknown
+	if reason != "" {
+		code = codeForReason(reason)
+	}
+	detail := &commonv1.ErrorDetail{Reason: reason}
+	if d, ok := broker.RetryAfter(err); ok {
+		detail.RetryAfterMs = d.Milliseconds()
+		detail.Retryable = true
+	}
+	if errors.Is(err, broker.ErrRateLimited) || errors.Is(err, broker.ErrUnavailable) {
+		detail.Retryable = true
+	}
+	st, derr := status.New(code, err.Error()).WithDetails(detail)
+	if derr != nil {
+		return status.Error(code, err.Error())
+	}
+	return st.Err()
+}
+
+func reasonOf(err error) string {
+	if r := broker.Reason(err); r != "" {
+		return r
+	}
+	switch {
+	case errors.Is(err, strategy.ErrInvalidParams), errors.Is(err, schema.ErrInvalid):
+		return ReasonInvalidConfig
+	case errors.Is(err, strategy.ErrUnknownInstance):
+		return ReasonUnknownInstance
+	case errors.Is(err, ErrPluginPanic):
+		return ReasonPanic
+	}
+	return ""
+}
+
+// remoteError is an error that came back from a plugin. It keeps the
+// plugin's message and unwraps to the matching SDK sentinel.
+type remoteError struct {
+	kind error
+	msg  string
+	code codes.Code
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+// GRPCCode returns the status code the plugin answered with.
+func (e *remoteError) GRPCCode() codes.Code { return e.code }
+
+// FromStatus turns an error returned by a generated gRPC client back into
+// an SDK error: errors.Is matches the SDK sentinel named by the status'
+// ErrorDetail, and broker.RetryAfter sees the retry hint. Errors without a
+// detail (transport failures) are returned unchanged so callers can
+// classify them with status.Code.
+func FromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	var detail *commonv1.ErrorDetail
+	for _, d := range st.Details() {
+		if ed, ok := d.(*commonv1.ErrorDetail); ok {
+			detail = ed
+			break
+		}
+	}
+	if detail == nil || detail.GetReason() == "" {
+		if st.Code() == codes.DeadlineExceeded {
+			return fmt.Errorf("%w: %s", context.DeadlineExceeded, st.Message())
+		}
+		return err
+	}
+	reason := detail.GetReason()
+	if s := broker.SentinelForReason(reason); s != nil {
+		return &broker.Error{Kind: s, Message: trimPrefix(st.Message(), s), RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond}
+	}
+	var kind error
+	switch reason {
+	case ReasonInvalidConfig:
+		kind = schema.ErrInvalid
+	case ReasonUnknownInstance:
+		kind = strategy.ErrUnknownInstance
+	case ReasonPanic:
+		kind = ErrPluginPanic
+	default:
+		return err
+	}
+	return &remoteError{kind: kind, msg: st.Message(), code: st.Code()}
+}
+
+// trimPrefix drops the sentinel's own text from a message so a round trip
+// does not print "broker: market closed: broker: market closed: …".
+func trimPrefix(msg string, sentinel error) string {
+	p := sentinel.Error()
+	if len(msg) >= len(p) && msg[:len(p)] == p {
+		msg = msg[len(p):]
+		if len(msg) >= 2 && msg[:2] == ": " {
+			msg = msg[2:]
+		}
+	}
+	return msg
+}
