@@ -22,7 +22,9 @@ import (
 // fragile panics when its window's last close is exactly 13.
 type fragile struct{}
 
-func (fragile) Metadata() strategy.Metadata { return strategy.Metadata{Name: "fragile", Version: "1.0.0"} }
+func (fragile) Metadata() strategy.Metadata {
+	return strategy.Metadata{Name: "fragile", Version: "1.0.0"}
+}
 func (fragile) Configure(context.Context, strategy.ConfigureRequest) (strategy.ConfigureResponse, error) {
 	return strategy.ConfigureResponse{Warmup: 2}, nil
 }
@@ -112,7 +114,9 @@ func (b *tiny) PlaceOrder(_ context.Context, req broker.OrderRequest) (broker.Or
 func (b *tiny) GetOrder(context.Context, string) (broker.Order, error) {
 	return broker.Order{}, broker.ErrOrderNotFound
 }
-func (b *tiny) OrderResults(context.Context) (<-chan broker.Order, error) { return nil, broker.ErrUnsupported }
+func (b *tiny) OrderResults(context.Context) (<-chan broker.Order, error) {
+	return nil, broker.ErrUnsupported
+}
 
 func TestBrokerSessions(t *testing.T) {
 	h := brokertest.New(t, func() broker.Broker { return &tiny{} })
