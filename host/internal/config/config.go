@@ -1,0 +1,125 @@
+// Package config loads the host's configuration from defaults, STC_*
+// environment variables and command-line flags (flags win), and validates
+// it so that a bad setting fails at start with a message saying what to fix.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config is the host's configuration.
+type Config struct {
+	HTTPAddr    string        // STC_HTTP_ADDR
+	DataDir     string        // STC_DATA_DIR
+	DatabaseURL string        // STC_DATABASE_URL; empty = embedded store
+	PluginDir   string        // STC_PLUGIN_DIR
+	LogLevel    string        // STC_LOG_LEVEL
+	CallTimeout time.Duration // STC_PLUGIN_CALL_TIMEOUT
+	// PaperTimeScale is passed to the paper broker plugin explicitly (never
+	// through inherited environment): 60 = one market minute per second.
+	PaperTimeScale float64 // STC_PAPER_TIME_SCALE
+}
+
+// Defaults returns the zero-setup configuration of `make run`.
+func Defaults() Config {
+	return Config{
+		HTTPAddr:       "127.0.0.1:8080",
+		DataDir:        "./data",
+		PluginDir:      "./bin/plugins",
+		LogLevel:       "info",
+		CallTimeout:    10 * time.Second,
+		PaperTimeScale: 1,
+	}
+}
+
+// Load reads env (through getenv) and then args (flags) over the defaults.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	var errs []error
+	str := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	str(&c.HTTPAddr, "STC_HTTP_ADDR")
+	str(&c.DataDir, "STC_DATA_DIR")
+	str(&c.DatabaseURL, "STC_DATABASE_URL")
+	str(&c.PluginDir, "STC_PLUGIN_DIR")
+	str(&c.LogLevel, "STC_LOG_LEVEL")
+	if v := getenv("STC_PLUGIN_CALL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STC_PLUGIN_CALL_TIMEOUT=%q: want a duration such as 10s", v))
+		}
+		c.CallTimeout = d
+	}
+	if v := getenv("STC_PAPER_TIME_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%q: want a number such as 1 or 60", v))
+		}
+		c.PaperTimeScale = f
+	}
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (STC_HTTP_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (STC_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://… URL; empty = embedded store (STC_DATABASE_URL)")
+	fs.StringVar(&c.PluginDir, "plugin-dir", c.PluginDir, "directory of plugin binaries and SHA256SUMS (STC_PLUGIN_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace|debug|info|warn|error (STC_LOG_LEVEL)")
+	fs.DurationVar(&c.CallTimeout, "plugin-call-timeout", c.CallTimeout, "default deadline of a plugin call (STC_PLUGIN_CALL_TIMEOUT)")
+	fs.Float64Var(&c.PaperTimeScale, "paper-time-scale", c.PaperTimeScale, "paper market speed: 60 = a market minute per second (STC_PAPER_TIME_SCALE)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every setting and reports all problems at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("STC_HTTP_ADDR=%q: want host:port such as 127.0.0.1:8080", c.HTTPAddr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("STC_DATA_DIR must not be empty"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, fmt.Errorf("STC_DATABASE_URL must be a postgres:// URL (or empty for the embedded store)"))
+	}
+	if st, err := os.Stat(c.PluginDir); err != nil || !st.IsDir() {
+		errs = append(errs, fmt.Errorf("STC_PLUGIN_DIR=%q is not a directory (run `make build`, which writes bin/plugins)", c.PluginDir))
+	}
+	if hclog.LevelFromString(c.LogLevel) == hclog.NoLevel {
+		errs = append(errs, fmt.Errorf("STC_LOG_LEVEL=%q: want trace, debug, info, warn or error", c.LogLevel))
+	}
+	if c.CallTimeout <= 0 {
+		errs = append(errs, errors.New("STC_PLUGIN_CALL_TIMEOUT must be positive"))
+	}
+	if !(c.PaperTimeScale > 0 && c.PaperTimeScale <= 86400) {
+		errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%v: want a number in (0, 86400]", c.PaperTimeScale))
+	}
+	return errors.Join(errs...)
+}
+
+// PaperDataDir is where the paper broker keeps its accounts.
+func (c Config) PaperDataDir() (string, error) {
+	return filepath.Abs(filepath.Join(c.DataDir, "paper"))
+}

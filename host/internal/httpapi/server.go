@@ -1,0 +1,245 @@
+// Package httpapi is the host's REST API (gorilla/mux): routing, input
+// validation, status codes and the JSON error envelope. It runs no SQL and
+// never touches go-plugin; it talks to services through small interfaces.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
+)
+
+// SymbolList is a broker's instruments and where they came from.
+type SymbolList struct {
+	Items  []broker.Instrument
+	Source string // live | cache | fallback
+}
+
+// Markets serves market data.
+type Markets interface {
+	Symbols(ctx context.Context, brokerName string) (SymbolList, error)
+	Candles(ctx context.Context, brokerName, symbol string, tf market.Timeframe, from, to int64, limit int) (market.Series, error)
+}
+
+// Plugins reports installed plugins.
+type Plugins interface {
+	Strategies(ctx context.Context) ([]plugin.Info, error)
+	Ready(ctx context.Context) error
+}
+
+// ErrUnknownBroker is returned by Markets for a broker that is not
+// installed.
+var ErrUnknownBroker = errors.New("unknown broker")
+
+// Server holds the API's dependencies.
+type Server struct {
+	markets Markets
+	plugins Plugins
+	log     hclog.Logger
+}
+
+// New returns the API handler.
+func New(markets Markets, plugins Plugins, log hclog.Logger) http.Handler {
+	s := &Server{markets: markets, plugins: plugins, log: log}
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.HandleFunc("/api/v2/symbols", s.symbols).Methods(http.MethodGet)
+	r.HandleFunc("/api/v2/candles", s.candles).Methods(http.MethodGet)
+	r.HandleFunc("/api/v2/strategies", s.strategies).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
+	})
+	return s.logRequests(r)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.plugins.Ready(r.Context()); err != nil {
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// upstreamError maps a service error to an API error: unknown names are
+// the client's mistake, broker trouble is a 502/503, never a 500 for input.
+func (s *Server) upstreamError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrUnknownBroker):
+		writeError(w, badRequest("unknown_broker", err.Error()))
+	case errors.Is(err, broker.ErrUnknownInstrument):
+		writeError(w, badRequest("unknown_symbol", err.Error()))
+	case errors.Is(err, broker.ErrRateLimited):
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: err.Error()})
+	default:
+		s.log.Warn("market data request failed", "error", err)
+		writeError(w, &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer: " + err.Error()})
+	}
+}
+
+type instrumentJSON struct {
+	Symbol      string  `json:"symbol"`
+	Name        string  `json:"name"`
+	Market      string  `json:"market"`
+	Payout      float64 `json:"payout"`
+	Open        bool    `json:"open"`
+	MinAmount   float64 `json:"min_amount"`
+	MaxAmount   float64 `json:"max_amount"`
+	Expirations []int64 `json:"expirations"`
+}
+
+func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("broker")
+	if name == "" {
+		writeError(w, badRequest("validation_failed", "broker is required, e.g. ?broker=paper"))
+		return
+	}
+	list, err := s.markets.Symbols(r.Context(), name)
+	if err != nil {
+		s.upstreamError(w, err)
+		return
+	}
+	items := make([]instrumentJSON, len(list.Items))
+	for i, in := range list.Items {
+		exp := make([]int64, len(in.Expiries))
+		for j, d := range in.Expiries {
+			exp[j] = int64(d / time.Second)
+		}
+		minA, _ := in.MinStake.Float64()
+		maxA, _ := in.MaxStake.Float64()
+		items[i] = instrumentJSON{Symbol: in.Symbol, Name: in.Name, Market: in.Market, Payout: in.PayoutPercent, Open: in.Open, MinAmount: minA, MaxAmount: maxA, Expirations: exp}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "items": items, "source": list.Source})
+}
+
+type candleJSON struct {
+	Timestamp int64   `json:"timestamp"`
+	Open      float64 `json:"open"`
+	High      float64 `json:"high"`
+	Low       float64 `json:"low"`
+	Close     float64 `json:"close"`
+	Volume    float64 `json:"volume"`
+}
+
+func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name, symbol := q.Get("broker"), q.Get("symbol")
+	if name == "" || symbol == "" {
+		writeError(w, badRequest("validation_failed", "broker and symbol are required"))
+		return
+	}
+	tf, err := market.ParseTimeframe(q.Get("timeframe"))
+	if err != nil {
+		writeError(w, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d"))
+		return
+	}
+	limit, apiErr := intParam(q.Get("limit"), 100, 1, 5000, "limit")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	from, apiErr := intParam(q.Get("from"), 0, 0, 1<<40, "from")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	to, apiErr := intParam(q.Get("to"), 0, 0, 1<<40, "to")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	if to != 0 && from >= to {
+		writeError(w, badRequest("validation_failed", "from must be before to"))
+		return
+	}
+	series, err := s.markets.Candles(r.Context(), name, symbol, tf, int64(from), int64(to), limit)
+	if err != nil {
+		s.upstreamError(w, err)
+		return
+	}
+	out := make([]candleJSON, len(series))
+	for i, c := range series {
+		out[i] = candleJSON{Timestamp: c.Time, Open: c.Open, High: c.High, Low: c.Low, Close: c.Close, Volume: c.Volume}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": out})
+}
+
+func intParam(text string, def, lo, hi int, name string) (int, *apiError) {
+	if text == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("validation_failed", name+" must be an integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+type fieldJSON struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Default     string   `json:"default,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Min         *float64 `json:"min,omitempty"`
+	Max         *float64 `json:"max,omitempty"`
+	Options     []string `json:"options,omitempty"`
+}
+
+func (s *Server) strategies(w http.ResponseWriter, r *http.Request) {
+	infos, err := s.plugins.Strategies(r.Context())
+	if err != nil {
+		s.upstreamError(w, err)
+		return
+	}
+	type strategyJSON struct {
+		Name        string      `json:"name"`
+		Version     string      `json:"version"`
+		Description string      `json:"description"`
+		Params      []fieldJSON `json:"params"`
+	}
+	items := make([]strategyJSON, len(infos))
+	for i, in := range infos {
+		params := make([]fieldJSON, len(in.Fields))
+		for j, f := range in.Fields {
+			params[j] = fieldJSON{Name: f.Name, Type: f.Type.String(), Default: f.Default, Description: f.Description, Required: f.Required, Min: f.Min, Max: f.Max, Options: f.Options}
+		}
+		items[i] = strategyJSON{Name: in.Name, Version: in.Version, Description: in.Description, Params: params}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}

@@ -1,0 +1,82 @@
+package symbols
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+type fakeFetcher struct {
+	calls atomic.Int32
+	fail  atomic.Bool
+	gate  chan struct{}
+}
+
+func (f *fakeFetcher) Instruments(ctx context.Context, name string) ([]broker.Instrument, error) {
+	f.calls.Add(1)
+	if f.gate != nil {
+		<-f.gate
+	}
+	if f.fail.Load() {
+		return nil, broker.ErrUnavailable
+	}
+	return []broker.Instrument{{Symbol: name + "-X", PayoutPercent: 80}}, nil
+}
+
+func TestCacheLiveFallback(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	f := &fakeFetcher{}
+	s := New(f, 5*time.Minute, map[string][]broker.Instrument{"paper": {{Symbol: "BUILTIN"}}}, func() time.Time { return now })
+	ctx := context.Background()
+
+	items, src, err := s.List(ctx, "paper")
+	require.NoError(t, err)
+	assert.Equal(t, SourceLive, src)
+	assert.Equal(t, "paper-X", items[0].Symbol)
+
+	_, src, _ = s.List(ctx, "paper")
+	assert.Equal(t, SourceCache, src)
+	assert.EqualValues(t, 1, f.calls.Load(), "a fresh cache asks the broker nothing")
+
+	now = now.Add(6 * time.Minute)
+	f.fail.Store(true)
+	items, src, err = s.List(ctx, "paper")
+	require.NoError(t, err)
+	assert.Equal(t, SourceCache, src, "a stale list beats the built-in one")
+	assert.Equal(t, "paper-X", items[0].Symbol)
+
+	items, src, err = s.List(ctx, "other-never-reached")
+	assert.True(t, errors.Is(err, broker.ErrUnavailable), "no cache and no fallback: %v %v %v", items, src, err)
+
+	s2 := New(f, time.Minute, map[string][]broker.Instrument{"paper": {{Symbol: "BUILTIN"}}}, nil)
+	items, src, err = s2.List(ctx, "paper")
+	require.NoError(t, err)
+	assert.Equal(t, SourceFallback, src)
+	assert.Equal(t, "BUILTIN", items[0].Symbol)
+}
+
+func TestConcurrentMissesShareOneRequest(t *testing.T) {
+	f := &fakeFetcher{gate: make(chan struct{})}
+	s := New(f, time.Minute, nil, nil)
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			_, _, err := s.List(context.Background(), "paper")
+			assert.NoError(t, err)
+		})
+	}
+	for f.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	close(f.gate)
+	wg.Wait()
+	assert.EqualValues(t, 1, f.calls.Load())
+}
