@@ -174,7 +174,7 @@ func (c *StrategyClient) Backtest(ctx context.Context, cfg InstanceConfig, serie
 		resp, err := stream.Recv()
 		if err != nil {
 			cancel()
-			<-sendErr
+			<-sendErr //nolint:errcheck // the receive error is the one that matters
 			return BacktestResult{}, convert.FromStatus(err)
 		}
 		base := len(res.Signals)

@@ -27,7 +27,7 @@ func TestSentinelsSurviveTheWire(t *testing.T) {
 			assert.True(t, errors.Is(back, sentinel), "got %v", back)
 			assert.Equal(t, sentinel.Error()+": detail 7", back.Error(), "the message keeps its detail once")
 			for _, other := range all {
-				if other != sentinel {
+				if !errors.Is(other, sentinel) {
 					assert.False(t, errors.Is(back, other))
 				}
 			}
