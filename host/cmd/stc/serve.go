@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/stc-trading/stc/host/internal/catalog"
+	"github.com/stc-trading/stc/host/internal/config"
+	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/marketdata"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/symbols"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
+)
+
+func newLogger(level string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr})
+}
+
+// startPlugins discovers the trusted plugins and builds their supervisor.
+func startPlugins(cfg config.Config, log hclog.Logger) (*pluginmgr.Manager, []catalog.Entry, error) {
+	found, err := catalog.Discover(cfg.PluginDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin directory: %w", err)
+	}
+	for _, p := range found.Problems {
+		log.Warn("plugin not trusted", "problem", p.Error())
+	}
+	paperDir, err := cfg.PaperDataDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	socketDir := filepath.Join(cfg.DataDir, "run")
+	if err := os.MkdirAll(socketDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("socket directory: %w", err)
+	}
+	pluginLevel := cfg.LogLevel
+	env := func(e catalog.Entry) map[string]string {
+		// Plugins inherit nothing: every setting they get is listed here.
+		m := map[string]string{"STC_PLUGIN_LOG_LEVEL": pluginLevel}
+		if e.Kind == plugin.KindBroker && e.Name == "paper" {
+			m["STC_PAPER_DATA_DIR"] = paperDir
+			m["STC_PAPER_TIME_SCALE"] = strconv.FormatFloat(cfg.PaperTimeScale, 'g', -1, 64)
+		}
+		return m
+	}
+	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
+		Env:         env,
+		CallTimeout: cfg.CallTimeout,
+		SocketDir:   socketDir,
+		OnEvent: func(ev pluginmgr.Event) {
+			log.Info("plugin event", "event", ev.Type.String(), "plugin", ev.Name)
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, found.Entries, nil
+}
+
+// pluginBackend adapts the supervisor to what the services and the API
+// need.
+type pluginBackend struct {
+	m       *pluginmgr.Manager
+	entries []catalog.Entry
+}
+
+func (p pluginBackend) MarketData(ctx context.Context, name string) (broker.Broker, error) {
+	h, err := p.m.Broker(ctx, name)
+	if errors.Is(err, pluginmgr.ErrUnknownPlugin) {
+		return nil, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.Session(""), nil
+}
+
+func (p pluginBackend) Strategies(ctx context.Context) ([]plugin.Info, error) {
+	var out []plugin.Info
+	for _, e := range p.entries {
+		if e.Kind != plugin.KindStrategy {
+			continue
+		}
+		h, err := p.m.Strategy(ctx, e.Name)
+		if err != nil {
+			return nil, err
+		}
+		info, err := h.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (p pluginBackend) Ready(context.Context) error {
+	for _, s := range p.m.Status() {
+		if s.State == pluginmgr.StateFailed {
+			return fmt.Errorf("plugin %s/%s failed: %s", s.Kind, s.Name, s.LastError)
+		}
+	}
+	return nil
+}
+
+type marketsAPI struct {
+	data *marketdata.Service
+	syms *symbols.Service
+}
+
+func (a marketsAPI) Symbols(ctx context.Context, name string) (httpapi.SymbolList, error) {
+	items, src, err := a.syms.List(ctx, name)
+	return httpapi.SymbolList{Items: items, Source: src}, err
+}
+
+func (a marketsAPI) Candles(ctx context.Context, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+	return a.data.Candles(ctx, b, s, tf, from, to, limit)
+}
+
+func serve(ctx context.Context, args []string) error {
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m, entries, err := startPlugins(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := m.Close(closeCtx); err != nil {
+			log.Warn("plugin shutdown", "error", err)
+		}
+	}()
+	backend := pluginBackend{m: m, entries: entries}
+	data := marketdata.New(backend, nil)
+	syms := symbols.New(data, 5*time.Minute, nil, nil)
+	api := httpapi.New(marketsAPI{data: data, syms: syms}, backend, log.Named("http"))
+
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("STC is up", "url", "http://"+cfg.HTTPAddr, "plugins", len(entries), "data_dir", cfg.DataDir)
+	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try /api/v2/symbols?broker=paper)\n\n", cfg.HTTPAddr)
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
