@@ -1,0 +1,173 @@
+package rsi_test
+
+import (
+	"bufio"
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
+)
+
+// These benchmarks run the real stc-strategy-rsi binary as a separate
+// process, connected the way the host connects (gRPC, AutoMTLS), so they
+// measure transport plus evaluation. Results: docs/BENCHMARKS.md.
+
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+func pluginBinary(b *testing.B) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "stc-rsi-bench")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "stc-strategy-rsi")
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/stc-strategy-rsi").CombinedOutput()
+		if err != nil {
+			buildOnce.err = &buildError{out: string(out), err: err}
+		}
+	})
+	if buildOnce.err != nil {
+		b.Fatal(buildOnce.err)
+	}
+	return buildOnce.path
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
+
+func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
+	c := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  plugin.Handshake(),
+		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
+		Cmd:              exec.Command(pluginBinary(b)),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		Logger:           hclog.NewNullLogger(),
+	})
+	rpc, err := c.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := rpc.Dispense(plugin.DispenseName(plugin.KindStrategy))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, ok := raw.(*plugin.StrategyClient)
+	if !ok {
+		b.Fatalf("dispensed %T", raw)
+	}
+	return sc, c.ReattachConfig().Pid, c.Kill
+}
+
+// walk returns n 1m candles of a seeded random walk.
+func walk(n int) market.Series {
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make(market.Series, n)
+	p := 1.08
+	for i := range out {
+		o := p
+		p *= math.Exp(r.NormFloat64() * 0.0004)
+		out[i] = market.Candle{Time: int64(i) * 60, Open: o, High: math.Max(o, p) * 1.0001, Low: math.Min(o, p) * 0.9999, Close: p, Volume: 100}
+	}
+	return out
+}
+
+// BenchmarkLiveOnCandleWindow200 is the live path: one OnCandle call with a
+// 200-candle window per closed candle. It reports p50 and p99 latency.
+func BenchmarkLiveOnCandleWindow200(b *testing.B) {
+	c, _, kill := launch(b)
+	defer kill()
+	ctx := context.Background()
+	if _, err := c.CreateInstance(ctx, "bench", plugin.InstanceConfig{Symbol: "EURUSD", Timeframe: market.M1}); err != nil {
+		b.Fatal(err)
+	}
+	series := walk(2000)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := (i * 7) % (len(series) - 200)
+		t0 := time.Now()
+		if _, err := c.OnCandle(ctx, "bench", series[start:start+200]); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkBacktestStream500k streams 500,000 1m candles through one
+// backtest (1,000 candles per message) and reports candles per second.
+func BenchmarkBacktestStream500k(b *testing.B) {
+	c, _, kill := launch(b)
+	defer kill()
+	series := walk(500_000)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := c.Backtest(ctx, plugin.InstanceConfig{Symbol: "EURUSD", Timeframe: market.M1}, series, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Signals) != len(series) {
+			b.Fatalf("%d signals for %d candles", len(res.Signals), len(series))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(series))*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
+}
+
+// BenchmarkIdlePluginRSS reports the resident memory of a freshly started,
+// idle plugin process.
+func BenchmarkIdlePluginRSS(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		_, pid, kill := launch(b)
+		time.Sleep(200 * time.Millisecond) // let start-up allocations settle
+		kb := rssKB(b, pid)
+		kill()
+		b.ReportMetric(float64(kb)/1024, "RSS-MB")
+	}
+}
+
+func rssKB(b *testing.B, pid int) int {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	b.Fatal("VmRSS not found")
+	return 0
+}
