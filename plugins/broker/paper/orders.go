@@ -1,0 +1,252 @@
+package paper
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// maxClientOrderID bounds the idempotency key.
+const maxClientOrderID = 64
+
+// orderBuffer is the per-subscriber buffer of OrderResults. Settlement
+// never waits for a subscriber: when its buffer is full the event is
+// dropped for that subscriber only. GetOrder stays the source of truth,
+// and the host reconciles open trades by polling it.
+const orderBuffer = 256
+
+// orderSub is one OrderResults stream.
+type orderSub struct {
+	ch chan broker.Order
+}
+
+// due is an open order waiting for its expiry.
+type due struct {
+	at   int64 // expiry, Unix seconds of market time
+	acct *account
+	id   string
+}
+
+// dueHeap is a min-heap of due orders by expiry.
+type dueHeap []due
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any) {
+	if d, ok := x.(due); ok {
+		*h = append(*h, d)
+	}
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// book is the set of open orders of all accounts, by expiry.
+type book struct {
+	mu sync.Mutex
+	h  dueHeap
+}
+
+func (b *book) add(d due) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	heap.Push(&b.h, d)
+}
+
+// popDue removes and returns the orders expiring at or before now.
+func (b *book) popDue(now int64) []due {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []due
+	for len(b.h) > 0 && b.h[0].at <= now {
+		if d, ok := heap.Pop(&b.h).(due); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// validateOrder checks everything that does not depend on the account.
+func (m *Market) validateOrder(req broker.OrderRequest) (*instrument, error) {
+	in, err := m.lookup(req.Symbol)
+	if err != nil {
+		return nil, err
+	}
+	if req.Side != market.Call && req.Side != market.Put {
+		return nil, broker.NewError(broker.ErrInvalidOrder, "side must be CALL or PUT")
+	}
+	if _, ok := expiryTime(0, req.Expiry); !ok {
+		return nil, broker.NewError(broker.ErrInvalidOrder, "expiry %s is not offered (60s, 2m, 3m, 4m, 5m or 15m)", req.Expiry)
+	}
+	if req.Amount.LessThan(decimal.NewFromInt(minStake)) || req.Amount.GreaterThan(decimal.NewFromInt(maxStake)) {
+		return nil, broker.NewError(broker.ErrInvalidOrder, "amount %s is outside [%d, %d]", req.Amount, minStake, maxStake)
+	}
+	if !req.Amount.Equal(req.Amount.Round(2)) {
+		return nil, broker.NewError(broker.ErrInvalidOrder, "amount %s has more than 2 decimal places", req.Amount)
+	}
+	if !req.StopLoss.IsZero() || !req.TakeProfit.IsZero() {
+		return nil, broker.NewError(broker.ErrInvalidOrder, "binary options take no stop loss or take profit")
+	}
+	return in, nil
+}
+
+// placeOrder accepts req for a, idempotently on ClientOrderID. The order
+// is appended to the account log and fsynced before it counts as accepted,
+// and the whole check-debit-persist step holds the account lock, so a
+// retry can never open a second trade or debit twice.
+func (m *Market) placeOrder(ctx context.Context, a *account, req broker.OrderRequest) (broker.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return broker.Order{}, fmt.Errorf("paper: place order: %w", err)
+	}
+	leave, err := m.enter()
+	if err != nil {
+		return broker.Order{}, err
+	}
+	defer leave()
+	if req.ClientOrderID == "" || len(req.ClientOrderID) > maxClientOrderID {
+		return broker.Order{}, broker.NewError(broker.ErrInvalidOrder, "client order id must be 1 to %d bytes", maxClientOrderID)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if o, ok := a.orders[req.ClientOrderID]; ok {
+		return *o, nil // idempotent replay: the first order, whatever this request says
+	}
+	in, err := m.validateOrder(req)
+	if err != nil {
+		return broker.Order{}, err
+	}
+	now := m.clock.unix()
+	exp, _ := expiryTime(now, req.Expiry)
+	if !in.openAt(now) {
+		return broker.Order{}, broker.NewError(broker.ErrMarketClosed, "%s is closed until %s", in.symbol, time.Unix(in.nextOpen(now), 0).UTC().Format(time.RFC3339))
+	}
+	if !in.openAt(exp) {
+		return broker.Order{}, broker.NewError(broker.ErrMarketClosed, "%s closes before the expiry at %s", in.symbol, time.Unix(exp, 0).UTC().Format(time.RFC3339))
+	}
+	if a.balance.LessThan(req.Amount) {
+		return broker.Order{}, broker.NewError(broker.ErrInsufficientFunds, "balance %s %s is below the stake %s", a.balance.StringFixed(2), currency, req.Amount)
+	}
+	o := broker.Order{
+		ClientOrderID: req.ClientOrderID,
+		BrokerOrderID: fmt.Sprintf("%s-%d", a.ref, len(a.orders)+1),
+		Symbol:        in.symbol,
+		Side:          req.Side,
+		Amount:        req.Amount,
+		State:         broker.Open,
+		OpenPrice:     in.priceOf(in.path.at(now)),
+		PayoutPercent: float64(in.payout),
+		Expiry:        req.Expiry,
+		OpenedAt:      time.Unix(now, 0).UTC(),
+		ExpiresAt:     time.Unix(exp, 0).UTC(),
+	}
+	if err := appendRecord(a.file, record{Type: recOrder, Order: newOrderRecord(o)}); err != nil {
+		// The host resolves an unavailable PlaceOrder through GetOrder.
+		return broker.Order{}, fmt.Errorf("%w: persist order: %w", broker.ErrUnavailable, err)
+	}
+	a.balance = a.balance.Sub(o.Amount)
+	a.orders[o.ClientOrderID] = &o
+	m.book.add(due{at: exp, acct: a, id: o.ClientOrderID})
+	return o, nil
+}
+
+// getOrder returns the current state of an order of a.
+func (m *Market) getOrder(a *account, id string) (broker.Order, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.orders[id]
+	if !ok {
+		return broker.Order{}, broker.NewError(broker.ErrOrderNotFound, "no order with client order id %q", id)
+	}
+	return *o, nil
+}
+
+// outcome decides a binary option: CALL wins above the entry, PUT below,
+// an equal close is a draw that refunds the stake. Profit on a win is
+// stake × payout rounded to cents half away from zero (half-up for these
+// positive amounts).
+func outcome(side market.Side, entry, closePrice float64, amount decimal.Decimal, payoutPercent float64) (broker.OrderState, decimal.Decimal) {
+	switch {
+	case closePrice == entry:
+		return broker.Draw, decimal.Zero
+	case (closePrice > entry) == (side == market.Call):
+		return broker.Won, amount.Mul(decimal.NewFromFloat(payoutPercent)).Div(decimal.NewFromInt(100)).Round(2)
+	default:
+		return broker.Lost, amount.Neg()
+	}
+}
+
+// settleDue settles every order whose expiry second has been reached.
+// Prices are a pure function of time, so an order that expired while no
+// process ran settles with the same historical price it would have had.
+func (m *Market) settleDue() {
+	for _, d := range m.book.popDue(m.clock.unix()) {
+		if err := m.settle(d); err != nil {
+			m.book.add(d) // disk trouble: retry on the next pass
+		}
+	}
+}
+
+func (m *Market) settle(d due) error {
+	a := d.acct
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.orders[d.id]
+	if !ok || o.State.Final() {
+		return nil
+	}
+	closePrice := o.OpenPrice // an instrument no longer listed settles as a draw
+	if in, err := m.lookup(o.Symbol); err == nil {
+		closePrice = in.priceOf(in.path.at(d.at))
+	}
+	state, profit := outcome(o.Side, o.OpenPrice, closePrice, o.Amount, o.PayoutPercent)
+	rec := &settleRecord{ClientOrderID: o.ClientOrderID, State: state.String(), ClosePrice: closePrice, Profit: profit, ClosedAt: o.ExpiresAt}
+	if err := appendRecord(a.file, record{Type: recSettle, Settle: rec}); err != nil {
+		return err
+	}
+	if err := rec.apply(o); err != nil {
+		return err
+	}
+	a.balance = a.balance.Add(o.Amount).Add(o.Profit)
+	for s := range a.subs {
+		select {
+		case s.ch <- *o:
+		default: // full: this subscriber misses it and must poll GetOrder
+		}
+	}
+	return nil
+}
+
+// subscribeOrders registers an OrderResults stream of a that ends with
+// ctx. The closing goroutine takes the account lock, so a settlement can
+// never send on a closed channel.
+func (m *Market) subscribeOrders(ctx context.Context, a *account, spawn func(func()) error) (<-chan broker.Order, error) {
+	s := &orderSub{ch: make(chan broker.Order, orderBuffer)}
+	a.mu.Lock()
+	a.subs[s] = struct{}{}
+	a.mu.Unlock()
+	err := spawn(func() {
+		<-ctx.Done()
+		a.mu.Lock()
+		delete(a.subs, s)
+		close(s.ch)
+		a.mu.Unlock()
+	})
+	if err != nil {
+		a.mu.Lock()
+		delete(a.subs, s)
+		a.mu.Unlock()
+		return nil, err
+	}
+	return s.ch, nil
+}
