@@ -19,7 +19,9 @@ import (
 type Options struct {
 	// Credentials open a practice session. Required.
 	Credentials map[string]string
-	// BadCredentials, when set, must fail with broker.ErrAuthFailed.
+	// BadCredentials, when set, must fail with broker.ErrAuthFailed. They
+	// are tried after Credentials opened a session, so brokers that create
+	// accounts on first login (paper) have the account by then.
 	BadCredentials map[string]string
 	// Symbol is an instrument that is open for trading during the test.
 	Symbol string
@@ -81,6 +83,11 @@ func Conformance(t *testing.T, f broker.Factory, o Options) {
 		}
 	})
 
+	s := c.Session("conf-session")
+	acct, err := s.Open(ctx, broker.OpenRequest{Mode: broker.Practice, Credentials: o.Credentials})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
 	if o.BadCredentials != nil {
 		t.Run("bad credentials", func(t *testing.T) {
 			_, err := c.Session("conf-bad").Open(ctx, broker.OpenRequest{Mode: broker.Practice, Credentials: o.BadCredentials})
@@ -90,11 +97,6 @@ func Conformance(t *testing.T, f broker.Factory, o Options) {
 		})
 	}
 
-	s := c.Session("conf-session")
-	acct, err := s.Open(ctx, broker.OpenRequest{Mode: broker.Practice, Credentials: o.Credentials})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
 	t.Run("session", func(t *testing.T) {
 		if _, err := s.Open(ctx, broker.OpenRequest{Mode: broker.Practice, Credentials: o.Credentials}); err != nil {
 			t.Errorf("opening an open session again must succeed: %v", err)
