@@ -18,6 +18,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/marketdata"
+	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/symbols"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -153,7 +154,7 @@ func serve(ctx context.Context, args []string) error {
 	backend := pluginBackend{m: m, entries: entries}
 	data := marketdata.New(backend, nil)
 	syms := symbols.New(data, 5*time.Minute, nil, nil)
-	api := httpapi.New(marketsAPI{data: data, syms: syms}, backend, log.Named("http"))
+	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{data: data, syms: syms}, Plugins: backend, Metrics: metrics.New(), Log: log.Named("http")})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

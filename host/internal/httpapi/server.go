@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -40,37 +41,67 @@ type Plugins interface {
 // installed.
 var ErrUnknownBroker = errors.New("unknown broker")
 
+// Deps are the API's dependencies.
+type Deps struct {
+	Markets Markets
+	Plugins Plugins
+	Metrics *metrics.Metrics
+	Log     hclog.Logger
+}
+
 // Server holds the API's dependencies.
 type Server struct {
 	markets Markets
 	plugins Plugins
+	metrics *metrics.Metrics
 	log     hclog.Logger
 }
 
 // New returns the API handler.
-func New(markets Markets, plugins Plugins, log hclog.Logger) http.Handler {
-	s := &Server{markets: markets, plugins: plugins, log: log}
+func New(d Deps) http.Handler {
+	s := &Server{markets: d.Markets, plugins: d.Plugins, metrics: d.Metrics, log: d.Log}
+	return s.routes()
+}
+
+// routes builds the router. Every route must also be described in
+// openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
+func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
+	r.Use(s.observe)
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/api/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/api/v2/symbols", s.symbols).Methods(http.MethodGet)
 	r.HandleFunc("/api/v2/candles", s.candles).Methods(http.MethodGet)
 	r.HandleFunc("/api/v2/strategies", s.strategies).Methods(http.MethodGet)
+	r.HandleFunc("/api/iq/symbols", s.legacySymbols).Methods(http.MethodGet)
+	r.HandleFunc("/api/iq/candles", s.legacyCandles).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
 	})
-	return s.logRequests(r)
+	return r
 }
 
-func (s *Server) logRequests(next http.Handler) http.Handler {
+// observe logs each request and records its latency under the route
+// template, so /metrics has one series per route, not per URL.
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		route := "unmatched"
+		if cur := mux.CurrentRoute(r); cur != nil {
+			if tpl, err := cur.GetPathTemplate(); err == nil {
+				route = tpl
+			}
+		}
+		d := time.Since(start)
+		s.metrics.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+		s.log.Debug("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d)
 	})
 }
 
@@ -134,6 +165,10 @@ func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
 		s.upstreamError(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "items": instrumentsJSON(list), "source": list.Source})
+}
+
+func instrumentsJSON(list SymbolList) []instrumentJSON {
 	items := make([]instrumentJSON, len(list.Items))
 	for i, in := range list.Items {
 		exp := make([]int64, len(in.Expiries))
@@ -144,7 +179,7 @@ func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
 		maxA, _ := in.MaxStake.Float64()
 		items[i] = instrumentJSON{Symbol: in.Symbol, Name: in.Name, Market: in.Market, Payout: in.PayoutPercent, Open: in.Open, MinAmount: minA, MaxAmount: maxA, Expirations: exp}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "items": items, "source": list.Source})
+	return items
 }
 
 type candleJSON struct {
@@ -192,11 +227,15 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 		s.upstreamError(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": candlesJSON(series)})
+}
+
+func candlesJSON(series market.Series) []candleJSON {
 	out := make([]candleJSON, len(series))
 	for i, c := range series {
 		out[i] = candleJSON{Timestamp: c.Time, Open: c.Open, High: c.High, Low: c.Low, Close: c.Close, Volume: c.Volume}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": out})
+	return out
 }
 
 func intParam(text string, def, lo, hi int, name string) (int, *apiError) {

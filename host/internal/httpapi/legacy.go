@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// The V1 API served IQ Option data only; these routes keep its shapes for
+// existing clients and answer from the same services as v2.
+
+const legacyBroker = "iqoption"
+
+func (s *Server) legacyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrUnknownBroker) {
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_not_installed",
+			Message: "the iqoption broker plugin is not installed on this host"})
+		return
+	}
+	s.upstreamError(w, err)
+}
+
+func (s *Server) legacySymbols(w http.ResponseWriter, r *http.Request) {
+	list, err := s.markets.Symbols(r.Context(), legacyBroker)
+	if err != nil {
+		s.legacyError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"symbols": instrumentsJSON(list), "source": list.Source})
+}
+
+func (s *Server) legacyCandles(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	symbol := q.Get("symbol")
+	if symbol == "" {
+		writeError(w, badRequest("validation_failed", "symbol is required"))
+		return
+	}
+	tfText := q.Get("timeframe")
+	if tfText == "" {
+		tfText = "1m"
+	}
+	tf, err := market.ParseTimeframe(tfText)
+	if err != nil {
+		writeError(w, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d"))
+		return
+	}
+	count, apiErr := intParam(q.Get("count"), 100, 1, 5000, "count")
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	series, err := s.markets.Candles(r.Context(), legacyBroker, symbol, tf, 0, 0, count)
+	if err != nil {
+		s.legacyError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"candles": candlesJSON(series)})
+}
