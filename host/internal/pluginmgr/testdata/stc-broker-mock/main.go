@@ -1,0 +1,122 @@
+// Command stc-broker-mock is pluginmgr's test broker: an in-memory account
+// that accepts password "secret". STC_TEST_PER_SESSION=1 makes it ask for
+// one process per session.
+package main
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
+	"github.com/stc-trading/stc/sdk/schema"
+)
+
+type mock struct {
+	mu     sync.Mutex
+	user   string
+	orders map[string]broker.Order
+}
+
+func (m *mock) Metadata() broker.Metadata {
+	return broker.Metadata{
+		Name:    "mock",
+		Version: "1.0.0",
+		Credentials: []schema.Field{
+			{Name: "user", Type: schema.String, Required: true},
+			{Name: "password", Type: schema.String, Required: true, Sensitive: true},
+		},
+		Capabilities: broker.Capabilities{CandleStream: true, OrderStream: true, AnonymousMarketData: true},
+		PerSession:   os.Getenv("STC_TEST_PER_SESSION") == "1",
+	}
+}
+
+func (m *mock) Open(_ context.Context, req broker.OpenRequest) (broker.Account, error) {
+	if req.Credentials["password"] != "secret" {
+		return broker.Account{}, broker.NewError(broker.ErrAuthFailed, "wrong password")
+	}
+	m.mu.Lock()
+	m.user = req.Credentials["user"]
+	m.mu.Unlock()
+	return broker.Account{Balance: decimal.NewFromInt(1000), Currency: "USD", AccountRef: "mock-" + req.Credentials["user"]}, nil
+}
+
+func (m *mock) Close(context.Context) error { return nil }
+
+func (m *mock) Instruments(context.Context) ([]broker.Instrument, error) {
+	return []broker.Instrument{{Symbol: "EURUSD", Name: "Euro / US Dollar", Market: "forex", PayoutPercent: 85, Open: true,
+		MinStake: decimal.NewFromInt(1), MaxStake: decimal.NewFromInt(100), Expiries: []time.Duration{time.Minute}}}, nil
+}
+
+func candle(t int64) market.Candle {
+	return market.Candle{Time: t, Open: 1.1, High: 1.2, Low: 1.0, Close: 1.15, Volume: 1}
+}
+
+func (m *mock) Candles(_ context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
+	return broker.CandlesPage{Candles: market.Series{candle(req.From), candle(req.From + 60)}}, nil
+}
+
+func (m *mock) SubscribeCandles(ctx context.Context, _ broker.SubscribeRequest) (<-chan broker.CandleEvent, error) {
+	ch := make(chan broker.CandleEvent)
+	go func() {
+		defer close(ch)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for i := int64(0); ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				select {
+				case ch <- broker.CandleEvent{Candle: candle(i * 60), Closed: true}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return ch, nil
+}
+
+func (m *mock) Balance(context.Context) (broker.Balance, error) {
+	return broker.Balance{Amount: decimal.NewFromInt(1000), Currency: "USD", Mode: broker.Practice}, nil
+}
+
+func (m *mock) PlaceOrder(_ context.Context, req broker.OrderRequest) (broker.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.orders[req.ClientOrderID]; ok {
+		return o, nil
+	}
+	o := broker.Order{ClientOrderID: req.ClientOrderID, BrokerOrderID: "b-" + req.ClientOrderID, Symbol: req.Symbol,
+		Side: req.Side, Amount: req.Amount, State: broker.Open, Expiry: req.Expiry, OpenedAt: time.Now()}
+	m.orders[req.ClientOrderID] = o
+	return o, nil
+}
+
+func (m *mock) GetOrder(_ context.Context, id string) (broker.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.orders[id]; ok {
+		return o, nil
+	}
+	return broker.Order{}, broker.NewError(broker.ErrOrderNotFound, "%s", id)
+}
+
+func (m *mock) OrderResults(ctx context.Context) (<-chan broker.Order, error) {
+	ch := make(chan broker.Order)
+	go func() {
+		defer close(ch)
+		<-ctx.Done()
+	}()
+	return ch, nil
+}
+
+func main() {
+	plugin.ServeBroker(func() broker.Broker { return &mock{orders: map[string]broker.Order{}} })
+}
