@@ -222,7 +222,9 @@ type Broker interface {
 	// GetOrder looks an order up by client order id; ErrOrderNotFound when
 	// the broker never accepted it.
 	GetOrder(ctx context.Context, clientOrderID string) (Order, error)
-	// OrderResults streams order changes of the session until ctx ends.
+	// OrderResults streams order changes of the session until ctx ends. On
+	// the host side a channel that closes while ctx is live means the
+	// stream broke; GetOrder stays the source of truth.
 	OrderResults(ctx context.Context) (<-chan Order, error)
 }
 

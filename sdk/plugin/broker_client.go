@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -67,10 +68,23 @@ type brokerSessionClient struct {
 
 var _ broker.Broker = (*brokerSessionClient)(nil)
 
+// Metadata returns the plugin's metadata, fetching it once if no Info call
+// has been made yet (Metadata has no context, so the fetch is bounded by
+// a short timeout; on failure the result is empty).
 func (s *brokerSessionClient) Metadata() broker.Metadata {
 	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	return s.c.meta
+	meta := s.c.meta
+	s.c.mu.Unlock()
+	if meta.Name == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := s.c.Info(ctx); err == nil {
+			s.c.mu.Lock()
+			meta = s.c.meta
+			s.c.mu.Unlock()
+		}
+	}
+	return meta
 }
 
 func (s *brokerSessionClient) Open(ctx context.Context, req broker.OpenRequest) (broker.Account, error) {
@@ -192,7 +206,9 @@ func (s *brokerSessionClient) GetOrder(ctx context.Context, clientOrderID string
 }
 
 // OrderResults streams order changes; the channel closes when ctx ends or
-// the stream fails (the host then falls back to polling GetOrder).
+// the stream fails. A channel that closes while ctx is still live means the
+// stream broke (plugin restart, broker disconnect): the caller re-subscribes
+// and reconciles open orders with GetOrder.
 func (s *brokerSessionClient) OrderResults(ctx context.Context) (<-chan broker.Order, error) {
 	stream, err := s.c.svc.StreamOrderResults(ctx, &brokerv1.StreamOrderResultsRequest{SessionId: s.id})
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/stc-trading/stc/sdk/internal/convert"
 )
 
 // ProtocolVersion is the major version of the STC plugin protocol. It equals
@@ -88,6 +90,11 @@ func DispenseName(k Kind) string {
 	}
 	return strategyPluginName
 }
+
+// ErrPluginPanic matches (errors.Is) the error a host gets when plugin
+// code panicked while serving the call. The plugin process survives; the
+// instance may be in a bad state.
+var ErrPluginPanic = convert.ErrPluginPanic
 
 type loggerKey struct{}
 

@@ -81,7 +81,7 @@ func TestPanicKeepsServing(t *testing.T) {
 
 	_, err = h.OnCandle(ctx, "boom", candles(5))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "panic")
+	assert.ErrorIs(t, err, plugin.ErrPluginPanic)
 	assert.NotErrorIs(t, err, ErrPluginExited)
 
 	sig, err := h.OnCandle(ctx, "ok", candles(5))
