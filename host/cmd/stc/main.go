@@ -3,6 +3,8 @@
 //
 //	stc serve      start the host (HTTP API, plugin supervisor)
 //	stc plugins    list the plugins in the plugin directory and fingerprint them
+//	stc migrate    apply, roll back or list database migrations
+//	stc candles    backfill candles from a broker, or import a CSV file
 //	stc version    print the version
 package main
 
@@ -30,6 +32,10 @@ func run(ctx context.Context, args []string) int {
 		err = serve(ctx, args[1:])
 	case "plugins":
 		err = listPlugins(ctx, args[1:])
+	case "migrate":
+		err = migrateCmd(ctx, args[1:])
+	case "candles":
+		err = candlesCmd(ctx, args[1:])
 	case "version", "-version", "--version":
 		fmt.Println("stc", version)
 	case "help", "-h", "--help":
@@ -52,6 +58,9 @@ func usage() {
 commands:
   serve     start the host: HTTP API and plugin supervisor
   plugins   list and fingerprint the plugins in the plugin directory
+  migrate   up | down [N] | status: database migrations
+  candles   backfill --broker B --symbol S --timeframe TF --from DATE [--to DATE]
+            import --broker B --symbol S --timeframe TF FILE.csv
   version   print the version
 
 Run 'stc serve -h' for the settings; docs/CONFIG.md describes them all.

@@ -20,6 +20,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/symbols"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
@@ -31,7 +32,7 @@ func newLogger(level string) hclog.Logger {
 }
 
 // startPlugins discovers the trusted plugins and builds their supervisor.
-func startPlugins(cfg config.Config, log hclog.Logger) (*pluginmgr.Manager, []catalog.Entry, error) {
+func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*pluginmgr.Manager, []catalog.Entry, error) {
 	found, err := catalog.Discover(cfg.PluginDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plugin directory: %w", err)
@@ -62,7 +63,10 @@ func startPlugins(cfg config.Config, log hclog.Logger) (*pluginmgr.Manager, []ca
 		CallTimeout: cfg.CallTimeout,
 		SocketDir:   socketDir,
 		OnEvent: func(ev pluginmgr.Event) {
-			log.Info("plugin event", "event", ev.Type.String(), "plugin", ev.Name)
+			met.PluginEvents.WithLabelValues(ev.Type.String()).Inc()
+			if ev.Type == pluginmgr.EventRestarted {
+				met.PluginRestarts.WithLabelValues(ev.Kind.String(), ev.Name).Inc()
+			}
 		},
 	})
 	if err != nil {
@@ -131,6 +135,10 @@ func (a marketsAPI) Candles(ctx context.Context, b, s string, tf market.Timefram
 	return a.data.Candles(ctx, b, s, tf, from, to, limit)
 }
 
+func (a marketsAPI) CandleVersion(b, s string, tf market.Timeframe) (uint64, bool) {
+	return a.data.Version(marketdata.Key{Broker: b, Symbol: s, Timeframe: tf})
+}
+
 func serve(ctx context.Context, args []string) error {
 	cfg, err := config.Load(args, os.Getenv)
 	if err != nil {
@@ -140,7 +148,17 @@ func serve(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	m, entries, err := startPlugins(cfg, log)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log.Named("store"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+
+	met := metrics.New()
+	m, entries, err := startPlugins(cfg, log, met)
 	if err != nil {
 		return err
 	}
@@ -152,9 +170,17 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}()
 	backend := pluginBackend{m: m, entries: entries}
-	data := marketdata.New(backend, nil)
+	data := marketdata.New(backend, candleStore{db}, met, log.Named("marketdata"), marketdata.Options{PollInterval: cfg.PollInterval})
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = data.Close(closeCtx)
+	}()
+	if err := trackKeys(ctx, db, data, cfg.Track, log); err != nil {
+		return err
+	}
 	syms := symbols.New(data, 5*time.Minute, nil, nil)
-	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{data: data, syms: syms}, Plugins: backend, Metrics: metrics.New(), Log: log.Named("http")})
+	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{data: data, syms: syms}, Plugins: backend, Metrics: met, Log: log.Named("http")})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
@@ -166,8 +192,8 @@ func serve(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("STC is up", "url", "http://"+cfg.HTTPAddr, "plugins", len(entries), "data_dir", cfg.DataDir)
-	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try /api/v2/symbols?broker=paper)\n\n", cfg.HTTPAddr)
+	log.Info("STC is up", "url", "http://"+cfg.HTTPAddr, "store", db.Dialect(), "plugins", len(entries), "data_dir", cfg.DataDir)
+	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try /api/v2/candles?broker=paper&symbol=EURUSD-OTC&timeframe=1m&limit=100)\n\n", cfg.HTTPAddr)
 
 	select {
 	case err := <-errc:
@@ -180,4 +206,29 @@ func serve(ctx context.Context, args []string) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutCtx)
+}
+
+// trackKeys starts the feeds of the operator's keys and of every key
+// stored as tracked (keys bots needed in earlier runs).
+func trackKeys(ctx context.Context, db *store.Store, data *marketdata.Service, keys []string, log hclog.Logger) error {
+	for _, text := range keys {
+		k, err := marketdata.ParseKey(text)
+		if err != nil {
+			return err
+		}
+		if _, err := db.TrackSymbol(ctx, k.Broker, k.Symbol, k.Timeframe, "config"); err != nil {
+			return err
+		}
+	}
+	tracked, err := db.TrackedSymbols(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, t := range tracked {
+		k := marketdata.Key{Broker: t.Broker, Symbol: t.Symbol, Timeframe: t.Timeframe}
+		if err := data.Track(k); err != nil {
+			log.Warn("cannot track candles", "feed", k.String(), "error", err)
+		}
+	}
+	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/stc-trading/stc/sdk/market"
 )
 
 // Config is the host's configuration.
@@ -25,6 +27,12 @@ type Config struct {
 	PluginDir   string        // STC_PLUGIN_DIR
 	LogLevel    string        // STC_LOG_LEVEL
 	CallTimeout time.Duration // STC_PLUGIN_CALL_TIMEOUT
+	// Track is the operator's tracked candle keys, "broker:symbol:timeframe"
+	// (STC_TRACK, comma-separated). Keys bots need are added at run time.
+	Track []string
+	// PollInterval is how often the candle worker polls brokers that
+	// cannot stream (STC_POLL_INTERVAL).
+	PollInterval time.Duration
 	// PaperTimeScale is passed to the paper broker plugin explicitly (never
 	// through inherited environment): 60 = one market minute per second.
 	PaperTimeScale float64 // STC_PAPER_TIME_SCALE
@@ -39,6 +47,17 @@ func Defaults() Config {
 		LogLevel:       "info",
 		CallTimeout:    10 * time.Second,
 		PaperTimeScale: 1,
+		Track:          DefaultTrack(),
+		PollInterval:   5 * time.Second,
+	}
+}
+
+// DefaultTrack is the tracked set of `make run`: the paper broker's most
+// traded pairs at 1m, OTC twins included so there is data at weekends.
+func DefaultTrack() []string {
+	return []string{
+		"paper:EURUSD-OTC:1m", "paper:GBPUSD-OTC:1m", "paper:USDJPY-OTC:1m", "paper:AUDCAD-OTC:1m",
+		"paper:EURUSD:1m", "paper:GBPUSD:1m", "paper:USDJPY:1m", "paper:AUDCAD:1m",
 	}
 }
 
@@ -63,6 +82,16 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.CallTimeout = d
 	}
+	if v := getenv("STC_TRACK"); v != "" {
+		c.Track = splitList(v)
+	}
+	if v := getenv("STC_POLL_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STC_POLL_INTERVAL=%q: want a duration such as 5s", v))
+		}
+		c.PollInterval = d
+	}
 	if v := getenv("STC_PAPER_TIME_SCALE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -80,9 +109,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace|debug|info|warn|error (STC_LOG_LEVEL)")
 	fs.DurationVar(&c.CallTimeout, "plugin-call-timeout", c.CallTimeout, "default deadline of a plugin call (STC_PLUGIN_CALL_TIMEOUT)")
 	fs.Float64Var(&c.PaperTimeScale, "paper-time-scale", c.PaperTimeScale, "paper market speed: 60 = a market minute per second (STC_PAPER_TIME_SCALE)")
+	track := fs.String("track", strings.Join(c.Track, ","), "tracked candle keys broker:symbol:timeframe, comma-separated (STC_TRACK)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "polling period for brokers that cannot stream (STC_POLL_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	c.Track = splitList(*track)
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
@@ -113,10 +145,30 @@ func (c Config) Validate() error {
 	if c.CallTimeout <= 0 {
 		errs = append(errs, errors.New("STC_PLUGIN_CALL_TIMEOUT must be positive"))
 	}
+	if c.PollInterval < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("STC_POLL_INTERVAL=%v: want at least 100ms", c.PollInterval))
+	}
+	for _, k := range c.Track {
+		if parts := strings.Split(k, ":"); len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: want broker:symbol:timeframe such as paper:EURUSD-OTC:1m", k))
+		} else if _, err := market.ParseTimeframe(parts[2]); err != nil {
+			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: %w", k, err))
+		}
+	}
 	if !(c.PaperTimeScale > 0 && c.PaperTimeScale <= 86400) {
 		errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%v: want a number in (0, 86400]", c.PaperTimeScale))
 	}
 	return errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PaperDataDir is where the paper broker keeps its accounts.

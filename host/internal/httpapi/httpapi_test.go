@@ -20,7 +20,12 @@ import (
 	"github.com/stc-trading/stc/sdk/plugin"
 )
 
-type fakeMarkets struct{ lastLimit int }
+type fakeMarkets struct {
+	lastLimit int
+	calls     int
+	version   uint64
+	live      bool
+}
 
 func (f *fakeMarkets) Symbols(_ context.Context, b string) (SymbolList, error) {
 	if b != "paper" {
@@ -37,7 +42,16 @@ func (f *fakeMarkets) Candles(_ context.Context, b, s string, tf market.Timefram
 		return nil, broker.ErrUnknownInstrument
 	}
 	f.lastLimit = limit
-	return market.Series{{Time: 60, Open: 1, High: 2, Low: 0.5, Close: 1.5}}, nil
+	f.calls++
+	out := make(market.Series, limit)
+	for i := range out {
+		out[i] = market.Candle{Time: int64(i+1) * 60, Open: 1, High: 2, Low: 0.5, Close: 1.5 + float64(f.version)}
+	}
+	return out, nil
+}
+
+func (f *fakeMarkets) CandleVersion(string, string, market.Timeframe) (uint64, bool) {
+	return f.version, f.live
 }
 
 type fakePlugins struct{}
@@ -47,7 +61,7 @@ func (fakePlugins) Ready(context.Context) error                       { return n
 
 func newTestServer() (*Server, *fakeMarkets) {
 	fm := &fakeMarkets{}
-	return &Server{markets: fm, plugins: fakePlugins{}, metrics: metrics.New(), log: hclog.NewNullLogger()}, fm
+	return &Server{cache: newCandleCache(16), markets: fm, plugins: fakePlugins{}, metrics: metrics.New(), log: hclog.NewNullLogger()}, fm
 }
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
@@ -136,7 +150,7 @@ func TestCandlesAndSymbols(t *testing.T) {
 	assert.Equal(t, 100, fm.lastLimit, "limit defaults to 100")
 	candles, ok := body["candles"].([]any)
 	require.True(t, ok)
-	assert.Len(t, candles, 1)
+	assert.Len(t, candles, 100)
 
 	rec, body = do(t, h, "GET", "/api/v2/symbols?broker=paper")
 	require.Equal(t, 200, rec.Code)
@@ -145,4 +159,28 @@ func TestCandlesAndSymbols(t *testing.T) {
 	rec, _ = do(t, h, "GET", "/metrics")
 	require.Equal(t, 200, rec.Code)
 	assert.Contains(t, rec.Body.String(), `stc_http_request_duration_seconds_count{code="200",method="GET",route="/api/v2/symbols"} 1`)
+}
+
+func TestLatestCandlesAreServedFromTheEncodedCache(t *testing.T) {
+	s, fm := newTestServer()
+	h := s.routes()
+	url := "/api/v2/candles?broker=paper&symbol=EURUSD-OTC&timeframe=1m&limit=5"
+	fm.live, fm.version = true, 1
+	_, first := do(t, h, "GET", url)
+	_, second := do(t, h, "GET", url)
+	assert.Equal(t, 1, fm.calls, "the second answer comes from the cache")
+	assert.Equal(t, first, second)
+
+	fm.version = 2 // a candle closed
+	_, third := do(t, h, "GET", url)
+	assert.Equal(t, 2, fm.calls)
+	assert.NotEqual(t, first, third, "a new version is never answered from the old bytes")
+
+	do(t, h, "GET", url+"&from=60")
+	do(t, h, "GET", url+"&from=60")
+	assert.Equal(t, 4, fm.calls, "ranges are not cached")
+
+	fm.live = false
+	do(t, h, "GET", url)
+	assert.Equal(t, 5, fm.calls, "no live feed, no cache")
 }

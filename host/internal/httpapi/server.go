@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -29,6 +30,9 @@ type SymbolList struct {
 type Markets interface {
 	Symbols(ctx context.Context, brokerName string) (SymbolList, error)
 	Candles(ctx context.Context, brokerName, symbol string, tf market.Timeframe, from, to int64, limit int) (market.Series, error)
+	// CandleVersion changes whenever a candle of the key closes; ok is
+	// false when the key has no live feed (then nothing is cached).
+	CandleVersion(brokerName, symbol string, tf market.Timeframe) (version uint64, ok bool)
 }
 
 // Plugins reports installed plugins.
@@ -51,6 +55,7 @@ type Deps struct {
 
 // Server holds the API's dependencies.
 type Server struct {
+	cache   *candleCache
 	markets Markets
 	plugins Plugins
 	metrics *metrics.Metrics
@@ -59,7 +64,7 @@ type Server struct {
 
 // New returns the API handler.
 func New(d Deps) http.Handler {
-	s := &Server{markets: d.Markets, plugins: d.Plugins, metrics: d.Metrics, log: d.Log}
+	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, metrics: d.Metrics, log: d.Log}
 	return s.routes()
 }
 
@@ -222,12 +227,32 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("validation_failed", "from must be before to"))
 		return
 	}
+	latest := from == 0 && to == 0
+	ck := candleCacheKey{broker: name, symbol: symbol, tf: tf, limit: limit}
+	// Read the version before the data: if a candle closes in between, the
+	// answer is stored under the older version and simply not reused.
+	version, live := s.markets.CandleVersion(name, symbol, tf)
+	if latest && live {
+		if body, ok := s.cache.get(ck, version); ok {
+			writeRaw(w, body)
+			return
+		}
+	}
 	series, err := s.markets.Candles(r.Context(), name, symbol, tf, int64(from), int64(to), limit)
 	if err != nil {
 		s.upstreamError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": candlesJSON(series)})
+	body, err := json.Marshal(map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": candlesJSON(series)})
+	if err != nil {
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "encoding failed"})
+		return
+	}
+	body = append(body, '\n')
+	if latest && live && len(series) == limit {
+		s.cache.put(ck, version, body)
+	}
+	writeRaw(w, body)
 }
 
 func candlesJSON(series market.Series) []candleJSON {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 
@@ -60,10 +61,21 @@ func New(entries []catalog.Entry, log hclog.Logger, opts Options) (*Manager, err
 	if m.opts.SocketDir != "" {
 		// One private directory per manager, so two hosts sharing SocketDir
 		// never touch each other's sockets and Close can remove ours.
-		if err := os.MkdirAll(m.opts.SocketDir, 0o700); err != nil {
+		abs, err := filepath.Abs(m.opts.SocketDir)
+		if err != nil {
 			return nil, fmt.Errorf("plugin socket directory: %w", err)
 		}
-		dir, err := os.MkdirTemp(m.opts.SocketDir, "stc-plugins-")
+		// A Unix socket path holds at most 107 bytes on Linux; go-plugin
+		// adds "/stc-plugins-<10>/plugin<10>" (~40 bytes). Past that the
+		// plugin dies before its handshake with an error only its stderr
+		// shows, so refuse the setting up front.
+		if len(abs) > maxSocketDirLen {
+			return nil, fmt.Errorf("plugin socket directory %q is %d bytes long; Unix socket paths must stay under 108 bytes, so use a directory of at most %d bytes", abs, len(abs), maxSocketDirLen)
+		}
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("plugin socket directory: %w", err)
+		}
+		dir, err := os.MkdirTemp(abs, "stc-plugins-")
 		if err != nil {
 			return nil, fmt.Errorf("plugin socket directory: %w", err)
 		}
@@ -71,6 +83,10 @@ func New(entries []catalog.Entry, log hclog.Logger, opts Options) (*Manager, err
 	}
 	return m, nil
 }
+
+// maxSocketDirLen leaves room under the 107-byte Unix socket path limit
+// for the per-manager directory and go-plugin's socket file name.
+const maxSocketDirLen = 64
 
 func (m *Manager) spec(e catalog.Entry, log hclog.Logger) launchSpec {
 	return launchSpec{Entry: e, Env: m.opts.Env(e), SocketDir: m.socketDir, StartTimeout: m.opts.StartTimeout, Logger: log}
