@@ -111,9 +111,9 @@ func backfillCmd(ctx context.Context, args []string) error {
 	}
 	b := h.Session("")
 	start, end := tf.Align(from.Unix()), tf.Align(to.Unix())
-	bar := progressbar.NewOptions64(end-start,
+	bar := progressbar.NewOptions64((end-start)/tf.Seconds(),
 		progressbar.OptionSetDescription(fmt.Sprintf("%s %s %s", k.broker, k.symbol, tf)),
-		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionSetItsString("candles"), progressbar.OptionShowIts(), progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 	var total store.InsertResult
 	token := ""
@@ -128,7 +128,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		}
 		total.Add(res)
 		if last, ok := page.Candles.Last(); ok {
-			_ = bar.Set64(last.Time + tf.Seconds() - start)
+			_ = bar.Set64((last.Time-start)/tf.Seconds() + 1)
 		}
 		if page.NextPageToken == "" {
 			break
