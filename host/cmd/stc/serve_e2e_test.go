@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -74,7 +75,7 @@ func TestServeEndToEnd(t *testing.T) {
 	for name, dbURL := range stores {
 		t.Run(name, func(t *testing.T) {
 			addr := freeAddr(t)
-			data, err := os.MkdirTemp("", "stce2e") // short: plugin sockets live under it
+			data, err := os.MkdirTemp("", "stce2e") //nolint:usetesting // t.TempDir paths are too long for the plugin sockets under it
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = os.RemoveAll(data) })
 			cmd := exec.Command(stcBin, "serve")
@@ -90,7 +91,7 @@ func TestServeEndToEnd(t *testing.T) {
 			go func() { exited <- cmd.Wait() }()
 			t.Cleanup(func() {
 				_ = cmd.Process.Kill()
-				<-exited
+				<-exited //nolint:errcheck // the exit status after a kill says nothing
 			})
 			base := "http://" + addr
 			var candles struct {
@@ -198,7 +199,7 @@ func pluginPIDs(t *testing.T, pid int) []int {
 
 func waitGone(pid int) error {
 	for i := 0; i < 200; i++ {
-		if err := syscall.Kill(pid, 0); err != nil {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -121,7 +121,7 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options)
 
 // socketDir is short: t.TempDir paths are too long for Unix sockets.
 func socketDir(t *testing.T) string {
-	d, err := os.MkdirTemp("", "stcmd")
+	d, err := os.MkdirTemp("", "stcmd") //nolint:usetesting // t.TempDir paths exceed the Unix socket path limit
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(d) })
 	return d

@@ -34,32 +34,3 @@ func (r *ring) last(k int) market.Series {
 	}
 	return out
 }
-
-// newest returns the newest candle.
-func (r *ring) newest() (market.Candle, bool) {
-	if r.n == 0 {
-		return market.Candle{}, false
-	}
-	return r.buf[(r.start+r.n-1)%len(r.buf)], true
-}
-
-// since copies the candles with Time >= from, oldest first, at most limit
-// (limit <= 0: all); ok is false when the ring does not reach back to
-// from, so the caller must ask the store.
-func (r *ring) since(from, to int64, limit int) (market.Series, bool) {
-	if r.n == 0 || r.buf[r.start].Time > from {
-		return nil, false
-	}
-	var out market.Series
-	for i := 0; i < r.n; i++ {
-		c := r.buf[(r.start+i)%len(r.buf)]
-		if c.Time < from || (to != 0 && c.Time >= to) {
-			continue
-		}
-		out = append(out, c)
-		if limit > 0 && len(out) == limit {
-			break
-		}
-	}
-	return out, true
-}

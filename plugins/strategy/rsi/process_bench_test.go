@@ -34,7 +34,7 @@ var buildOnce struct {
 
 func pluginBinary(b *testing.B) string {
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stc-rsi-bench")
+		dir, err := os.MkdirTemp("", "stc-rsi-bench") //nolint:usetesting // shared by every benchmark of the run, built once
 		if err != nil {
 			buildOnce.err = err
 			return
