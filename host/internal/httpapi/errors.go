@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // apiError is the JSON error envelope of every non-2xx answer:
@@ -31,8 +32,12 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.Status, map[string]*apiError{"error": e})
 }
 
+// writeRaw sends pre-encoded JSON. An explicit Content-Length spares the
+// chunked framing net/http uses for bodies larger than its buffer.
 func writeRaw(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

@@ -106,7 +106,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.metrics.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		s.log.Debug("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d)
+		if s.log.IsDebug() { // skip building the arguments on the hot path
+			s.log.Debug("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d)
+		}
 	})
 }
 

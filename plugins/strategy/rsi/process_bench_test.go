@@ -98,7 +98,14 @@ func walk(n int) market.Series {
 
 // BenchmarkLiveOnCandleWindow200 is the live path: one OnCandle call with a
 // 200-candle window per closed candle. It reports p50 and p99 latency.
-func BenchmarkLiveOnCandleWindow200(b *testing.B) {
+func BenchmarkLiveOnCandleWindow200(b *testing.B) { benchLive(b, 200) }
+
+// BenchmarkLiveOnCandleWindow1 is the same call with a one-candle window:
+// the round-trip floor of this machine, to read the 200-candle numbers
+// against.
+func BenchmarkLiveOnCandleWindow1(b *testing.B) { benchLive(b, 1) }
+
+func benchLive(b *testing.B, window int) {
 	c, _, kill := launch(b)
 	defer kill()
 	ctx := context.Background()
@@ -109,9 +116,9 @@ func BenchmarkLiveOnCandleWindow200(b *testing.B) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := (i * 7) % (len(series) - 200)
+		start := (i * 7) % (len(series) - window)
 		t0 := time.Now()
-		if _, err := c.OnCandle(ctx, "bench", series[start:start+200]); err != nil {
+		if _, err := c.OnCandle(ctx, "bench", series[start:start+window]); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
