@@ -93,6 +93,15 @@ func (p pluginBackend) MarketData(ctx context.Context, name string) (broker.Brok
 	return h.Session(""), nil
 }
 
+func (p pluginBackend) hasBroker(name string) bool {
+	for _, e := range p.entries {
+		if e.Kind == plugin.KindBroker && e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (p pluginBackend) Strategies(ctx context.Context) ([]plugin.Info, error) {
 	var out []plugin.Info
 	for _, e := range p.entries {
@@ -122,12 +131,24 @@ func (p pluginBackend) Ready(context.Context) error {
 }
 
 type marketsAPI struct {
-	data *marketdata.Service
-	syms *symbols.Service
+	plugins pluginBackend
+	data    *marketdata.Service
+	syms    *symbols.Service
+	metrics *metrics.Metrics
 }
 
 func (a marketsAPI) Symbols(ctx context.Context, name string) (httpapi.SymbolList, error) {
+	// The built-in list stands in for an installed broker that is down,
+	// never for one this host does not have.
+	if !a.plugins.hasBroker(name) {
+		return httpapi.SymbolList{}, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, name)
+	}
 	items, src, err := a.syms.List(ctx, name)
+	result := "miss"
+	if src == symbols.SourceCache {
+		result = "hit"
+	}
+	a.metrics.CacheRequests.WithLabelValues("symbols", result).Inc()
 	return httpapi.SymbolList{Items: items, Source: src}, err
 }
 
@@ -179,8 +200,12 @@ func serve(ctx context.Context, args []string) error {
 	if err := trackKeys(ctx, db, data, cfg.Track, log); err != nil {
 		return err
 	}
-	syms := symbols.New(data, 5*time.Minute, nil, nil)
-	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{data: data, syms: syms}, Plugins: backend, Metrics: met, Log: log.Named("http")})
+	syms := symbols.New(data, 5*time.Minute, symbols.Builtin(time.Now()), nil)
+	symCtx, stopSyms := context.WithCancel(ctx)
+	symDone := make(chan struct{})
+	go func() { syms.Run(symCtx); close(symDone) }()
+	defer func() { stopSyms(); <-symDone }()
+	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend, Metrics: met, Log: log.Named("http")})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

@@ -61,10 +61,26 @@ func DefaultTrack() []string {
 	}
 }
 
-// Load reads env (through getenv) and then args (flags) over the defaults.
+// Load reads, over the defaults, an optional configuration file (named by
+// -config or STC_CONFIG_FILE), then the environment (through getenv), then
+// args (flags): each later source wins.
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Defaults()
 	var errs []error
+	if path := configPath(args, getenv); path != "" {
+		file, err := readFile(path)
+		if err != nil {
+			return Config{}, err
+		}
+		// The file's settings apply where the environment has none.
+		env := getenv
+		getenv = func(k string) string {
+			if v := env(k); v != "" {
+				return v
+			}
+			return file[k]
+		}
+	}
 	str := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
 			*dst = v
@@ -102,6 +118,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
+	fs.String("config", "", "configuration file of STC_* settings, one KEY=value per line (STC_CONFIG_FILE)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (STC_HTTP_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (STC_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://… URL; empty = embedded store (STC_DATABASE_URL)")

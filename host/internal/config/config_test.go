@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -31,4 +32,29 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	for _, want := range []string{"STC_HTTP_ADDR", "STC_PLUGIN_DIR", "make build", "STC_PAPER_TIME_SCALE", "STC_DATABASE_URL", "STC_LOG_LEVEL"} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/stc.conf"
+	require.NoError(t, os.WriteFile(path, []byte("# STC settings\nSTC_HTTP_ADDR=127.0.0.1:7001\nSTC_PLUGIN_DIR=\""+dir+"\"\nSTC_TRACK=paper:EURUSD-OTC:5m\n"), 0o600))
+
+	c, err := Load([]string{"-config", path}, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7001", c.HTTPAddr)
+	assert.Equal(t, []string{"paper:EURUSD-OTC:5m"}, c.Track)
+
+	c, err = Load([]string{"-config=" + path}, env(map[string]string{"STC_HTTP_ADDR": "127.0.0.1:7002"}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7002", c.HTTPAddr, "the environment wins over the file")
+
+	c, err = Load([]string{"-http-addr", "127.0.0.1:7003"}, env(map[string]string{"STC_CONFIG_FILE": path}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7003", c.HTTPAddr, "flags win over everything")
+
+	require.NoError(t, os.WriteFile(path, []byte("STC_HTTP_ADRR=x\n"), 0o600))
+	_, err = Load([]string{"-config", path}, env(nil))
+	assert.ErrorContains(t, err, "unknown setting STC_HTTP_ADRR")
+	_, err = Load([]string{"-config", dir + "/missing"}, env(nil))
+	assert.Error(t, err)
 }

@@ -87,7 +87,7 @@ func (a storeAdapter) LatestCandleTime(ctx context.Context, b, sym string, tf ma
 	return a.s.LatestCandleTime(ctx, b, sym, tf)
 }
 
-func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options) *rig {
+func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options, extraEnv ...string) *rig {
 	t.Helper()
 	found, err := catalog.Discover(pluginDir)
 	require.NoError(t, err)
@@ -99,6 +99,9 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options)
 		"STC_TEST_SUBSCRIBE_LOG": r.subLog,
 		"GORACE":                 "atexit_sleep_ms=0 halt_on_error=1",
 		"STC_PLUGIN_LOG_LEVEL":   "warn",
+	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
 	}
 	r.mgr, err = pluginmgr.New(found.Entries, hclog.NewNullLogger(), pluginmgr.Options{
 		Env:        pluginmgr.EnvByKey(map[string]map[string]string{"broker/paper": env}),
@@ -305,5 +308,27 @@ func TestCandlesForAnUntrackedKeyAreFetchedAndStored(t *testing.T) {
 		assert.ErrorIs(t, err, broker.ErrUnknownInstrument)
 		_, err = r.svc.Candles(ctx, "nobroker", "X", market.M1, 0, 0, 10)
 		assert.ErrorIs(t, err, pluginmgr.ErrUnknownPlugin)
+	})
+}
+
+func TestBrokersThatCannotStreamArePolled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s, "600", marketdata.Options{RingSize: 50, PollInterval: 200 * time.Millisecond}, "STC_TEST_NO_STREAM", "1")
+		sub, err := r.svc.Subscribe(key)
+		require.NoError(t, err)
+		defer sub.Close()
+		var last int64
+		for got := 0; got < 5; got++ {
+			select {
+			case c := <-sub.C:
+				if last != 0 {
+					require.Equal(t, last+60, c.Time, "polled candles arrive in order without gaps")
+				}
+				last = c.Time
+			case <-time.After(30 * time.Second):
+				t.Fatal("no polled candle within 30 s (hang guard)")
+			}
+		}
+		assert.Empty(t, r.subscriptions(t), "nothing streamed: every candle came from polling")
 	})
 }

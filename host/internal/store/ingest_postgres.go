@@ -193,23 +193,8 @@ func filterStored(ctx context.Context, tx *sqlx.Tx, keys []keyBatch) ([]keyBatch
 		WITH ORDINALITY AS k(broker, symbol, timeframe, lo, hi, i)
 		WHERE EXISTS (SELECT 1 FROM candles c WHERE c.symbol = k.symbol AND c.timeframe = k.timeframe
 			AND c.timestamp BETWEEN k.lo AND k.hi AND c.broker = k.broker)`
-	rows, err := tx.QueryContext(ctx, overlapSQL, pq.Array(brokers), pq.Array(symbols), pq.Array(tfs), pq.Array(los), pq.Array(his))
+	overlapping, err := overlappingKeys(ctx, tx, overlapSQL, brokers, symbols, tfs, los, his)
 	if err != nil {
-		return nil, 0, fmt.Errorf("overlap check: %w", err)
-	}
-	var overlapping []int
-	for rows.Next() {
-		var i int
-		if err := rows.Scan(&i); err != nil {
-			_ = rows.Close()
-			return nil, 0, fmt.Errorf("overlap check: %w", err)
-		}
-		overlapping = append(overlapping, i-1) // ORDINALITY counts from 1
-	}
-	if err := rows.Close(); err != nil {
-		return nil, 0, fmt.Errorf("overlap check: %w", err)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("overlap check: %w", err)
 	}
 	if len(overlapping) == 0 {
@@ -395,3 +380,22 @@ func appendCopyLine(b []byte, prefix string, c market.Candle, suffix string) []b
 // copyText escapes v for COPY's text format. Keys never hold control
 // characters (newKey refuses them), so only the backslash needs escaping.
 func copyText(v string) string { return strings.ReplaceAll(v, `\`, `\\`) }
+
+// overlappingKeys runs the overlap query and returns the 0-based indexes
+// of the keys whose range already has stored candles.
+func overlappingKeys(ctx context.Context, tx *sqlx.Tx, q string, brokers, symbols, tfs []string, los, his []int64) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, q, pq.Array(brokers), pq.Array(symbols), pq.Array(tfs), pq.Array(los), pq.Array(his))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []int
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		out = append(out, i-1) // ORDINALITY counts from 1
+	}
+	return out, rows.Err()
+}

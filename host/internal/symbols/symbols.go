@@ -51,6 +51,43 @@ func New(f Fetcher, ttl time.Duration, fallback map[string][]broker.Instrument, 
 	return &Service{fetch: f, ttl: ttl, now: now, fallback: fallback, entries: make(map[string]*entry)}
 }
 
+// Run refreshes every broker asked for so far once per time to live, so
+// answers stay fresh without a user paying for the fetch. It returns when
+// ctx ends; the caller owns it.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.ttl)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.Lock()
+			names := make([]string, 0, len(s.entries))
+			for name := range s.entries {
+				names = append(names, name)
+			}
+			s.mu.Unlock()
+			for _, name := range names {
+				s.refresh(ctx, name)
+			}
+		}
+	}
+}
+
+// refresh fetches name's list and caches it; a failure keeps the old one.
+func (s *Service) refresh(ctx context.Context, name string) {
+	items, err := s.fetch.Instruments(ctx, name)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.entries[name]; e != nil {
+		e.items, e.fetched = items, s.now()
+	}
+}
+
 // List returns brokerName's instruments and their source. Concurrent
 // misses for one broker share one upstream request. When the broker fails,
 // a stale cached list beats the built-in one; with neither, the error is

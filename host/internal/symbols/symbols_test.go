@@ -80,3 +80,34 @@ func TestConcurrentMissesShareOneRequest(t *testing.T) {
 	wg.Wait()
 	assert.EqualValues(t, 1, f.calls.Load())
 }
+
+func TestRunRefreshesInTheBackground(t *testing.T) {
+	f := &fakeFetcher{}
+	s := New(f, 20*time.Millisecond, nil, nil)
+	_, _, err := s.List(context.Background(), "paper")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	for f.calls.Load() < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	_, src, err := s.List(context.Background(), "paper")
+	require.NoError(t, err)
+	assert.Contains(t, []string{SourceCache, SourceLive}, src)
+}
+
+func TestBuiltinFallback(t *testing.T) {
+	saturday := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	list := Builtin(saturday)["paper"]
+	require.Len(t, list, 24)
+	for _, in := range list {
+		assert.Equal(t, in.Market == "otc", in.Open, "%s at the weekend", in.Symbol)
+	}
+	monday := Builtin(saturday.Add(48 * time.Hour))["paper"]
+	for _, in := range monday {
+		assert.True(t, in.Open, "%s on a Monday", in.Symbol)
+	}
+}

@@ -1,7 +1,8 @@
-// Command stc-broker-paper (test build) is the real paper broker with one
-// addition for the candle-service tests: every SubscribeCandles call is
+// Command stc-broker-paper (test build) is the real paper broker with two
+// additions for the candle-service tests: every SubscribeCandles call is
 // appended to the file named by STC_TEST_SUBSCRIBE_LOG, so a test can count
-// upstream subscriptions at the plugin side.
+// upstream subscriptions at the plugin side, and STC_TEST_NO_STREAM=1
+// makes it a broker that cannot stream.
 package main
 
 import (
@@ -17,11 +18,16 @@ import (
 
 type counting struct {
 	broker.Broker
-	mu  *sync.Mutex
-	log string
+	mu       *sync.Mutex
+	log      string
+	noStream bool
 }
 
 func (c counting) SubscribeCandles(ctx context.Context, req broker.SubscribeRequest) (<-chan broker.CandleEvent, error) {
+	if c.noStream {
+		// Plays a broker that cannot stream, so the host must poll.
+		return nil, broker.NewError(broker.ErrUnsupported, "this test broker cannot stream")
+	}
 	c.mu.Lock()
 	f, err := os.OpenFile(c.log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err == nil {
@@ -47,5 +53,6 @@ func main() {
 	f := m.Factory()
 	var mu sync.Mutex
 	logPath := os.Getenv("STC_TEST_SUBSCRIBE_LOG")
-	plugin.ServeBroker(func() broker.Broker { return counting{Broker: f(), mu: &mu, log: logPath} })
+	noStream := os.Getenv("STC_TEST_NO_STREAM") == "1"
+	plugin.ServeBroker(func() broker.Broker { return counting{Broker: f(), mu: &mu, log: logPath, noStream: noStream} })
 }
