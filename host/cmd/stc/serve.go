@@ -80,6 +80,7 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*p
 type pluginBackend struct {
 	m       *pluginmgr.Manager
 	entries []catalog.Entry
+	db      *store.Store // for readiness
 }
 
 func (p pluginBackend) MarketData(ctx context.Context, name string) (broker.Broker, error) {
@@ -121,7 +122,16 @@ func (p pluginBackend) Strategies(ctx context.Context) ([]plugin.Info, error) {
 	return out, nil
 }
 
-func (p pluginBackend) Ready(context.Context) error {
+// Ready reports whether the store answers and no plugin is stuck in the
+// crash-loop breaker.
+func (p pluginBackend) Ready(ctx context.Context) error {
+	if p.db != nil {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := p.db.Ping(pctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
 	for _, s := range p.m.Status() {
 		if s.State == pluginmgr.StateFailed {
 			return fmt.Errorf("plugin %s/%s failed: %s", s.Kind, s.Name, s.LastError)
@@ -190,7 +200,7 @@ func serve(ctx context.Context, args []string) error {
 			log.Warn("plugin shutdown", "error", err)
 		}
 	}()
-	backend := pluginBackend{m: m, entries: entries}
+	backend := pluginBackend{m: m, entries: entries, db: db}
 	data := marketdata.New(backend, candleStore{db}, met, log.Named("marketdata"), marketdata.Options{PollInterval: cfg.PollInterval})
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
