@@ -14,40 +14,19 @@ import (
 	"github.com/stc-trading/stc/sdk/strategy/strategytest"
 )
 
-// configure builds an instance the way the SDK does (defaults, bounds and
-// options through schema.Resolve, then Configure) and returns it with its
-// warm-up.
+// The helpers below adapt strategytest's in-process helpers to this
+// package's strategy and hourly test data.
+
 func configure(t *testing.T, params map[string]string) (strategy.Strategy, int) {
 	t.Helper()
-	s := macd.New()
-	p, err := schema.Resolve(s.Metadata().Params, params)
-	if err != nil {
-		t.Fatalf("resolve %v: %v", params, err)
-	}
-	resp, err := s.Configure(context.Background(), strategy.ConfigureRequest{Params: p, Symbol: "TEST", Timeframe: market.H1})
-	if err != nil {
-		t.Fatalf("configure %v: %v", params, err)
-	}
-	return s, resp.Warmup
+	return strategytest.Configure(t, macd.New, params, market.H1)
 }
 
-// closes turns close prices into hourly candles whose other prices equal the
-// close: the rule only reads closes.
-func closes(cs ...float64) market.Series {
-	out := make(market.Series, len(cs))
-	for i, c := range cs {
-		out[i] = market.Candle{Time: 1_700_000_000/3600*3600 + int64(i)*3600, Open: c, High: c, Low: c, Close: c, Volume: 1}
-	}
-	return out
-}
+func closes(cs ...float64) market.Series { return strategytest.FromCloses(cs...) }
 
 func onCandle(t *testing.T, s strategy.Strategy, w market.Series) strategy.Signal {
 	t.Helper()
-	sig, err := s.OnCandle(context.Background(), strategy.CandleRequest{Window: w})
-	if err != nil {
-		t.Fatalf("OnCandle: %v", err)
-	}
-	return sig
+	return strategytest.Eval(t, s, w)
 }
 
 func load(t *testing.T, name string) market.Series {
@@ -59,34 +38,14 @@ func load(t *testing.T, name string) market.Series {
 	return s
 }
 
-// vectorized runs a fresh instance's OnCandles over series in chunks of n,
-// as a backtest does.
 func vectorized(t *testing.T, params map[string]string, series market.Series, n int) []strategy.Signal {
 	t.Helper()
-	s, _ := configure(t, params)
-	v, ok := s.(strategy.Vectorized)
-	if !ok {
-		t.Fatal("macd does not implement strategy.Vectorized")
-	}
-	out := make([]strategy.Signal, len(series))
-	for lo := 0; lo < len(series); lo += n {
-		hi := min(lo+n, len(series))
-		if err := v.OnCandles(context.Background(), series[lo:hi], out[lo:hi]); err != nil {
-			t.Fatalf("OnCandles: %v", err)
-		}
-	}
-	return out
+	return strategytest.RunVectorized(t, macd.New, params, series, n)
 }
 
-// live runs OnCandle on every candle with the sliding window the host sends.
 func live(t *testing.T, params map[string]string, series market.Series) []strategy.Signal {
 	t.Helper()
-	s, warmup := configure(t, params)
-	out := make([]strategy.Signal, len(series))
-	for i := range series {
-		out[i] = onCandle(t, s, series[max(0, i+1-warmup):i+1])
-	}
-	return out
+	return strategytest.RunLive(t, macd.New, params, series)
 }
 
 func TestMetadataDefaults(t *testing.T) {
