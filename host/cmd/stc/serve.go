@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}()
 	backend := pluginBackend{m: m, entries: entries, db: db}
-	data := marketdata.New(backend, candleStore{db}, met, log.Named("marketdata"), marketdata.Options{PollInterval: cfg.PollInterval})
+	data := marketdata.New(backend, marketdata.FromStore(db), met, log.Named("marketdata"), marketdata.Options{PollInterval: cfg.PollInterval})
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()

@@ -72,21 +72,6 @@ func (s sessions) MarketData(ctx context.Context, name string) (broker.Broker, e
 	return h.Session(""), nil
 }
 
-type storeAdapter struct{ s *store.Store }
-
-func (a storeAdapter) InsertCandles(ctx context.Context, b, sym string, tf market.Timeframe, c market.Series) (marketdata.WriteResult, error) {
-	r, err := a.s.InsertCandles(ctx, b, sym, tf, c)
-	return marketdata.WriteResult{Inserted: r.Inserted, Duplicates: r.Duplicates, Rejected: r.Rejected}, err
-}
-
-func (a storeAdapter) Candles(ctx context.Context, b, sym string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
-	return a.s.Candles(ctx, b, sym, tf, from, to, limit, store.OrderAuto)
-}
-
-func (a storeAdapter) LatestCandleTime(ctx context.Context, b, sym string, tf market.Timeframe) (int64, bool, error) {
-	return a.s.LatestCandleTime(ctx, b, sym, tf)
-}
-
 func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options, extraEnv ...string) *rig {
 	t.Helper()
 	found, err := catalog.Discover(pluginDir)
@@ -112,7 +97,7 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options,
 	opts.ReconnectBase = 50 * time.Millisecond
 	opts.ReconnectCap = 500 * time.Millisecond
 	opts.FlushInterval = 100 * time.Millisecond
-	r.svc = marketdata.New(sessions{r.mgr}, storeAdapter{s}, metrics.New(), testLogger(t), opts)
+	r.svc = marketdata.New(sessions{r.mgr}, marketdata.FromStore(s), metrics.New(), testLogger(t), opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

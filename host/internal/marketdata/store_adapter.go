@@ -1,0 +1,26 @@
+package marketdata
+
+import (
+	"context"
+
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// FromStore adapts the host's store to the candle service's Store.
+func FromStore(s *store.Store) Store { return storeAdapter{s} }
+
+type storeAdapter struct{ s *store.Store }
+
+func (a storeAdapter) InsertCandles(ctx context.Context, b, sym string, tf market.Timeframe, c market.Series) (WriteResult, error) {
+	r, err := a.s.InsertCandles(ctx, b, sym, tf, c)
+	return WriteResult{Inserted: r.Inserted, Duplicates: r.Duplicates, Rejected: r.Rejected}, err
+}
+
+func (a storeAdapter) Candles(ctx context.Context, b, sym string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+	return a.s.Candles(ctx, b, sym, tf, from, to, limit, store.OrderAuto)
+}
+
+func (a storeAdapter) LatestCandleTime(ctx context.Context, b, sym string, tf market.Timeframe) (int64, bool, error) {
+	return a.s.LatestCandleTime(ctx, b, sym, tf)
+}
