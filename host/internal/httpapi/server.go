@@ -106,8 +106,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.metrics.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		if s.log.IsDebug() { // skip building the arguments on the hot path
-			s.log.Debug("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d)
+		// One structured line per request at info level (STC_LOG_LEVEL=warn
+		// turns access logs off); the check skips building the arguments.
+		if s.log.IsInfo() {
+			s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
 		}
 	})
 }
