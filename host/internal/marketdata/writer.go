@@ -66,26 +66,61 @@ func (w *writer) run(ctx context.Context) {
 	}
 }
 
+// BatchWriter is implemented by a Store that can write many keys in one
+// transaction; the writer then flushes each broker's keys in one round
+// trip instead of one per key.
+type BatchWriter interface {
+	InsertBatch(ctx context.Context, batch map[Key]market.Series) (WriteResult, error)
+}
+
 func (w *writer) flush(ctx context.Context) {
 	w.mu.Lock()
 	batch := w.pending
 	w.pending = make(map[Key]market.Series)
 	w.rows = 0
 	w.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	bw, ok := w.store.(BatchWriter)
+	if !ok {
+		for k, candles := range batch {
+			res, err := w.store.InsertCandles(ctx, k.Broker, k.Symbol, k.Timeframe, candles)
+			w.done(k.Broker, map[Key]market.Series{k: candles}, res, err)
+		}
+		return
+	}
+	// One transaction per broker keeps the metrics' broker label exact.
+	byBroker := make(map[string]map[Key]market.Series)
 	for k, candles := range batch {
-		res, err := w.store.InsertCandles(ctx, k.Broker, k.Symbol, k.Timeframe, candles)
-		if err != nil {
-			// Keep them for the next flush; the broker's history would
-			// also refill the gap on the next start.
-			w.log.Warn("storing candles failed; will retry", "feed", k.String(), "candles", len(candles), "error", err)
-			w.mu.Lock()
+		if byBroker[k.Broker] == nil {
+			byBroker[k.Broker] = make(map[Key]market.Series)
+		}
+		byBroker[k.Broker][k] = candles
+	}
+	for brokerName, part := range byBroker {
+		res, err := bw.InsertBatch(ctx, part)
+		w.done(brokerName, part, res, err)
+	}
+}
+
+// done records a write's outcome, or puts the candles back for the next
+// flush when it failed (the broker's history would also refill the gap at
+// the next start).
+func (w *writer) done(brokerName string, part map[Key]market.Series, res WriteResult, err error) {
+	if err != nil {
+		rows := 0
+		w.mu.Lock()
+		for k, candles := range part {
 			w.pending[k] = append(candles, w.pending[k]...)
 			w.rows += len(candles)
-			w.mu.Unlock()
-			continue
+			rows += len(candles)
 		}
-		w.metrics.CandlesIngested.WithLabelValues(k.Broker).Add(float64(res.Inserted))
-		w.metrics.CandlesDuplicate.WithLabelValues(k.Broker).Add(float64(res.Duplicates))
-		w.metrics.CandlesRejected.WithLabelValues(k.Broker).Add(float64(res.Rejected))
+		w.mu.Unlock()
+		w.log.Warn("storing candles failed; will retry", "broker", brokerName, "keys", len(part), "candles", rows, "error", err)
+		return
 	}
+	w.metrics.CandlesIngested.WithLabelValues(brokerName).Add(float64(res.Inserted))
+	w.metrics.CandlesDuplicate.WithLabelValues(brokerName).Add(float64(res.Duplicates))
+	w.metrics.CandlesRejected.WithLabelValues(brokerName).Add(float64(res.Rejected))
 }
