@@ -317,3 +317,48 @@ func TestBrokersThatCannotStreamArePolled(t *testing.T) {
 		assert.Empty(t, r.subscriptions(t), "nothing streamed: every candle came from polling")
 	})
 }
+
+// A host restart resumes from the store: the new service loads the newest
+// stored candles and backfills everything after them from the broker. The
+// test removes the newest stored candles before the restart, so the gap is
+// real and only the start-up backfill can fill it.
+func TestRestartBackfillsFromTheNewestStoredCandle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s, "1", marketdata.Options{RingSize: 120})
+		ctx := context.Background()
+		require.NoError(t, r.svc.Track(key))
+		count := func() int64 {
+			n, err := s.CountCandles(ctx, key.Broker, key.Symbol, key.Timeframe)
+			require.NoError(t, err)
+			return n
+		}
+		waitFor(t, 30*time.Second, "the first start's backfill in the store", func() bool { return count() >= 120 })
+		closeCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		require.NoError(t, r.svc.Close(closeCtx))
+		cancel()
+		before := count()
+		latest, _, err := s.LatestCandleTime(ctx, key.Broker, key.Symbol, key.Timeframe)
+		require.NoError(t, err)
+		_, err = s.DB().ExecContext(ctx, s.DB().Rebind("DELETE FROM candles WHERE broker = ? AND symbol = ? AND timeframe = ? AND timestamp > ?"),
+			key.Broker, key.Symbol, key.Timeframe.String(), latest-30*60)
+		require.NoError(t, err)
+		require.Equal(t, before-30, count(), "30 newest candles removed")
+
+		// A ring smaller than the gap: only a backfill that starts at the
+		// newest stored candle (not "the last RingSize candles") refills it.
+		restarted := marketdata.New(sessions{r.mgr}, marketdata.FromStore(s), metrics.New(), testLogger(t),
+			marketdata.Options{RingSize: 10, FlushInterval: 100 * time.Millisecond})
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			assert.NoError(t, restarted.Close(ctx))
+		})
+		require.NoError(t, restarted.Track(key))
+		waitFor(t, 30*time.Second, "the gap refilled", func() bool { return count() >= before })
+		stored, err := s.Candles(ctx, key.Broker, key.Symbol, key.Timeframe, 0, 0, 0, store.OrderAuto)
+		require.NoError(t, err)
+		for i := 1; i < len(stored); i++ {
+			require.Equal(t, stored[i-1].Time+60, stored[i].Time, "gap or duplicate at candle %d", i)
+		}
+	})
+}
