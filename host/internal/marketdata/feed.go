@@ -160,23 +160,18 @@ func (f *feed) backfill(ctx context.Context, b broker.Broker) error {
 	return f.fetchRange(ctx, b, from, 0)
 }
 
-// fetchRange pages through [from, to) (to 0 = now) and accepts the result.
+// fetchRange fetches [from, to) (to 0 = now), at most MaxBackfill
+// candles, and accepts them.
 func (f *feed) fetchRange(ctx context.Context, b broker.Broker, from, to int64) error {
-	token := ""
-	fetched := 0
-	for fetched < f.svc.opts.MaxBackfill {
-		p, err := b.Candles(ctx, broker.CandlesRequest{Symbol: f.key.Symbol, Timeframe: f.key.Timeframe, From: from, To: to, PageSize: 1000, PageToken: token})
-		if err != nil {
-			return err
-		}
-		f.accept(p.Candles)
-		fetched += len(p.Candles)
-		if p.NextPageToken == "" {
-			return nil
-		}
-		token = p.NextPageToken
+	limit := f.svc.opts.MaxBackfill
+	candles, err := fetchPages(ctx, b, f.key, from, to, limit, false)
+	if err != nil {
+		return err
 	}
-	f.svc.log.Warn("gap larger than the backfill limit; older candles left unfetched", "feed", f.key.String(), "limit", f.svc.opts.MaxBackfill)
+	f.accept(candles)
+	if len(candles) == limit {
+		f.svc.log.Warn("gap larger than the backfill limit; the rest follows on the next poll or reconnect", "feed", f.key.String(), "limit", limit)
+	}
 	return nil
 }
 

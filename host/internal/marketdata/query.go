@@ -83,10 +83,11 @@ func (s *Service) readThrough(ctx context.Context, k Key, from, to int64, limit 
 	return out, err
 }
 
-// maxPages bounds one read-through so a wide range cannot hold a request
-// for long.
+// maxPages bounds one fetch so a wide range cannot hold a caller for long.
 const maxPages = 200
 
+// fetchPages pages through [from, to) (to 0 = now): the first limit
+// candles, or with all every candle up to maxPages pages.
 func fetchPages(ctx context.Context, b broker.Broker, k Key, from, to int64, limit int, all bool) (market.Series, error) {
 	var out market.Series
 	token := ""
