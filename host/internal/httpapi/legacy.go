@@ -3,8 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-
-	"github.com/stc-trading/stc/sdk/market"
 )
 
 // The V1 API served IQ Option data only; these routes keep its shapes for
@@ -37,13 +35,9 @@ func (s *Server) legacyCandles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("validation_failed", "symbol is required"))
 		return
 	}
-	tfText := q.Get("timeframe")
-	if tfText == "" {
-		tfText = "1m"
-	}
-	tf, err := market.ParseTimeframe(tfText)
-	if err != nil {
-		writeError(w, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d"))
+	tf, apiErr := timeframeParam(q.Get("timeframe"), "1m")
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	count, apiErr := intParam(q.Get("count"), 100, 1, 5000, "count")

@@ -207,9 +207,9 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("validation_failed", "broker and symbol are required"))
 		return
 	}
-	tf, err := market.ParseTimeframe(q.Get("timeframe"))
-	if err != nil {
-		writeError(w, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d"))
+	tf, apiErr := timeframeParam(q.Get("timeframe"), "")
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	limit, apiErr := intParam(q.Get("limit"), 100, 1, 5000, "limit")
@@ -265,6 +265,19 @@ func candlesJSON(series market.Series) []candleJSON {
 		out[i] = candleJSON{Timestamp: c.Time, Open: c.Open, High: c.High, Low: c.Low, Close: c.Close, Volume: c.Volume}
 	}
 	return out
+}
+
+// timeframeParam parses a timeframe query value; def is used when it is
+// empty ("" makes it required).
+func timeframeParam(text, def string) (market.Timeframe, *apiError) {
+	if text == "" {
+		text = def
+	}
+	tf, err := market.ParseTimeframe(text)
+	if err != nil {
+		return 0, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d")
+	}
+	return tf, nil
 }
 
 func intParam(text string, def, lo, hi int, name string) (int, *apiError) {
