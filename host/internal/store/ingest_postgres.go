@@ -167,7 +167,9 @@ func (s *Store) cancelBackendOnDone(ctx context.Context, pid int) (stop func()) 
 		defer close(sent)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, err := s.db.ExecContext(cctx, "SELECT pg_cancel_backend($1)", pid); err != nil {
+		// The owner pool: pg_cancel_backend needs the backend's session
+		// role, which the application role is not a member of.
+		if _, err := s.owner.ExecContext(cctx, "SELECT pg_cancel_backend($1)", pid); err != nil {
 			s.log.Warn("could not cancel an ingest statement", "pid", pid, "error", err)
 		}
 	})

@@ -46,7 +46,7 @@ func newMigrator(s *Store) (*goose.Provider, error) {
 		// Two hosts starting at once must not both migrate.
 		opts = append(opts, goose.WithSessionLocker(advisoryLocker{id: lockID(s.lockSpace, "goose")}))
 	}
-	p, err := goose.NewProvider(dialect, s.db.DB, fsys, opts...)
+	p, err := goose.NewProvider(dialect, s.owner.DB, fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
@@ -58,6 +58,11 @@ func (s *Store) MigrateUp(ctx context.Context) ([]MigrationResult, error) {
 	res, err := s.migrator.Up(ctx)
 	if err != nil {
 		return convertResults(partialApplied(err)), fmt.Errorf("store: migrate up: %w", err)
+	}
+	if s.appRole && len(res) > 0 {
+		if err := s.grantAppRole(ctx); err != nil {
+			return convertResults(res), err
+		}
 	}
 	return convertResults(res), nil
 }

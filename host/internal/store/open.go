@@ -39,7 +39,7 @@ func openPostgres(ctx context.Context, url string, maxOpen int, log hclog.Logger
 		_ = db.Close()
 		return nil, fmt.Errorf("store: postgres: no schema of the search_path exists; create it or fix search_path in the database url")
 	}
-	return &Store{dialect: DialectPostgres, db: db, rdb: db, log: log, lockSpace: schema.String}, nil
+	return &Store{dialect: DialectPostgres, db: db, rdb: db, owner: db, log: log, lockSpace: schema.String}, nil
 }
 
 // sqliteDSN builds a modernc.org/sqlite DSN for path with the pragmas every
@@ -110,5 +110,5 @@ func openSQLite(ctx context.Context, dataDir string, log hclog.Logger) (*Store, 
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	log.Debug("opened embedded store", "path", path)
-	return &Store{dialect: DialectSQLite, db: w, rdb: r, log: log}, nil
+	return &Store{dialect: DialectSQLite, db: w, rdb: r, owner: w, log: log}, nil
 }

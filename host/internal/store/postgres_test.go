@@ -35,14 +35,15 @@ func foreignInsert(t *testing.T, s *store.Store, c market.Candle) *sql.Tx {
 }
 
 // waitForBlockedCopy waits until a COPY of this store's schema waits on a
-// lock (storetest names every connection after the schema).
+// lock (storetest names every connection after the schema). It asks as the
+// owner: the application role cannot see other sessions' queries.
 func waitForBlockedCopy(t *testing.T, s *store.Store) {
 	t.Helper()
 	const q = `SELECT count(*) FROM pg_stat_activity WHERE application_name = current_setting('application_name')
 		AND wait_event_type = 'Lock' AND query LIKE 'COPY candles%'`
 	require.Eventually(t, func() bool {
 		var n int
-		return s.DB().Get(&n, q) == nil && n > 0
+		return s.OwnerDB().Get(&n, q) == nil && n > 0
 	}, 15*time.Second, 10*time.Millisecond, "the ingest COPY never blocked on the foreign row")
 }
 
@@ -188,9 +189,9 @@ func TestPostgresConcurrentOpenMigratesOnce(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	applied, pending := versions(t, s)
-	assert.Equal(t, []int64{1, 2}, applied)
+	assert.NotEmpty(t, applied)
 	assert.Empty(t, pending)
 	var rows int
 	require.NoError(t, s.DB().Get(&rows, "SELECT count(*) FROM goose_db_version WHERE version_id > 0"))
-	assert.Equal(t, 2, rows, "each migration recorded once")
+	assert.Equal(t, len(applied), rows, "each migration recorded once")
 }

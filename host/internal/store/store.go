@@ -40,7 +40,14 @@ type Store struct {
 	// query-only connections that WAL lets run beside the writer, so API
 	// reads never wait behind a large ingest transaction.
 	rdb *sqlx.DB
-	log hclog.Logger
+	// owner is the pool on the database login itself: migrations and
+	// grants run on it. On PostgreSQL, once migrated, db and rdb move to
+	// connections running as AppRole (see enterAppRole); on SQLite owner is
+	// db.
+	owner *sqlx.DB
+	// appRole is set once db and rdb run as AppRole.
+	appRole bool
+	log   hclog.Logger
 	// lockSpace salts PostgreSQL advisory lock ids with the schema, so two
 	// schemas in one database (tests, staging) never block each other.
 	lockSpace string
@@ -114,6 +121,12 @@ func Open(ctx context.Context, url, dataDir string, log hclog.Logger, opts ...Op
 		for _, r := range res {
 			log.Info("applied migration", "version", r.Version, "name", r.Name, "took", r.Duration)
 		}
+		if s.dialect == DialectPostgres {
+			if err := s.enterAppRole(ctx, url, cfg.maxOpenConns); err != nil {
+				_ = s.Close()
+				return nil, err
+			}
+		}
 	}
 	return s, nil
 }
@@ -125,11 +138,20 @@ func (s *Store) Dialect() string { return s.dialect }
 // files of this package and for tests that need raw SQL.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
+// OwnerDB returns the pool on the database login itself, which on
+// PostgreSQL owns the schema and is not subject to row-level security. Only
+// tests and diagnostics use it; the host's queries go through DB, Update
+// and View.
+func (s *Store) OwnerDB() *sqlx.DB { return s.owner }
+
 // Close closes every connection. It does not wait for queries in flight.
 func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.rdb != s.db {
 		err = errors.Join(err, s.rdb.Close())
+	}
+	if s.owner != s.db {
+		err = errors.Join(err, s.owner.Close())
 	}
 	if err != nil {
 		return fmt.Errorf("store: close: %w", err)
