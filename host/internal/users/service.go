@@ -1,0 +1,330 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/store"
+)
+
+// Options tunes a Service; zero fields take the defaults.
+type Options struct {
+	// SessionTTL is how long a login token lives (default 14 days).
+	SessionTTL time.Duration
+	// MaxAPIKeys caps a user's live API keys (default 20).
+	MaxAPIKeys int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service registers, logs in and authenticates users. It is safe for
+// concurrent use.
+type Service struct {
+	st       *store.Store
+	hasher   *auth.Hasher
+	throttle *auth.Throttle
+	opts     Options
+	log      hclog.Logger
+}
+
+// lastUsedGranularity bounds how often an API key's last_used_at is
+// written: once a minute is precise enough to spot an unused key and keeps
+// authentication from being a write per request.
+const lastUsedGranularity = time.Minute
+
+// NewService returns a Service over st. hasher does the password work;
+// throttle limits failed logins per account and per client address.
+func NewService(st *store.Store, hasher *auth.Hasher, throttle *auth.Throttle, opts Options, log hclog.Logger) *Service {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 14 * 24 * time.Hour
+	}
+	if opts.MaxAPIKeys <= 0 {
+		opts.MaxAPIKeys = 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Service{st: st, hasher: hasher, throttle: throttle, opts: opts, log: log}
+}
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+
+// Session is a freshly issued login token. Token is the secret; it is
+// never stored and cannot be shown again.
+type Session struct {
+	User      User
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Register creates a user with role user and logs them in.
+func (s *Service) Register(ctx context.Context, email, password string) (Session, error) {
+	u, err := s.CreateUser(ctx, email, password, RoleUser)
+	if err != nil {
+		return Session{}, err
+	}
+	return s.issueSession(ctx, u)
+}
+
+// CreateUser creates a user with role without logging in (`stc user
+// create`). The password must pass auth.ValidatePassword.
+func (s *Service) CreateUser(ctx context.Context, email, password string, role Role) (User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if !role.Valid() {
+		return User{}, fmt.Errorf("%w: unknown role %q", ErrInvalidInput, role)
+	}
+	if err := auth.ValidatePassword(password); err != nil {
+		return User{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return User{}, fmt.Errorf("users: hash password: %w", err)
+	}
+	now := s.now()
+	u := User{Email: email, Role: role, CreatedAt: now.Truncate(time.Millisecond)}
+	err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &u.ID, tx.Rebind(`INSERT INTO users (email, password_hash, role, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`), email, hash, string(role), ms(now), ms(now))
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return User{}, fmt.Errorf("%w: %s", ErrEmailTaken, email)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("users: create: %w", err)
+	}
+	s.log.Info("user created", "user_id", u.ID, "role", role)
+	return u, nil
+}
+
+// SetRole changes an existing user's role (`stc user create --admin` on an
+// existing email promotes it).
+func (s *Service) SetRole(ctx context.Context, email string, role Role) (User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if !role.Valid() {
+		return User{}, fmt.Errorf("%w: unknown role %q", ErrInvalidInput, role)
+	}
+	var row userRow
+	err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &row, tx.Rebind(`UPDATE users SET role = ?, updated_at = ? WHERE email = ?
+			RETURNING id, email, role, created_at, password_hash`), string(role), ms(s.now()), email)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, fmt.Errorf("%w: no user %s", ErrNotFound, email)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("users: set role: %w", err)
+	}
+	return row.user(), nil
+}
+
+type userRow struct {
+	ID           int64  `db:"id"`
+	Email        string `db:"email"`
+	Role         string `db:"role"`
+	CreatedAt    int64  `db:"created_at"`
+	PasswordHash string `db:"password_hash"`
+}
+
+func (r userRow) user() User {
+	return User{ID: r.ID, Email: r.Email, Role: Role(r.Role), CreatedAt: fromMS(r.CreatedAt)}
+}
+
+// Login checks email and password and issues a session token. ip is the
+// client address for throttling. Every failure is ErrInvalidCredentials
+// or a *ThrottledError; neither says whether the email exists.
+func (s *Service) Login(ctx context.Context, email, password, ip string) (Session, error) {
+	account := auth.NormalizeAccount(email)
+	now := s.now()
+	if ok, wait := s.throttle.Allow(account, ip, now); !ok {
+		return Session{}, &ThrottledError{RetryAfter: wait}
+	}
+	norm, emailErr := NormalizeEmail(email)
+	var row userRow
+	err := emailErr
+	if err == nil {
+		err = s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+			return tx.GetContext(ctx, &row, tx.Rebind(
+				"SELECT id, email, role, created_at, password_hash FROM users WHERE email = ?"), norm)
+		})
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, ErrInvalidEmail) {
+		return Session{}, fmt.Errorf("users: login: %w", err)
+	}
+	if err != nil {
+		// Same work as a real check, so timing does not reveal the email.
+		s.hasher.DummyVerify(password)
+		s.throttle.Failure(account, ip, now)
+		return Session{}, ErrInvalidCredentials
+	}
+	ok, rehash, err := s.hasher.Verify(password, row.PasswordHash)
+	if err != nil {
+		return Session{}, fmt.Errorf("users: stored hash of user %d: %w", row.ID, err)
+	}
+	if !ok {
+		s.throttle.Failure(account, ip, now)
+		return Session{}, ErrInvalidCredentials
+	}
+	s.throttle.Success(account, ip)
+	if rehash {
+		s.rehash(ctx, row.ID, password)
+	}
+	return s.issueSession(ctx, row.user())
+}
+
+// rehash upgrades a hash made with weaker parameters; failure only means
+// the next login tries again.
+func (s *Service) rehash(ctx context.Context, userID int64, password string) {
+	hash, err := s.hasher.Hash(password)
+	if err == nil {
+		err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"),
+				hash, ms(s.now()), userID)
+			return err
+		})
+	}
+	if err != nil {
+		s.log.Warn("could not upgrade a password hash", "user_id", userID, "error", err)
+	}
+}
+
+func (s *Service) issueSession(ctx context.Context, u User) (Session, error) {
+	token, hash, err := auth.NewToken(auth.PrefixSession)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	exp := now.Add(s.opts.SessionTTL).Truncate(time.Millisecond)
+	err = s.st.Update(ctx, store.Tenant(u.ID), func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO auth_tokens (user_id, kind, token_hash, prefix, scopes, created_at, expires_at)
+			VALUES (?, ?, ?, ?, '', ?, ?)`), u.ID, string(KindSession), hash, token[:len(auth.PrefixSession)+4], ms(now), ms(exp))
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("users: issue session: %w", err)
+	}
+	return Session{User: u, Token: token, ExpiresAt: exp}, nil
+}
+
+type tokenRow struct {
+	ID         int64  `db:"id"`
+	UserID     int64  `db:"user_id"`
+	Kind       string `db:"kind"`
+	Scopes     string `db:"scopes"`
+	ExpiresAt  *int64 `db:"expires_at"`
+	RevokedAt  *int64 `db:"revoked_at"`
+	LastUsedAt *int64 `db:"last_used_at"`
+	Role       string `db:"role"`
+}
+
+// Authenticate resolves a bearer token to the principal it acts for. Any
+// problem with the token is ErrUnauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if _, err := auth.ParseToken(token); err != nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	hash := auth.HashToken(token)
+	var row tokenRow
+	// The system scope: the token, not a user, is what is known yet.
+	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &row, tx.Rebind(`SELECT t.id, t.user_id, t.kind, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, u.role
+			FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), hash)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("users: authenticate: %w", err)
+	}
+	now := s.now()
+	if row.RevokedAt != nil || (row.ExpiresAt != nil && *row.ExpiresAt <= ms(now)) {
+		return Principal{}, ErrUnauthenticated
+	}
+	p := Principal{UserID: row.UserID, Role: Role(row.Role), Kind: TokenKind(row.Kind), TokenID: row.ID, Scopes: splitScopes(row.Scopes)}
+	if p.Kind == KindAPIKey && (row.LastUsedAt == nil || *row.LastUsedAt < ms(now.Add(-lastUsedGranularity))) {
+		s.touch(ctx, p, now)
+	}
+	return p, nil
+}
+
+// touch records an API key's use; failing to record it must not fail the
+// request.
+func (s *Service) touch(ctx context.Context, p Principal, now time.Time) {
+	err := s.st.Update(ctx, store.Tenant(p.UserID), func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE auth_tokens SET last_used_at = ? WHERE id = ? AND user_id = ?"),
+			ms(now), p.TokenID, p.UserID)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("could not record an API key's use", "key_id", p.TokenID, "error", err)
+	}
+}
+
+// Logout revokes the token p authenticated with.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	err := s.st.Update(ctx, store.Tenant(p.UserID), func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL"),
+			ms(s.now()), p.TokenID, p.UserID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("users: logout: %w", err)
+	}
+	return nil
+}
+
+// User returns user id.
+func (s *Service) User(ctx context.Context, id int64) (User, error) {
+	var row userRow
+	err := s.st.View(ctx, store.Tenant(id), func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &row, tx.Rebind("SELECT id, email, role, created_at, password_hash FROM users WHERE id = ?"), id)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, fmt.Errorf("%w: user %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("users: get: %w", err)
+	}
+	return row.user(), nil
+}
+
+// Exists reports whether user id exists (admin routes ask before acting on
+// a user).
+func (s *Service) Exists(ctx context.Context, id int64) (bool, error) {
+	var n int
+	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &n, tx.Rebind("SELECT count(*) FROM users WHERE id = ?"), id)
+	})
+	if err != nil {
+		return false, fmt.Errorf("users: exists: %w", err)
+	}
+	return n > 0, nil
+}
+
+// validKeyName accepts 1–100 printable characters.
+func validKeyName(name string) error {
+	if name == "" || len(name) > 100 {
+		return fmt.Errorf("%w: name must be 1 to 100 bytes", ErrInvalidInput)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: name must be printable text", ErrInvalidInput)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package users_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/storetest"
+	"github.com/stc-trading/stc/host/internal/users"
+)
+
+const pw = "correct horse battery"
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newService(t *testing.T, s *store.Store) (*users.Service, *clock) {
+	t.Helper()
+	// OWASP's floor keeps the suite fast; production uses DefaultParams.
+	h, err := auth.NewHasher(auth.OWASPMinimum(), 0)
+	require.NoError(t, err)
+	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	return users.NewService(s, h, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{Now: c.Now, SessionTTL: time.Hour}, nil), c
+}
+
+func TestRegisterLoginLogout(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc, clk := newService(t, s)
+		sess, err := svc.Register(ctx, "  Alice@Example.COM ", pw)
+		require.NoError(t, err)
+		assert.Equal(t, "alice@example.com", sess.User.Email, "emails are stored normalized")
+		assert.Equal(t, users.RoleUser, sess.User.Role)
+		p, err := svc.Authenticate(ctx, sess.Token)
+		require.NoError(t, err)
+		assert.Equal(t, sess.User.ID, p.UserID)
+		assert.Equal(t, users.KindSession, p.Kind)
+
+		_, err = svc.Register(ctx, "alice@example.com", pw)
+		assert.ErrorIs(t, err, users.ErrEmailTaken)
+
+		login, err := svc.Login(ctx, "ALICE@example.com", pw, "10.0.0.1")
+		require.NoError(t, err)
+		assert.NotEqual(t, sess.Token, login.Token, "each login gets its own token")
+
+		// Logout revokes only the token used.
+		lp, err := svc.Authenticate(ctx, login.Token)
+		require.NoError(t, err)
+		require.NoError(t, svc.Logout(ctx, lp))
+		_, err = svc.Authenticate(ctx, login.Token)
+		assert.ErrorIs(t, err, users.ErrUnauthenticated)
+		_, err = svc.Authenticate(ctx, sess.Token)
+		assert.NoError(t, err)
+
+		// Tokens expire.
+		clk.Add(time.Hour)
+		_, err = svc.Authenticate(ctx, sess.Token)
+		assert.ErrorIs(t, err, users.ErrUnauthenticated)
+	})
+}
+
+func TestLoginFailuresRevealNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc, clk := newService(t, s)
+		_, err := svc.Register(ctx, "bob@example.com", pw)
+		require.NoError(t, err)
+		_, wrongPw := svc.Login(ctx, "bob@example.com", "wrong password!", "10.0.0.2")
+		_, noUser := svc.Login(ctx, "nobody@example.com", pw, "10.0.0.2")
+		_, badEmail := svc.Login(ctx, "not an email", pw, "10.0.0.2")
+		for _, err := range []error{wrongPw, noUser, badEmail} {
+			require.ErrorIs(t, err, users.ErrInvalidCredentials)
+			assert.Equal(t, users.ErrInvalidCredentials.Error(), err.Error(), "one message for every failure")
+		}
+		// Per-account throttle: 5 failures lock the account, even with
+		// the right password, until the window passes.
+		for range 4 {
+			_, _ = svc.Login(ctx, "bob@example.com", "wrong password!", "10.0.0.3")
+		}
+		_, err = svc.Login(ctx, "bob@example.com", pw, "10.0.0.4")
+		var th *users.ThrottledError
+		require.ErrorAs(t, err, &th)
+		assert.Positive(t, th.RetryAfter)
+		clk.Add(16 * time.Minute)
+		_, err = svc.Login(ctx, "bob@example.com", pw, "10.0.0.4")
+		assert.NoError(t, err)
+	})
+}
+
+func TestAuthenticateRejectsGarbage(t *testing.T) {
+	t.Parallel()
+	svc, _ := newService(t, storetest.OpenSQLite(t))
+	for _, tok := range []string{"", "x", "stc_s_", "Bearer stc_s_abc", "stc_k_" + string(make([]byte, 48))} {
+		_, err := svc.Authenticate(context.Background(), tok)
+		assert.ErrorIs(t, err, users.ErrUnauthenticated, "%q", tok)
+	}
+	// Well formed but never issued.
+	tok, _, err := auth.NewToken(auth.PrefixSession)
+	require.NoError(t, err)
+	_, err = svc.Authenticate(context.Background(), tok)
+	assert.ErrorIs(t, err, users.ErrUnauthenticated)
+}
+
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc, clk := newService(t, s)
+		alice, err := svc.Register(ctx, "alice@example.com", pw)
+		require.NoError(t, err)
+		bob, err := svc.Register(ctx, "bob@example.com", pw)
+		require.NoError(t, err)
+		ap, err := svc.Authenticate(ctx, alice.Token)
+		require.NoError(t, err)
+
+		_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "ci", Scopes: []string{"admin"}})
+		assert.ErrorIs(t, err, users.ErrInvalidInput, "a user cannot mint an admin key")
+		_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "ci", Scopes: []string{"everything"}})
+		assert.ErrorIs(t, err, users.ErrInvalidInput)
+		_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "", Scopes: []string{"read"}})
+		assert.ErrorIs(t, err, users.ErrInvalidInput)
+
+		key, secret, err := svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "grafana", Scopes: []string{"read"}})
+		require.NoError(t, err)
+		assert.Equal(t, secret[:len(key.Prefix)], key.Prefix)
+		kp, err := svc.Authenticate(ctx, secret)
+		require.NoError(t, err)
+		assert.Equal(t, users.KindAPIKey, kp.Kind)
+		assert.True(t, kp.Can(auth.ScopeRead))
+		assert.False(t, kp.Can(auth.ScopeTrade), "a read key cannot trade")
+		assert.True(t, ap.Can(auth.ScopeTrade), "a session can")
+		assert.False(t, ap.Can(auth.ScopeAdmin))
+
+		_, _, err = svc.CreateAPIKey(ctx, kp, users.NewAPIKey{Name: "wider", Scopes: []string{"trade"}})
+		assert.ErrorIs(t, err, users.ErrInvalidInput, "a key cannot mint keys")
+
+		listed, err := svc.APIKeys(ctx, alice.User.ID)
+		require.NoError(t, err)
+		require.Len(t, listed, 1)
+		assert.False(t, listed[0].LastUsedAt.IsZero(), "authentication records last_used_at")
+		assert.Equal(t, clk.Now().UnixMilli(), listed[0].LastUsedAt.UnixMilli())
+
+		// Bob can neither see nor revoke Alice's key.
+		_, err = svc.APIKey(ctx, bob.User.ID, key.ID)
+		assert.ErrorIs(t, err, users.ErrNotFound)
+		assert.ErrorIs(t, svc.RevokeAPIKey(ctx, bob.User.ID, key.ID), users.ErrNotFound)
+		bobKeys, err := svc.APIKeys(ctx, bob.User.ID)
+		require.NoError(t, err)
+		assert.Empty(t, bobKeys)
+
+		require.NoError(t, svc.RevokeAPIKey(ctx, alice.User.ID, key.ID))
+		_, err = svc.Authenticate(ctx, secret)
+		assert.ErrorIs(t, err, users.ErrUnauthenticated, "revocation is immediate")
+		assert.ErrorIs(t, svc.RevokeAPIKey(ctx, alice.User.ID, key.ID), users.ErrNotFound)
+
+		// Expiring keys stop working at their expiry.
+		_, secret2, err := svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "short", Scopes: []string{"read", "trade"}, ExpiresAt: clk.Now().Add(time.Minute)})
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, secret2)
+		require.NoError(t, err)
+		clk.Add(time.Minute)
+		_, err = svc.Authenticate(ctx, secret2)
+		assert.ErrorIs(t, err, users.ErrUnauthenticated)
+	})
+}
+
+func TestAdminRole(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc, _ := newService(t, s)
+		_, err := svc.CreateUser(ctx, "ops@example.com", pw, users.RoleAdmin)
+		require.NoError(t, err)
+		sess, err := svc.Login(ctx, "ops@example.com", pw, "127.0.0.1")
+		require.NoError(t, err)
+		p, err := svc.Authenticate(ctx, sess.Token)
+		require.NoError(t, err)
+		assert.True(t, p.Can(auth.ScopeAdmin))
+
+		_, err = svc.Register(ctx, "carol@example.com", pw)
+		require.NoError(t, err)
+		u, err := svc.SetRole(ctx, "carol@example.com", users.RoleAdmin)
+		require.NoError(t, err)
+		assert.Equal(t, users.RoleAdmin, u.Role)
+		_, err = svc.SetRole(ctx, "nobody@example.com", users.RoleAdmin)
+		assert.ErrorIs(t, err, users.ErrNotFound)
+	})
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"A@B.io": "a@b.io", " x.y+z@mail.example.org ": "x.y+z@mail.example.org"} {
+		got, err := users.NormalizeEmail(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got)
+	}
+	for _, in := range []string{"", "a", "a@b", "Bob <bob@x.com>", "a@@b.com", "a b@c.com", string([]byte{0xff}) + "@x.com"} {
+		_, err := users.NormalizeEmail(in)
+		assert.ErrorIs(t, err, users.ErrInvalidEmail, "%q", in)
+	}
+}
