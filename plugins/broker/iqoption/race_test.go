@@ -1,0 +1,5 @@
+//go:build race
+
+package iqoption_test
+
+const raceEnabled = true
