@@ -1,0 +1,119 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+// ResumeAll re-opens, at host start, the session of every account that
+// should have one (connected, or in error or interrupted while connecting
+// when the host stopped), a few at a time. Each account's outcome is
+// recorded on it: connected, second_factor_required (the broker wants a
+// code again: the user must reconnect) or error with a reason; failed
+// counts the latter two (an account disconnected meanwhile counts as
+// neither). err reports only a failure to list the accounts.
+func (m *Manager) ResumeAll(ctx context.Context) (resumed, failed int, err error) {
+	var rs []row
+	if err := m.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		var err error
+		rs, err = resumableRows(tx)
+		return err
+	}); err != nil {
+		return 0, 0, err
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, resumeConcurrency)
+	)
+	for _, r := range rs {
+		wg.Go(func() { // owned by ResumeAll, which waits below
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ok, skipped := m.resume(ctx, r)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case skipped:
+			case ok:
+				resumed++
+			default:
+				failed++
+			}
+		})
+	}
+	wg.Wait()
+	m.log.Info("resumed broker sessions", "resumed", resumed, "failed", failed)
+	return resumed, failed, nil
+}
+
+// resume re-opens one account's session from its stored credentials and
+// records the outcome in the account owner's scope. It holds the user's
+// lock throughout and re-reads the row first, so an account disconnected
+// since the listing is left alone (and counted as neither).
+func (m *Manager) resume(ctx context.Context, listed row) (ok, skipped bool) {
+	log := m.log.With("user_id", listed.UserID, "account_id", listed.ID, "broker", listed.Broker)
+	unlock, err := m.users.lock(ctx, listed.UserID)
+	if err != nil {
+		log.Warn("could not resume broker session", "reason", reason(err))
+		return false, false
+	}
+	defer unlock()
+	var r row
+	err = m.st.View(ctx, store.Tenant(listed.UserID), func(tx *sqlx.Tx) error {
+		var err error
+		r, err = getRow(tx, listed.UserID, listed.ID, allColumns)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) || (err == nil && (!r.Credentials.Valid || r.Status == string(StatusDisconnected) ||
+		r.Status == string(StatusSecondFactorRequired))) {
+		return false, true
+	}
+	if err == nil {
+		err = m.reopen(ctx, r)
+	}
+	status, why := StatusConnected, ""
+	switch {
+	case err == nil:
+	case errors.Is(err, broker.ErrSecondFactorRequired):
+		status, why = StatusSecondFactorRequired, reason(err)
+	default:
+		status, why = StatusError, reason(err)
+	}
+	if err != nil {
+		// The reason is enough to act on; the error text stays out of the
+		// log because adapters may echo what they were sent.
+		log.Warn("could not resume broker session", "reason", why)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if uerr := m.st.Update(cctx, store.Tenant(r.UserID), func(tx *sqlx.Tx) error {
+		return setStatus(tx, r.UserID, r.ID, status, why)
+	}); uerr != nil {
+		log.Error("could not record the resumed session's status", "error", uerr)
+	}
+	return err == nil, false
+}
+
+// reopen opens account r's session from its stored credentials.
+func (m *Manager) reopen(ctx context.Context, r row) error {
+	mode, err := broker.ParseMode(r.Mode)
+	if err != nil {
+		return fmt.Errorf("accounts: account %d: %w", r.ID, err)
+	}
+	h, err := m.handle(ctx, r.Broker)
+	if err != nil {
+		return err
+	}
+	if _, err := h.OpenSession(ctx, SessionID(r.ID), m.reopenFunc(r.UserID, r.ID, mode, nil)); err != nil {
+		return fmt.Errorf("accounts: resume account %d: %w", r.ID, err)
+	}
+	return nil
+}
