@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -72,6 +73,8 @@ type Faults struct {
 	ForceResult string
 	// RejectAuth answers authenticate with false and closes the socket.
 	RejectAuth bool
+	// RefuseWS answers WebSocket upgrades with HTTP 503 (server away).
+	RefuseWS bool
 }
 
 // Server is a running fake.
@@ -103,6 +106,54 @@ type Server struct {
 type Stats struct {
 	Logins, Authentications, Options, Heartbeats int
 	SMSSent                                      int
+	// CandleRequests counts get-candles; MaxCandleCount is the largest
+	// count asked for.
+	CandleRequests, MaxCandleCount int
+	// Subscribes counts subscribeMessage frames.
+	Subscribes int
+}
+
+// Position is a read-only view of an option, for assertions.
+type Position struct {
+	OptionID     int64
+	ActiveID     int64
+	OptionTypeID int
+	Direction    string
+	Expired      int64
+	Invest       float64
+	BalanceID    int64
+	Status       string
+	CloseReason  string
+}
+
+// Positions lists every option of a user, open and closed, oldest first.
+func (s *Server) Positions(userID int64) []Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.byID[userID]
+	if u == nil {
+		return nil
+	}
+	var out []Position
+	for _, list := range [][]*position{u.closed, u.open} {
+		for _, p := range list {
+			out = append(out, Position{OptionID: p.optionID, ActiveID: p.active.ID, OptionTypeID: p.typeID, Direction: p.dir,
+				Expired: p.exp, Invest: p.invest, BalanceID: p.balanceID, Status: p.status, CloseReason: p.closeReason})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OptionID < out[j].OptionID })
+	return out
+}
+
+// Balances returns a user's practice and real amounts.
+func (s *Server) Balances(userID int64) (practice, real float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.byID[userID]
+	if u == nil {
+		return 0, 0
+	}
+	return u.balances[u.practiceID], u.balances[u.realID]
 }
 
 type user struct {

@@ -222,6 +222,8 @@ func (s *Server) candlesLocked(id string, body json.RawMessage) []byte {
 	if b.OnlyClosed && last+b.Size > now {
 		last -= b.Size
 	}
+	s.stats.CandleRequests++
+	s.stats.MaxCandleCount = max(s.stats.MaxCandleCount, int(b.Count))
 	count := min(max(b.Count, 1), 1000)
 	floor := s.cfg.Start.Unix() - 365*86400
 	var parts [][]byte

@@ -80,6 +80,13 @@ func canon(name string) string {
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	refuse := s.faults.RefuseWS
+	s.mu.Unlock()
+	if refuse {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return
@@ -274,6 +281,7 @@ func (c *wsConn) subscription(f inFrame, id string, on bool) {
 	s := c.s
 	s.mu.Lock()
 	if on {
+		s.stats.Subscribes++
 		c.subs = append(c.subs, &sub{name: m.Name, filters: filters})
 	} else {
 		for i, sb := range c.subs {
