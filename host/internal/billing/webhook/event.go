@@ -21,6 +21,12 @@ const MaxEventBytes = 1 << 20
 // vector.
 const MaxIDLength = 255
 
+// MaxTypeLength bounds an event type, including unknown ones: the billing
+// service records every verified event's type (billing_events.type is
+// VARCHAR(100)), and a type the column cannot hold would turn a harmless
+// unknown event into a database error the provider retries for days.
+const MaxTypeLength = 100
+
 // EventType is the provider-neutral kind of a billing event.
 type EventType string
 
@@ -125,8 +131,14 @@ func ParseEvent(body []byte) (Event, error) {
 	}
 	ev := Event{ID: env.ID, Type: env.Type, Created: created}
 	if !env.Type.Known() {
-		if !utf8.ValidString(string(env.Type)) || len(env.Type) > MaxIDLength {
-			return Event{}, fmt.Errorf("%w: invalid type", ErrMalformedEvent)
+		// The same rules as ids (no control characters: types are logged
+		// and stored, and PostgreSQL refuses NUL in text), with the
+		// column's tighter bound.
+		if len(env.Type) > MaxTypeLength {
+			return Event{}, fmt.Errorf("%w: type longer than %d bytes", ErrMalformedEvent, MaxTypeLength)
+		}
+		if err := checkID("type", string(env.Type), true); err != nil {
+			return Event{}, err
 		}
 		return ev, fmt.Errorf("%w: %q", ErrUnknownEventType, string(env.Type))
 	}

@@ -75,6 +75,9 @@ func TestParseEvent(t *testing.T) {
 		{name: "negative created", body: `{"id":"e","type":"invoice.paid","created":-1,"data":{"subscription_id":"s"}}`, wantErr: ErrMalformedEvent},
 		{name: "huge period_end", body: `{"id":"e","type":"invoice.paid","data":{"subscription_id":"s","period_end":9223372036854775807}}`, wantErr: ErrMalformedEvent},
 		{name: "long plan id", body: fmt.Sprintf(`{"id":"e","type":"checkout.completed","data":{"user_id":1,"plan_id":"%s","subscription_id":"s"}}`, strings.Repeat("p", 256)), wantErr: ErrMalformedEvent},
+		{name: "unknown type 101 bytes", body: fmt.Sprintf(`{"id":"e","type":"%s"}`, strings.Repeat("t", MaxTypeLength+1)), wantErr: ErrMalformedEvent},
+		{name: "unknown type with NUL", body: `{"id":"e","type":"a\u0000b"}`, wantErr: ErrMalformedEvent},
+		{name: "unknown type with newline", body: `{"id":"e","type":"a\nb"}`, wantErr: ErrMalformedEvent},
 		{name: "oversized body", body: `{"id":"e","pad":"` + strings.Repeat("x", MaxEventBytes) + `"}`, wantErr: ErrMalformedEvent},
 	}
 	for _, tc := range tests {
@@ -95,6 +98,13 @@ func TestParseEventIDAt255Accepted(t *testing.T) {
 	ev, err := ParseEvent(fmt.Appendf(nil, `{"id":"%s","type":"invoice.paid","data":{"subscription_id":"s"}}`, id))
 	require.NoError(t, err)
 	assert.Equal(t, id, ev.ID)
+}
+
+func TestParseEventUnknownTypeAt100Accepted(t *testing.T) {
+	typ := strings.Repeat("t", MaxTypeLength)
+	ev, err := ParseEvent(fmt.Appendf(nil, `{"id":"e","type":"%s"}`, typ))
+	require.ErrorIs(t, err, ErrUnknownEventType)
+	assert.Equal(t, EventType(typ), ev.Type)
 }
 
 func TestEventTypeKnown(t *testing.T) {
@@ -126,7 +136,7 @@ func FuzzParseEvent(f *testing.F) {
 				t.Fatalf("accepted event violates invariants: %+v", ev)
 			}
 		case errors.Is(err, ErrUnknownEventType):
-			if ev.ID == "" || ev.Type.Known() {
+			if ev.ID == "" || ev.Type.Known() || len(ev.Type) > MaxTypeLength {
 				t.Fatalf("unknown-type event without id or with known type: %+v", ev)
 			}
 		case errors.Is(err, ErrMalformedEvent):
