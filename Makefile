@@ -24,7 +24,7 @@ build: ## Build the host (bin/stc) and every plugin (bin/plugins) with a SHA256S
 	@echo "built $(BIN)/stc and $$(ls $(PLUGINDIR) | grep -c '^stc-') plugins; manifest $(PLUGINDIR)/SHA256SUMS"
 
 run: build ## Build everything and start the host on the embedded store (http://localhost:8080)
-	STC_PLUGIN_DIR=$(PLUGINDIR) $(BIN)/stc serve
+	STC_PLUGIN_DIR=$(PLUGINDIR) $(BIN)/stc serve -dev
 
 test: ## Run every test with the race detector (needs PostgreSQL on 127.0.0.1:5432 for store tests)
 	$(GO) test -race -count=1 -timeout=30m ./...

@@ -5,6 +5,8 @@
 //	stc plugins    list the plugins in the plugin directory and fingerprint them
 //	stc migrate    apply, roll back or list database migrations
 //	stc candles    backfill candles from a broker, or import a CSV file
+//	stc user       create users (the first admin)
+//	stc keys       generate and rotate the credential encryption key
 //	stc version    print the version
 package main
 
@@ -36,6 +38,10 @@ func run(ctx context.Context, args []string) int {
 		err = migrateCmd(ctx, args[1:])
 	case "candles":
 		err = candlesCmd(ctx, args[1:])
+	case "user":
+		err = userCmd(ctx, args[1:], os.Stdin)
+	case "keys":
+		err = keysCmd(ctx, args[1:])
 	case "version", "-version", "--version":
 		fmt.Println("stc", version)
 	case "help", "-h", "--help":
@@ -61,6 +67,9 @@ commands:
   migrate   up | down [N] | status: database migrations
   candles   backfill --broker B --symbol S --timeframe TF --from DATE [--to DATE]
             import --broker B --symbol S --timeframe TF FILE.csv
+  user      create --email E [--admin] < password: add a user (or promote one)
+  keys      generate [--id ID]: print a new STC_ENCRYPTION_KEY
+            rotate: re-wrap stored credentials with the active key
   version   print the version
 
 Run 'stc serve -h' for the settings; docs/CONFIG.md describes them all.

@@ -55,6 +55,18 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*p
 		if e.Kind == plugin.KindBroker && e.Name == "paper" {
 			m["STC_PAPER_DATA_DIR"] = paperDir
 			m["STC_PAPER_TIME_SCALE"] = strconv.FormatFloat(cfg.PaperTimeScale, 'g', -1, 64)
+			if cfg.PaperRequire2FA {
+				m["STC_PAPER_REQUIRE_2FA"] = "true"
+				m["STC_PAPER_2FA_CODE"] = cfg.PaperCode
+			}
+		}
+		if e.Kind == plugin.KindBroker && e.Name == "iqoption" {
+			if cfg.IQOptionAuthURL != "" {
+				m["STC_IQOPTION_AUTH_URL"] = cfg.IQOptionAuthURL
+			}
+			if cfg.IQOptionWSURL != "" {
+				m["STC_IQOPTION_WS_URL"] = cfg.IQOptionWSURL
+			}
 		}
 		return m
 	}
@@ -215,7 +227,30 @@ func serve(ctx context.Context, args []string) error {
 	symDone := make(chan struct{})
 	go func() { syms.Run(symCtx); close(symDone) }()
 	defer func() { stopSyms(); <-symDone }()
-	api := httpapi.New(httpapi.Deps{Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend, Metrics: met, Log: log.Named("http")})
+	ten, err := newTenancy(cfg, db, m, log)
+	if err != nil {
+		return err
+	}
+	// Re-open every connected account's broker session (the host
+	// restarted); plugin restarts are covered by the supervisor itself.
+	resumeDone := make(chan struct{})
+	go func() {
+		defer close(resumeDone)
+		resumed, failed, err := ten.accounts.ResumeAll(ctx)
+		if err != nil {
+			log.Error("resuming broker sessions", "error", err)
+		}
+		if resumed+failed > 0 {
+			log.Info("resumed broker sessions", "resumed", resumed, "failed", failed)
+		}
+	}()
+	defer func() { <-resumeDone }()
+	api := httpapi.New(httpapi.Deps{
+		Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend,
+		Users: ten.users, Billing: ten.billing, Accounts: ten.accounts,
+		Limits:  httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
+		Metrics: met, Log: log.Named("http"),
+	})
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

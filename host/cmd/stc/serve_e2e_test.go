@@ -81,7 +81,7 @@ func TestServeEndToEnd(t *testing.T) {
 			cmd := exec.Command(stcBin, "serve")
 			cmd.Env = []string{
 				"STC_HTTP_ADDR=" + addr, "STC_DATA_DIR=" + data, "STC_PLUGIN_DIR=" + pluginDir,
-				"STC_DATABASE_URL=" + dbURL(t), "STC_TRACK=paper:EURUSD-OTC:1m", "STC_LOG_LEVEL=warn",
+				"STC_DATABASE_URL=" + dbURL(t), "STC_TRACK=paper:EURUSD-OTC:1m", "STC_LOG_LEVEL=warn", "STC_DEV=true",
 				"PATH=" + os.Getenv("PATH"),
 			}
 			logs := &syncBuffer{}

@@ -36,6 +36,34 @@ type Config struct {
 	// PaperTimeScale is passed to the paper broker plugin explicitly (never
 	// through inherited environment): 60 = one market minute per second.
 	PaperTimeScale float64 // STC_PAPER_TIME_SCALE
+	// PaperRequire2FA turns on the paper broker's second-factor mode, so
+	// the 2FA flow can be tried without a real broker
+	// (STC_PAPER_REQUIRE_2FA); PaperCode is the code it expects
+	// (STC_PAPER_2FA_CODE).
+	PaperRequire2FA bool
+	PaperCode       string
+
+	// Dev is development mode (STC_DEV=true or -dev; `make run` sets it):
+	// a missing encryption key is generated into the data directory, with
+	// a loud warning. Without it the host refuses to start when
+	// STC_ENCRYPTION_KEY is missing.
+	Dev bool
+	// EncryptionKey is the broker-credential keyring,
+	// "id:base64(32 bytes)[,id:base64…]", the first entry active
+	// (STC_ENCRYPTION_KEY; `stc keys generate` prints one). Secrets are read
+	// from the environment or the config file only, never from flags,
+	// which other users of the machine can read in ps.
+	EncryptionKey string
+	// BillingWebhookSecret signs payment webhooks
+	// (STC_BILLING_WEBHOOK_SECRET); empty disables the webhook (503).
+	BillingWebhookSecret string
+	// Rate limits in requests per minute; negative turns one off
+	// (STC_RATE_LIMIT_IP, STC_RATE_LIMIT_USER, STC_RATE_LIMIT_AUTH).
+	RateLimitIP, RateLimitUser, RateLimitAuth int
+	// IQOptionAuthURL and IQOptionWSURL point the IQ Option adapter at its
+	// servers (STC_IQOPTION_AUTH_URL, STC_IQOPTION_WS_URL); empty keeps the
+	// adapter's defaults.
+	IQOptionAuthURL, IQOptionWSURL string
 }
 
 // Defaults returns the zero-setup configuration of `make run`.
@@ -49,6 +77,10 @@ func Defaults() Config {
 		PaperTimeScale: 1,
 		Track:          DefaultTrack(),
 		PollInterval:   5 * time.Second,
+		PaperCode:      "000000",
+		RateLimitIP:    600,
+		RateLimitUser:  600,
+		RateLimitAuth:  20,
 	}
 }
 
@@ -116,6 +148,35 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.PaperTimeScale = f
 	}
 
+	str(&c.PaperCode, "STC_PAPER_2FA_CODE")
+	str(&c.EncryptionKey, "STC_ENCRYPTION_KEY")
+	str(&c.BillingWebhookSecret, "STC_BILLING_WEBHOOK_SECRET")
+	str(&c.IQOptionAuthURL, "STC_IQOPTION_AUTH_URL")
+	str(&c.IQOptionWSURL, "STC_IQOPTION_WS_URL")
+	boolean := func(dst *bool, key string) {
+		if v := getenv(key); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", key, v))
+			}
+			*dst = b
+		}
+	}
+	boolean(&c.Dev, "STC_DEV")
+	boolean(&c.PaperRequire2FA, "STC_PAPER_REQUIRE_2FA")
+	integer := func(dst *int, key string) {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want an integer (requests per minute; negative turns the limit off)", key, v))
+			}
+			*dst = n
+		}
+	}
+	integer(&c.RateLimitIP, "STC_RATE_LIMIT_IP")
+	integer(&c.RateLimitUser, "STC_RATE_LIMIT_USER")
+	integer(&c.RateLimitAuth, "STC_RATE_LIMIT_AUTH")
+
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.String("config", "", "configuration file of STC_* settings, one KEY=value per line (STC_CONFIG_FILE)")
@@ -128,6 +189,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.Float64Var(&c.PaperTimeScale, "paper-time-scale", c.PaperTimeScale, "paper market speed: 60 = a market minute per second (STC_PAPER_TIME_SCALE)")
 	track := fs.String("track", strings.Join(c.Track, ","), "tracked candle keys broker:symbol:timeframe, comma-separated (STC_TRACK)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "polling period for brokers that cannot stream (STC_POLL_INTERVAL)")
+	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: generate a local encryption key if none is set (STC_DEV)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -171,6 +233,9 @@ func (c Config) Validate() error {
 		} else if _, err := market.ParseTimeframe(parts[2]); err != nil {
 			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: %w", k, err))
 		}
+	}
+	if c.RateLimitIP == 0 || c.RateLimitUser == 0 || c.RateLimitAuth == 0 {
+		errs = append(errs, errors.New("STC_RATE_LIMIT_*: 0 would refuse every request; use a positive budget or a negative value to turn a limit off"))
 	}
 	if !(c.PaperTimeScale > 0 && c.PaperTimeScale <= 86400) {
 		errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%v: want a number in (0, 86400]", c.PaperTimeScale))

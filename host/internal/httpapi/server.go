@@ -9,12 +9,17 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -41,47 +46,142 @@ type Plugins interface {
 	Ready(ctx context.Context) error
 }
 
+// Users authenticates callers and manages users and their API keys
+// (*users.Service).
+type Users interface {
+	Register(ctx context.Context, email, password string) (users.Session, error)
+	Login(ctx context.Context, email, password, ip string) (users.Session, error)
+	Logout(ctx context.Context, p users.Principal) error
+	Authenticate(ctx context.Context, token string) (users.Principal, error)
+	User(ctx context.Context, id int64) (users.User, error)
+	CreateAPIKey(ctx context.Context, p users.Principal, req users.NewAPIKey) (users.APIKey, string, error)
+	APIKeys(ctx context.Context, userID int64) ([]users.APIKey, error)
+	APIKey(ctx context.Context, userID, id int64) (users.APIKey, error)
+	RevokeAPIKey(ctx context.Context, userID, id int64) error
+}
+
+// Billing answers plan, subscription and entitlement questions and applies
+// payment webhooks (*billing.Service).
+type Billing interface {
+	Plans(ctx context.Context) ([]billing.Plan, error)
+	Subscription(ctx context.Context, userID int64) (billing.Subscription, bool, error)
+	Entitlements(ctx context.Context, userID int64) (billing.Entitlements, error)
+	Grant(ctx context.Context, userID int64, g billing.Grant) (billing.Subscription, error)
+	HandleWebhook(ctx context.Context, signatureHeader string, body []byte) (billing.WebhookResult, error)
+}
+
+// Accounts connects and lists users' broker accounts (*accounts.Manager).
+type Accounts interface {
+	Connect(ctx context.Context, userID int64, req accounts.ConnectRequest) (accounts.Account, error)
+	List(ctx context.Context, userID int64) ([]accounts.Account, error)
+	Get(ctx context.Context, userID, accountID int64) (accounts.Account, error)
+	Disconnect(ctx context.Context, userID, accountID int64) error
+	DisconnectBroker(ctx context.Context, userID int64, brokerName string) (int, error)
+}
+
 // ErrUnknownBroker is returned by Markets for a broker that is not
 // installed.
 var ErrUnknownBroker = errors.New("unknown broker")
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Markets Markets
-	Plugins Plugins
-	Metrics *metrics.Metrics
-	Log     hclog.Logger
+	Markets  Markets
+	Plugins  Plugins
+	Users    Users
+	Billing  Billing
+	Accounts Accounts
+	Limits   RateLimits
+	Metrics  *metrics.Metrics
+	Log      hclog.Logger
 }
 
 // Server holds the API's dependencies.
 type Server struct {
-	cache   *candleCache
-	markets Markets
-	plugins Plugins
-	metrics *metrics.Metrics
-	log     hclog.Logger
+	cache    *candleCache
+	markets  Markets
+	plugins  Plugins
+	users    Users
+	billing  Billing
+	accounts Accounts
+	limits   RateLimits
+	metrics  *metrics.Metrics
+	log      hclog.Logger
 }
 
 // New returns the API handler.
 func New(d Deps) http.Handler {
-	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, metrics: d.Metrics, log: d.Log}
+	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
+		accounts: d.Accounts, limits: d.Limits.withDefaults(), metrics: d.Metrics, log: d.Log}
 	return s.routes()
+}
+
+// route is one endpoint and who may call it. The table in routes is the
+// single place access is decided; the authorization-matrix test walks the
+// router and fails on any route it has no expectation for.
+type route struct {
+	method, path string
+	access       access
+	// scope an API key needs (sessions have every scope of their role).
+	scope auth.Scope
+	// authLimit puts the route under the stricter per-address budget of
+	// register and login.
+	authLimit bool
+	handler   http.HandlerFunc
+}
+
+func (s *Server) table() []route {
+	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	return []route{
+		{method: get, path: "/healthz", handler: s.healthz},
+		{method: get, path: "/readyz", handler: s.readyz},
+		{method: get, path: "/metrics", handler: s.metrics.Handler().ServeHTTP},
+		{method: get, path: "/api/openapi.json", handler: serveOpenAPI},
+
+		{method: post, path: "/api/v2/auth/register", authLimit: true, handler: s.register},
+		{method: post, path: "/api/v2/auth/login", authLimit: true, handler: s.login},
+		{method: post, path: "/api/v2/auth/logout", access: accessUser, handler: s.logout},
+		{method: get, path: "/api/v2/user", access: accessUser, scope: auth.ScopeRead, handler: s.currentUser},
+		{method: get, path: "/api/v2/user/api-keys", access: accessSession, handler: s.listAPIKeys},
+		{method: post, path: "/api/v2/user/api-keys", access: accessSession, handler: s.createAPIKey},
+		{method: get, path: "/api/v2/user/api-keys/{id}", access: accessSession, handler: s.getAPIKey},
+		{method: del, path: "/api/v2/user/api-keys/{id}", access: accessSession, handler: s.revokeAPIKey},
+
+		{method: get, path: "/api/v2/plans", handler: s.plans},
+		{method: get, path: "/api/v2/user/subscription", access: accessUser, scope: auth.ScopeRead, handler: s.subscription},
+		{method: post, path: "/api/v2/billing/webhook", handler: s.billingWebhook},
+		{method: post, path: "/api/v2/admin/users/{id}/subscription", access: accessAdmin, handler: s.grantSubscription},
+
+		{method: post, path: "/api/v2/user/account", access: accessSession, handler: s.connectAccount},
+		{method: get, path: "/api/v2/user/accounts", access: accessUser, scope: auth.ScopeRead, handler: s.listAccounts},
+		{method: get, path: "/api/v2/user/accounts/{id}", access: accessUser, scope: auth.ScopeRead, handler: s.getAccount},
+		{method: post, path: "/api/v2/user/disconnect", access: accessUser, scope: auth.ScopeTrade, handler: s.disconnectAccount},
+
+		{method: get, path: "/api/v2/symbols", handler: s.symbols},
+		{method: get, path: "/api/v2/candles", handler: s.candles},
+		{method: get, path: "/api/v2/strategies", handler: s.strategies},
+		{method: get, path: "/api/iq/symbols", handler: s.legacySymbols},
+		{method: get, path: "/api/iq/candles", handler: s.legacyCandles},
+	}
 }
 
 // routes builds the router. Every route must also be described in
 // openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
-	r.Use(s.observe)
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
-	r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
-	r.HandleFunc("/api/openapi.json", serveOpenAPI).Methods(http.MethodGet)
-	r.HandleFunc("/api/v2/symbols", s.symbols).Methods(http.MethodGet)
-	r.HandleFunc("/api/v2/candles", s.candles).Methods(http.MethodGet)
-	r.HandleFunc("/api/v2/strategies", s.strategies).Methods(http.MethodGet)
-	r.HandleFunc("/api/iq/symbols", s.legacySymbols).Methods(http.MethodGet)
-	r.HandleFunc("/api/iq/candles", s.legacyCandles).Methods(http.MethodGet)
+	lim := s.limits.withDefaults()
+	r.Use(s.observe, limiter(lim.PerIP, keyByIP))
+	authLimit := limiter(lim.Auth, keyByIP)
+	perUser := limiter(lim.PerUser, keyByUser)
+	for _, rt := range s.table() {
+		var h http.Handler = rt.handler
+		if rt.access != accessPublic {
+			h = s.authenticate(rt.access, rt.scope, perUser(h))
+		}
+		if rt.authLimit {
+			h = authLimit(h)
+		}
+		r.Handle(rt.path, h).Methods(rt.method)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
 	})
@@ -122,6 +222,29 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// internalError answers 500 for a failure that is not the client's. The
+// log line names the route, not the request body, which may hold secrets.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
+}
+
+// cleanMessage strips package prefixes from a service error for a client
+// message, so "users: invalid input: name must…" reads "name must…".
+func cleanMessage(err error, prefix string) string {
+	msg := err.Error()
+	if prefix != "" {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	for {
+		i := strings.Index(msg, ": ")
+		if i < 0 || strings.ContainsAny(msg[:i], " ") {
+			return msg
+		}
+		msg = msg[i+2:]
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

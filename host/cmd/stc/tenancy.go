@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/billing/webhook"
+	"github.com/stc-trading/stc/host/internal/config"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/secrets"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/users"
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+// loadKeyring returns the broker-credential keyring: STC_ENCRYPTION_KEY,
+// or in development mode a key generated into the data directory. There
+// is no built-in key, so production refuses to start without one.
+func loadKeyring(cfg config.Config, log hclog.Logger) (*secrets.Keyring, error) {
+	spec := cfg.EncryptionKey
+	if spec == "" {
+		if !cfg.Dev {
+			return nil, errors.New("STC_ENCRYPTION_KEY is not set: broker credentials cannot be stored without it. " +
+				"Generate one with `stc keys generate` and keep it in your secret store, or run with -dev (STC_DEV=true) for a local development key")
+		}
+		var created bool
+		var err error
+		spec, created, err = secrets.LoadOrCreateDevKey(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("development key: %w", err)
+		}
+		log.Warn("DEVELOPMENT MODE: broker credentials are encrypted with a key stored next to the data "+
+			"(anyone who can read the data directory can decrypt them). Never use this mode with real money; set STC_ENCRYPTION_KEY in production.",
+			"key_file", secrets.DevKeyFile, "created", created)
+	}
+	k, err := secrets.ParseKeyring(spec)
+	if err != nil {
+		return nil, fmt.Errorf("STC_ENCRYPTION_KEY: %w", err)
+	}
+	return k, nil
+}
+
+// newHasher is the production password hasher: RFC 9106's second option,
+// at most one argon2 computation per CPU at once (each holds 64 MiB).
+func newHasher() (*auth.Hasher, error) {
+	return auth.NewHasher(auth.DefaultParams(), runtime.NumCPU())
+}
+
+// tenancy is the multi-tenant half of the host: who the users are, what
+// they may do, and their broker accounts.
+type tenancy struct {
+	users    *users.Service
+	billing  *billing.Service
+	accounts *accounts.Manager
+}
+
+func newTenancy(cfg config.Config, db *store.Store, m *pluginmgr.Manager, log hclog.Logger) (*tenancy, error) {
+	keys, err := loadKeyring(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := newHasher()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BillingWebhookSecret == "" {
+		log.Warn("STC_BILLING_WEBHOOK_SECRET is not set: the billing webhook answers 503 until it is")
+	}
+	bill := billing.NewService(db, &webhook.Verifier{Secret: []byte(cfg.BillingWebhookSecret)}, time.Now, log.Named("billing"))
+	return &tenancy{
+		users:    users.NewService(db, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users")),
+		billing:  bill,
+		accounts: accounts.NewManager(db, keys, m, entitlementPolicy{bill}, log.Named("accounts")),
+	}, nil
+}
+
+// entitlementPolicy asks the billing service whether a user's plan allows
+// connecting an account.
+type entitlementPolicy struct{ billing *billing.Service }
+
+func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
+	ent, err := p.billing.Entitlements(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !ent.AllowsBroker(brokerName) {
+		return fmt.Errorf("%w: the %s plan does not include the %s broker; upgrade to use it", accounts.ErrNotEntitled, ent.PlanID, brokerName)
+	}
+	if mode == broker.Real && !ent.LiveTrading {
+		return fmt.Errorf("%w: the %s plan allows practice accounts only; upgrade for real-money trading", accounts.ErrNotEntitled, ent.PlanID)
+	}
+	return nil
+}

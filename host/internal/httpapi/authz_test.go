@@ -1,0 +1,213 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/storetest"
+)
+
+// who may call a route, as the matrix expects it.
+type who int
+
+const (
+	anyone  who = iota // public
+	user               // a session, or an API key with the scope
+	session            // a login session only
+	admin              // the admin role
+)
+
+// authzCase is the matrix entry of one route.
+type authzCase struct {
+	who who
+	// readKeyOK: a key with only the read scope may call it (false for
+	// trade/bots scopes and for session-only routes).
+	readKeyOK bool
+	// path and body address the owner's objects; nil means the template
+	// as it is and no body.
+	path func(owner actor) string
+	body func(owner actor) string
+	// foreign: another user addressing the owner's object gets 404.
+	foreign bool
+	// leaks: the answer to another user must not mention the owner.
+	leaks bool
+	// revokesCaller: the route ends the credential it is called with
+	// (logout), so the matrix spends a fresh key on it.
+	revokesCaller bool
+}
+
+func idPath(tpl string, id func(actor) int64) func(actor) string {
+	return func(a actor) string { return strings.ReplaceAll(tpl, "{id}", strconv.FormatInt(id(a), 10)) }
+}
+
+// matrix is every route of the API. A route the router has and the matrix
+// lacks fails TestAuthorizationMatrix: a new route must decide who may
+// call it here.
+func matrix() map[string]authzCase {
+	key := func(a actor) int64 { return a.readKeyID }
+	acct := func(a actor) int64 { return a.account }
+	uid := func(a actor) int64 { return a.id }
+	return map[string]authzCase{
+		"GET /healthz":          {who: anyone},
+		"GET /readyz":           {who: anyone},
+		"GET /metrics":          {who: anyone},
+		"GET /api/openapi.json": {who: anyone},
+		"POST /api/v2/auth/register": {who: anyone, body: func(actor) string {
+			return `{"email":"x","password":""}`
+		}},
+		"POST /api/v2/auth/login": {who: anyone, body: func(a actor) string {
+			return `{"email":"` + a.email + `","password":"wrong password!"}`
+		}},
+		"POST /api/v2/auth/logout":    {who: user, readKeyOK: true, revokesCaller: true},
+		"GET /api/v2/user":            {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/api-keys":   {who: session, leaks: true},
+		"POST /api/v2/user/api-keys":  {who: session, body: func(actor) string { return `{"name":"x","scopes":["read"]}` }},
+		"GET /api/v2/user/api-keys/{id}":    {who: session, path: idPath("/api/v2/user/api-keys/{id}", key), foreign: true},
+		"DELETE /api/v2/user/api-keys/{id}": {who: session, path: idPath("/api/v2/user/api-keys/{id}", key), foreign: true},
+		"GET /api/v2/plans":                 {who: anyone},
+		"GET /api/v2/user/subscription":     {who: user, readKeyOK: true, leaks: true},
+		"POST /api/v2/billing/webhook":      {who: anyone, body: func(actor) string { return `{}` }},
+		"POST /api/v2/admin/users/{id}/subscription": {who: admin, path: idPath("/api/v2/admin/users/{id}/subscription", uid),
+			body: func(actor) string { return `{"plan_id":"pro"}` }},
+		"POST /api/v2/user/account": {who: session, body: func(actor) string {
+			return `{"broker":"paper","credentials":{"username":"someone","password":"secret-secret"}}`
+		}},
+		"GET /api/v2/user/accounts":      {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/accounts/{id}": {who: user, readKeyOK: true, path: idPath("/api/v2/user/accounts/{id}", acct), foreign: true},
+		"POST /api/v2/user/disconnect": {who: user, body: func(a actor) string {
+			return `{"account_id":` + strconv.FormatInt(a.account, 10) + `}`
+		}, foreign: true},
+		"GET /api/v2/symbols":    {who: anyone},
+		"GET /api/v2/candles":    {who: anyone},
+		"GET /api/v2/strategies": {who: anyone},
+		"GET /api/iq/symbols":    {who: anyone},
+		"GET /api/iq/candles":    {who: anyone},
+	}
+}
+
+func walkRoutes(t *testing.T, h http.Handler) []string {
+	t.Helper()
+	r, ok := h.(*mux.Router)
+	require.True(t, ok, "the API handler is a mux.Router")
+	var out []string
+	require.NoError(t, r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return err
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			return err
+		}
+		for _, m := range methods {
+			out = append(out, m+" "+tpl)
+		}
+		return nil
+	}))
+	sort.Strings(out)
+	return out
+}
+
+// TestAuthorizationMatrix walks every route with two users (alice owns
+// the objects, bob tries to reach them), an admin, no token and a
+// read-only API key, on PostgreSQL with row-level security on, and real
+// paper-broker sessions.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t, storetest.OpenPostgres(t), httpapi.RateLimits{PerIP: -1, PerUser: -1, Auth: -1})
+	routes := walkRoutes(t, e.h)
+	m := matrix()
+	for _, rt := range routes {
+		_, ok := m[rt]
+		assert.True(t, ok, "route %s has no authorization-matrix entry: add one to matrix()", rt)
+	}
+	require.Len(t, m, len(routes), "the matrix lists a route the router does not have")
+
+	alice, bob := e.register("alice"), e.register("bob")
+	e.connectPaper(&alice, "alice-password-1")
+	e.connectPaper(&bob, "bob-password-1")
+	_, err := e.users.CreateUser(t.Context(), "ops-"+alice.email, "correct horse battery", "admin")
+	require.NoError(t, err)
+	r := e.call("POST", "/api/v2/auth/login", "", `{"email":"ops-`+alice.email+`","password":"correct horse battery"}`)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	adminToken := r.JSON["token"].(string)
+
+	for _, rt := range routes {
+		c := m[rt]
+		method, tpl, _ := strings.Cut(rt, " ")
+		path := func(owner actor) string {
+			if c.path != nil {
+				return c.path(owner)
+			}
+			return tpl
+		}
+		body := func(owner actor) string {
+			if c.body != nil {
+				return c.body(owner)
+			}
+			return ""
+		}
+		t.Run(rt, func(t *testing.T) {
+			if c.who == anyone {
+				r := e.call(method, path(alice), "", body(alice))
+				assert.NotEqual(t, "unauthenticated", r.errorCode(), "a public route needs no token: %s", r.Raw)
+				assert.Less(t, r.Status, 500, r.Raw)
+				return
+			}
+			r := e.call(method, path(alice), "", body(alice))
+			assert.Equal(t, http.StatusUnauthorized, r.Status, "no token: %s", r.Raw)
+			assert.Equal(t, "unauthenticated", r.errorCode())
+			r = e.call(method, path(alice), "stc_s_not-a-real-token", body(alice))
+			assert.Equal(t, http.StatusUnauthorized, r.Status, "a forged token: %s", r.Raw)
+
+			switch c.who {
+			case admin:
+				r = e.call(method, path(alice), alice.token, body(alice))
+				assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, r.Status, "a user on an admin route: %s", r.Raw)
+				r = e.call(method, path(alice), adminToken, body(alice))
+				assert.Equal(t, http.StatusOK, r.Status, "the admin: %s", r.Raw)
+				return
+			case session, user:
+				readKey := alice.readKey
+				if c.revokesCaller {
+					readKey = e.newKey(alice, "read")
+				}
+				r = e.call(method, path(alice), readKey, body(alice))
+				if c.readKeyOK {
+					assert.Less(t, r.Status, 300, "a read key on a read route: %s", r.Raw)
+				} else {
+					assert.Equal(t, http.StatusForbidden, r.Status, "a read-only key: %s", r.Raw)
+				}
+			}
+			if c.foreign {
+				r = e.call(method, path(alice), bob.token, body(alice))
+				assert.Equal(t, http.StatusNotFound, r.Status, "bob on alice's object: %s", r.Raw)
+				assert.Equal(t, "not_found", r.errorCode())
+				assert.NotContains(t, r.Raw, alice.email)
+				assert.NotContains(t, r.Raw, alice.login)
+			}
+			if c.leaks {
+				r = e.call(method, path(bob), bob.token, body(bob))
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				assert.NotContains(t, r.Raw, alice.email, "bob's answer mentions alice")
+				assert.NotContains(t, r.Raw, alice.login, "bob's answer mentions alice's broker login")
+				assert.NotContains(t, r.Raw, `"id":`+strconv.FormatInt(alice.account, 10)+`,`)
+			}
+		})
+	}
+
+	// After bob's attempts, alice's objects are intact: her account is
+	// connected and her key works.
+	r = e.call("GET", "/api/v2/user/accounts/"+strconv.FormatInt(alice.account, 10), alice.token, "")
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, true, r.JSON["account"].(map[string]any)["connected"], "bob's disconnect did not reach alice's account")
+	r = e.call("GET", "/api/v2/user", alice.readKey, "")
+	assert.Equal(t, http.StatusOK, r.Status, "bob's revoke did not reach alice's key: %s", r.Raw)
+}

@@ -1,0 +1,226 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/billing/webhook"
+	"github.com/stc-trading/stc/host/internal/catalog"
+	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/secrets"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/users"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
+)
+
+// noMarkets answers the market-data routes with nothing: these tests are
+// about who may call what, and the market routes are public.
+type noMarkets struct{}
+
+func (noMarkets) Symbols(context.Context, string) (httpapi.SymbolList, error) {
+	return httpapi.SymbolList{Source: "fallback"}, nil
+}
+
+func (noMarkets) Candles(context.Context, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
+	return market.Series{}, nil
+}
+
+func (noMarkets) CandleVersion(string, string, market.Timeframe) (uint64, bool) { return 0, false }
+
+type noPlugins struct{}
+
+func (noPlugins) Strategies(context.Context) ([]plugin.Info, error) { return nil, nil }
+func (noPlugins) Ready(context.Context) error                       { return nil }
+
+// policy is the host's entitlement rule for connecting accounts, asked of
+// the real billing service.
+type policy struct{ b *billing.Service }
+
+func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mode broker.Mode) error {
+	ent, err := p.b.Entitlements(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !ent.AllowsBroker(name) || (mode == broker.Real && !ent.LiveTrading) {
+		return accounts.ErrNotEntitled
+	}
+	return nil
+}
+
+// env is a host API over real services: a store, the paper broker plugin
+// process, and the users, billing and accounts services.
+type env struct {
+	t       *testing.T
+	h       http.Handler
+	st      *store.Store
+	users   *users.Service
+	billing *billing.Service
+	secret  []byte
+	logs    *lockedBuffer
+	plugins *pluginmgr.Manager
+}
+
+func newEnv(t *testing.T, st *store.Store, limits httpapi.RateLimits) *env {
+	t.Helper()
+	logs := &lockedBuffer{}
+	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
+	found, err := catalog.Discover(pluginDir)
+	require.NoError(t, err)
+	sock, err := os.MkdirTemp("", "stcapi") //nolint:usetesting // t.TempDir paths are too long for plugin sockets
+	require.NoError(t, err)
+	paperDir := t.TempDir()
+	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
+		SocketDir: sock,
+		Env: func(catalog.Entry) map[string]string {
+			return map[string]string{"STC_PAPER_DATA_DIR": paperDir, "STC_PAPER_REQUIRE_2FA": "false"}
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, m.Close(context.Background()))
+		_ = os.RemoveAll(sock)
+	})
+	spec, err := secrets.GenerateKeySpec("k1")
+	require.NoError(t, err)
+	keys, err := secrets.ParseKeyring(spec)
+	require.NoError(t, err)
+	hasher, err := auth.NewHasher(auth.OWASPMinimum(), 0)
+	require.NoError(t, err)
+	secret := []byte("whsec_" + randHex(t))
+	bill := billing.NewService(st, &webhook.Verifier{Secret: secret}, time.Now, log.Named("billing"))
+	us := users.NewService(st, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users"))
+	h := httpapi.New(httpapi.Deps{
+		Markets: noMarkets{}, Plugins: noPlugins{}, Users: us, Billing: bill,
+		Accounts: accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts")),
+		Limits:   limits, Metrics: metrics.New(), Log: log.Named("http"),
+	})
+	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m}
+}
+
+func randHex(t *testing.T) string {
+	var b [6]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	return hex.EncodeToString(b[:])
+}
+
+// lockedBuffer is a bytes.Buffer the logger may write from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// response is one answer, decoded when it is JSON.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    string
+	JSON   map[string]any
+}
+
+func (r response) errorCode() string {
+	e, _ := r.JSON["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// call sends a request with an optional bearer token and JSON body.
+func (e *env) call(method, path, token, body string, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.RemoteAddr = "192.0.2.10:4000"
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	out := response{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.String()}
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		_ = json.Unmarshal(rec.Body.Bytes(), &out.JSON)
+	}
+	return out
+}
+
+// actor is one registered user with a paper account and a read-only key.
+type actor struct {
+	id        int64
+	email     string
+	token     string
+	readKey   string
+	readKeyID int64
+	account   int64
+	login     string
+}
+
+func (e *env) register(name string) actor {
+	e.t.Helper()
+	a := actor{email: name + "-" + randHex(e.t) + "@example.com", login: name + "-trader-" + randHex(e.t)}
+	r := e.call("POST", "/api/v2/auth/register", "", `{"email":"`+a.email+`","password":"correct horse battery"}`)
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	a.token = r.JSON["token"].(string)
+	a.id = int64(r.JSON["user"].(map[string]any)["id"].(float64))
+	a.readKey = e.newKey(a, "read")
+	r = e.call("GET", "/api/v2/user/api-keys", a.token, "")
+	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
+	a.readKeyID = int64(r.JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+	return a
+}
+
+// newKey creates an API key of a with scopes and returns its secret.
+func (e *env) newKey(a actor, scopes ...string) string {
+	e.t.Helper()
+	r := e.call("POST", "/api/v2/user/api-keys", a.token, `{"name":"key","scopes":["`+strings.Join(scopes, `","`)+`"]}`)
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	return r.JSON["api_key"].(map[string]any)["secret"].(string)
+}
+
+func (e *env) connectPaper(a *actor, password string) {
+	e.t.Helper()
+	r := e.call("POST", "/api/v2/user/account", a.token,
+		`{"broker":"paper","credentials":{"username":"`+a.login+`","password":"`+password+`"}}`)
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	a.account = int64(r.JSON["account"].(map[string]any)["id"].(float64))
+}

@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stc-trading/stc/host/internal/users"
+)
+
+type userJSON struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toUserJSON(u users.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Role: string(u.Role), CreatedAt: u.CreatedAt}
+}
+
+type credentialsBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// usersError maps the users service's errors. Anything unknown is the
+// server's fault (500), logged without request data.
+func (s *Server) usersError(w http.ResponseWriter, r *http.Request, err error) {
+	var th *users.ThrottledError
+	switch {
+	case errors.As(err, &th):
+		retryAfter(w, th.RetryAfter)
+		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "too_many_attempts",
+			Message: "too many failed logins; retry after the number of seconds in Retry-After"})
+	case errors.Is(err, users.ErrInvalidCredentials):
+		writeError(w, &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"})
+	case errors.Is(err, users.ErrEmailTaken):
+		writeError(w, &apiError{Status: http.StatusConflict, Code: "email_taken", Message: "this email is already registered; log in instead"})
+	case errors.Is(err, users.ErrInvalidEmail):
+		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: "email must be a valid email address",
+			Details: map[string]any{"field": "email"}})
+	case errors.Is(err, users.ErrInvalidInput):
+		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: cleanMessage(err, "users: invalid input: ")})
+	case errors.Is(err, users.ErrNotFound):
+		writeError(w, notFound("not found"))
+	default:
+		s.internalError(w, r, err)
+	}
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	var body credentialsBody
+	if e := decodeJSON(w, r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	sess, err := s.users.Register(r.Context(), body.Email, body.Password)
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"user": toUserJSON(sess.User), "token": sess.Token, "expires_at": sess.ExpiresAt,
+	})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var body credentialsBody
+	if e := decodeJSON(w, r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	sess, err := s.users.Login(r.Context(), body.Email, body.Password, clientIP(r))
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": sess.Token, "expires_at": sess.ExpiresAt, "user": toUserJSON(sess.User)})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.users.Logout(r.Context(), mustPrincipal(r)); err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
+	p := mustPrincipal(r)
+	u, err := s.users.User(r.Context(), p.UserID)
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	sub, err := s.subscriptionJSON(r, p.UserID)
+	if err != nil {
+		s.billingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": u.ID, "email": u.Email, "role": u.Role, "created_at": u.CreatedAt, "subscription": sub,
+	})
+}
+
+type apiKeyJSON struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// Secret is set only in the creation answer.
+	Secret string `json:"secret,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toAPIKeyJSON(k users.APIKey) apiKeyJSON {
+	scopes := make([]string, len(k.Scopes))
+	for i, sc := range k.Scopes {
+		scopes[i] = string(sc)
+	}
+	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: scopes, CreatedAt: k.CreatedAt,
+		ExpiresAt: optTime(k.ExpiresAt), LastUsedAt: optTime(k.LastUsedAt)}
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name      string     `json:"name"`
+		Scopes    []string   `json:"scopes"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if e := decodeJSON(w, r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	req := users.NewAPIKey{Name: body.Name, Scopes: body.Scopes}
+	if body.ExpiresAt != nil {
+		req.ExpiresAt = *body.ExpiresAt
+	}
+	k, secret, err := s.users.CreateAPIKey(r.Context(), mustPrincipal(r), req)
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	out := toAPIKeyJSON(k)
+	out.Secret = secret
+	writeJSON(w, http.StatusCreated, map[string]any{"api_key": out})
+}
+
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+	pg, e := parsePage(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	keys, err := s.users.APIKeys(r.Context(), mustPrincipal(r).UserID)
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	keys, next := paginate(keys, func(k users.APIKey) int64 { return k.ID }, pg)
+	out := make([]apiKeyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = toAPIKeyJSON(k)
+	}
+	writeJSON(w, http.StatusOK, listJSON(out, next))
+}
+
+func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r, "id")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	k, err := s.users.APIKey(r.Context(), mustPrincipal(r).UserID, id)
+	if err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_key": toAPIKeyJSON(k)})
+}
+
+func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r, "id")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if err := s.users.RevokeAPIKey(r.Context(), mustPrincipal(r).UserID, id); err != nil {
+		s.usersError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
