@@ -135,7 +135,9 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-func keyByIP(r *http.Request) (string, error) { return "ip:" + httprate.CanonicalizeIP(clientIP(r)), nil }
+func keyByIP(r *http.Request) (string, error) {
+	return "ip:" + httprate.CanonicalizeIP(clientIP(r)), nil
+}
 
 func keyByUser(r *http.Request) (string, error) {
 	if p, ok := principalFrom(r.Context()); ok {

@@ -66,10 +66,10 @@ func matrix() map[string]authzCase {
 		"POST /api/v2/auth/login": {who: anyone, body: func(a actor) string {
 			return `{"email":"` + a.email + `","password":"wrong password!"}`
 		}},
-		"POST /api/v2/auth/logout":    {who: user, readKeyOK: true, revokesCaller: true},
-		"GET /api/v2/user":            {who: user, readKeyOK: true, leaks: true},
-		"GET /api/v2/user/api-keys":   {who: session, leaks: true},
-		"POST /api/v2/user/api-keys":  {who: session, body: func(actor) string { return `{"name":"x","scopes":["read"]}` }},
+		"POST /api/v2/auth/logout":          {who: user, readKeyOK: true, revokesCaller: true},
+		"GET /api/v2/user":                  {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/api-keys":         {who: session, leaks: true},
+		"POST /api/v2/user/api-keys":        {who: session, body: func(actor) string { return `{"name":"x","scopes":["read"]}` }},
 		"GET /api/v2/user/api-keys/{id}":    {who: session, path: idPath("/api/v2/user/api-keys/{id}", key), foreign: true},
 		"DELETE /api/v2/user/api-keys/{id}": {who: session, path: idPath("/api/v2/user/api-keys/{id}", key), foreign: true},
 		"GET /api/v2/plans":                 {who: anyone},

@@ -47,7 +47,7 @@ type Store struct {
 	owner *sqlx.DB
 	// appRole is set once db and rdb run as AppRole.
 	appRole bool
-	log   hclog.Logger
+	log     hclog.Logger
 	// lockSpace salts PostgreSQL advisory lock ids with the schema, so two
 	// schemas in one database (tests, staging) never block each other.
 	lockSpace string
