@@ -70,8 +70,12 @@ type Account struct {
 	Login  string
 	Status Status
 	// StatusReason is a short machine-readable reason for StatusError and
-	// StatusSecondFactorRequired (e.g. "auth_failed", "unavailable"). It
-	// never carries broker messages, which could echo what the user typed.
+	// StatusSecondFactorRequired: "awaiting_code" (a new account's first
+	// code), "second_factor_required" (the broker asked again at resume),
+	// or a broker error reason such as "auth_failed", "unavailable",
+	// "session_not_found", "plugin_unavailable", "timeout",
+	// "credentials_unreadable". It never carries broker messages, which
+	// could echo what the user typed.
 	StatusReason string
 	// Balance and Currency are the live balance; BalanceKnown says whether
 	// the broker answered (a zero balance is a real value).

@@ -24,7 +24,7 @@ const cleanupTimeout = 10 * time.Second
 type claim struct {
 	id int64
 	// fresh: the row never connected (created by this call, or left by an
-	// earlier call waiting for a second factor). A failure deletes it.
+	// earlier call waiting for its first code). A failure deletes it.
 	fresh bool
 	// prev is the reused row as it was, restored when a Connect on an
 	// account that was once connected fails.
@@ -54,11 +54,13 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 	if err != nil {
 		return Account{}, err
 	}
-	if err := checkAgainstMetadata(&in, h.Session("").Metadata()); err != nil {
-		return Account{}, err
-	}
+	// The plan is asked first: a user without the entitlement learns
+	// that, not what the broker would have said.
 	if err := m.policy.CheckConnect(ctx, userID, in.broker, in.mode); err != nil {
 		return Account{}, fmt.Errorf("accounts: connect %s in %s mode: %w", in.broker, in.mode, err)
+	}
+	if err := checkAgainstMetadata(&in, h.Session("").Metadata()); err != nil {
+		return Account{}, err
 	}
 	unlock, err := m.users.lock(ctx, userID)
 	if err != nil {
@@ -112,7 +114,7 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput) (cla
 		status := StatusConnecting
 		if found {
 			c.id = c.prev.ID
-			c.fresh = c.prev.Status == string(StatusSecondFactorRequired) || c.prev.Status == string(StatusConnecting)
+			c.fresh = neverConnected(c.prev)
 			if !c.fresh {
 				// An account that was connected before keeps its status
 				// while it logs in again; a failure restores it all.
@@ -135,6 +137,20 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput) (cla
 	return c, err
 }
 
+// reasonAwaitingCode is the status reason of an account that a Connect
+// created and that waits for its first second-factor code. It tells such
+// an account, which a failure deletes, from a once-connected one that a
+// resume found wanting a code again (reason "second_factor_required"),
+// which a failure must never delete.
+const reasonAwaitingCode = "awaiting_code"
+
+// neverConnected reports an account that no login has completed yet: one
+// interrupted while connecting or waiting for its first code.
+func neverConnected(r row) bool {
+	return r.Status == string(StatusConnecting) ||
+		(r.Status == string(StatusSecondFactorRequired) && r.StatusReason == reasonAwaitingCode)
+}
+
 // claimPending continues a second-factor connect whose repeat carries the
 // code alone: the other credentials come from the pending account.
 func (m *Manager) claimPending(tx *sqlx.Tx, userID int64, in connectInput, c *claim) error {
@@ -152,13 +168,15 @@ func (m *Manager) claimPending(tx *sqlx.Tx, userID int64, in connectInput, c *cl
 	}
 	first := maps.Clone(stored)
 	first[codeField] = in.creds[codeField]
-	*c = claim{id: r.ID, fresh: true, prev: r, first: first}
+	*c = claim{id: r.ID, fresh: neverConnected(r), prev: r, first: first}
 	return nil
 }
 
 // connectFailed settles the row after a failed login and returns the error
 // to report. A second-factor request keeps a fresh row waiting for the
-// code; any other failure deletes a fresh row and restores a reused one.
+// code; any other failure deletes a fresh row. A reused account that was
+// connected before gets its previous state back whatever the failure
+// (the repeat with the code finds it by login).
 // The bookkeeping runs even if ctx has ended.
 func (m *Manager) connectFailed(ctx context.Context, h *pluginmgr.BrokerHandle, userID int64, c claim, cause error, log hclog.Logger) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -167,7 +185,7 @@ func (m *Manager) connectFailed(ctx context.Context, h *pluginmgr.BrokerHandle, 
 	err := m.st.Update(cctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
 		switch {
 		case second && c.fresh:
-			return setStatus(tx, userID, c.id, StatusSecondFactorRequired, reason(cause))
+			return setStatus(tx, userID, c.id, StatusSecondFactorRequired, reasonAwaitingCode)
 		case c.fresh:
 			return deleteRow(tx, userID, c.id)
 		default:
