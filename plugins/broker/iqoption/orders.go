@@ -283,6 +283,10 @@ func (s *session) bindLocked(rec *orderRec, optionID int64) {
 		delete(s.orphans, optionID)
 		s.applyLocked(rec, p)
 	}
+	if reason, ok := s.rejections[optionID]; ok {
+		delete(s.rejections, optionID)
+		s.rejectLocked(rec, reason)
+	}
 }
 
 // onPosition handles a position-changed push.
@@ -383,12 +387,23 @@ func (s *session) onRejected(f frame) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.byOption[int64(m.OptionID)]
-	if rec == nil || rec.o.State.Final() {
+	if rec == nil {
+		if len(s.rejections) < maxOrphans {
+			s.rejections[int64(m.OptionID)] = m.Reason // the push may beat the option answer
+		}
+		return
+	}
+	s.rejectLocked(rec, m.Reason)
+}
+
+// rejectLocked records an asynchronous rejection of an accepted option.
+func (s *session) rejectLocked(rec *orderRec, reason string) {
+	if rec.o.State.Final() {
 		return
 	}
 	rec.o.State = broker.Rejected
 	rec.o.Profit = decimal.Zero
-	rec.o.RejectReason = fmt.Sprintf("%s (%v)", m.Reason, rejectKind(m.Reason))
+	rec.o.RejectReason = fmt.Sprintf("%s (%v)", reason, rejectKind(reason))
 	s.emitLocked(rec.o)
 }
 

@@ -72,7 +72,10 @@ func New(cfg Config) (*Adapter, error) {
 // own WebSocket connection.
 func (a *Adapter) Factory() broker.Factory {
 	return func() broker.Broker {
-		return &session{a: a, orders: map[string]*orderRec{}, byOption: map[int64]*orderRec{}, feeds: map[feedKey]*feed{}, orphans: map[int64]positionMsg{}}
+		return &session{
+			a: a, orders: map[string]*orderRec{}, byOption: map[int64]*orderRec{}, feeds: map[feedKey]*feed{},
+			orphans: map[int64]positionMsg{}, rejections: map[int64]string{},
+		}
 	}
 }
 
@@ -81,23 +84,24 @@ func (a *Adapter) Factory() broker.Factory {
 type session struct {
 	a *Adapter
 
-	mu        sync.Mutex
-	c         *wsClient // nil until Open
-	closed    bool
-	log       hclog.Logger
-	mode      broker.Mode
-	userID    int64
-	groupID   int64
-	balanceID int64
-	currency  string
-	ssid      string
-	cat       *catalog
-	orders    map[string]*orderRec // by client order id
-	byOption  map[int64]*orderRec  // by option id (= position external_id)
-	orphans   map[int64]positionMsg
-	subs      []chan broker.Order
-	feeds     map[feedKey]*feed
-	wg        sync.WaitGroup // stream goroutines
+	mu         sync.Mutex
+	c          *wsClient // nil until Open
+	closed     bool
+	log        hclog.Logger
+	mode       broker.Mode
+	userID     int64
+	groupID    int64
+	balanceID  int64
+	currency   string
+	ssid       string
+	cat        *catalog
+	orders     map[string]*orderRec // by client order id
+	byOption   map[int64]*orderRec  // by option id (= position external_id)
+	orphans    map[int64]positionMsg
+	rejections map[int64]string // option-rejected pushes that beat their answer
+	subs       []chan broker.Order
+	feeds      map[feedKey]*feed
+	wg         sync.WaitGroup // stream goroutines
 }
 
 var _ broker.Broker = (*session)(nil)

@@ -1,0 +1,136 @@
+package iqoption_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/plugins/broker/iqoption"
+	"github.com/stc-trading/stc/plugins/broker/iqoption/iqfake"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+func fastBackoff(c *iqoption.Config) {
+	c.BackoffInitial, c.BackoffMax = 5*time.Millisecond, 50*time.Millisecond
+}
+
+// The socket drops after the server opened the option and before its
+// answer: PlaceOrder reports the outcome unknown, the order is never sent
+// again, reconciliation after the reconnect finds its position, and its
+// result is delivered once.
+func TestDropMidTradeNeverResends(t *testing.T) {
+	fk, uid, s := manual(t, fastBackoff)
+	ctx := context.Background()
+	results, err := s.OrderResults(ctx)
+	require.NoError(t, err)
+	fk.SetFaults(iqfake.Faults{DropBeforeAnswer: true, ForceResult: "win"})
+	auths := fk.Stats().Authentications
+
+	req := order("lost", "EURUSD-OTC", time.Minute, "10")
+	o, err := s.PlaceOrder(ctx, req)
+	require.ErrorIs(t, err, broker.ErrUnavailable)
+	assert.Equal(t, broker.Pending, o.State)
+
+	_, err = s.PlaceOrder(ctx, req)
+	require.ErrorIs(t, err, broker.ErrUnavailable, "a retry reports the same unknown outcome")
+	waitFor(t, "reconnect", func() bool { return fk.Stats().Authentications > auths })
+	waitFor(t, "reconciliation", func() bool {
+		got, err := s.GetOrder(ctx, "lost")
+		return err == nil && got.State == broker.Open
+	})
+	got, err := s.PlaceOrder(ctx, req)
+	require.NoError(t, err)
+	ps := fk.Positions(uid)
+	require.Len(t, ps, 1, "the order was sent exactly once")
+	assert.Equal(t, strconv.FormatInt(ps[0].OptionID, 10), got.BrokerOrderID)
+
+	fk.Advance(2 * time.Minute)
+	final := next(t, results)
+	assert.Equal(t, broker.Won, final.State)
+	assert.Equal(t, "lost", final.ClientOrderID)
+	assertQuiet(t, s, results)
+	assert.Len(t, fk.Positions(uid), 1)
+}
+
+// The trade settles while the socket is down: the result comes back
+// through the position history after the reconnect, recorded once even
+// though later reconnects reconcile again.
+func TestResultRecoveredAfterDisconnect(t *testing.T) {
+	fk, _, s := manual(t, fastBackoff)
+	fk.SetFaults(iqfake.Faults{ForceResult: "loose"})
+	o, results := placeOne(t, s, "offline")
+
+	fk.UpdateFaults(func(f *iqfake.Faults) { f.RefuseWS = true })
+	fk.DropConnections()
+	waitFor(t, "disconnect", func() bool { return fk.Connections() == 0 })
+	fk.Advance(2 * time.Minute) // settles; the push goes nowhere
+	auths := fk.Stats().Authentications
+	fk.UpdateFaults(func(f *iqfake.Faults) { f.RefuseWS = false })
+
+	got := next(t, results)
+	assert.Equal(t, broker.Lost, got.State)
+	assert.Equal(t, "-10", got.Profit.String())
+	assert.Equal(t, o.BrokerOrderID, got.BrokerOrderID)
+	assert.Greater(t, fk.Stats().Authentications, auths)
+
+	auths = fk.Stats().Authentications
+	fk.DropConnections()
+	waitFor(t, "second reconnect", func() bool { return fk.Stats().Authentications > auths })
+	assertQuiet(t, s, results)
+	again, err := s.GetOrder(context.Background(), "offline")
+	require.NoError(t, err)
+	assert.Equal(t, got, again)
+}
+
+// No timeSync for TimeSyncTimeout: the watchdog drops the socket, the
+// client reconnects and re-sends its subscriptions, so the candle stream
+// resumes on the new socket.
+func TestWatchdogReconnectsAndResubscribes(t *testing.T) {
+	fk, _ := startFake(t, iqfake.Config{Scale: 1, TickEvery: 20 * time.Millisecond})
+	s := open(t, adapter(t, fk, fastBackoff, func(c *iqoption.Config) {
+		c.TimeSyncTimeout, c.WatchdogInterval = 300*time.Millisecond, 20*time.Millisecond
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := s.SubscribeCandles(ctx, broker.SubscribeRequest{Symbol: "EURUSD-OTC", Timeframe: market.M1})
+	require.NoError(t, err)
+	<-ch
+	subs, auths := fk.Stats().Subscribes, fk.Stats().Authentications
+
+	fk.SetFaults(iqfake.Faults{NoTimeSync: true})
+	waitFor(t, "watchdog reconnect", func() bool { return fk.Stats().Authentications > auths })
+	fk.SetFaults(iqfake.Faults{})
+	waitFor(t, "re-subscription", func() bool { return fk.Stats().Subscribes > subs })
+	for len(ch) > 0 {
+		<-ch
+	}
+	select {
+	case ev := <-ch:
+		assert.NoError(t, ev.Err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not resume after the reconnect")
+	}
+}
+
+func TestHeartbeatIsAnswered(t *testing.T) {
+	fk, _, s := manual(t, func(c *iqoption.Config) { c.HeartbeatReply = true })
+	fk.Advance(2 * time.Second)
+	barrier(t, s)
+	waitFor(t, "heartbeat reply", func() bool { return fk.Stats().Heartbeats > 0 })
+}
+
+// Five rejected re-authentications end the session with ErrAuthFailed.
+func TestRepeatedAuthRejectionEndsTheSession(t *testing.T) {
+	fk, _, s := manual(t, fastBackoff)
+	fk.SetFaults(iqfake.Faults{RejectAuth: true})
+	fk.DropConnections()
+	waitFor(t, "terminal auth failure", func() bool {
+		_, err := s.Balance(context.Background())
+		return err != nil && assert.ObjectsAreEqual(broker.Reason(err), "AUTH_FAILED")
+	})
+}
