@@ -457,10 +457,12 @@ func (s *session) overdueLocked(c *wsClient, rec *orderRec) bool {
 	return ok && rec.exp > 0 && now.Unix() > rec.exp+5
 }
 
-// OrderResults streams final orders of the session until ctx or the
-// session ends.
+// OrderResults streams final orders of the session until ctx ends, the
+// session is closed, or the connection gives up for good (the channel then
+// closes while ctx is live, which tells the host the stream broke).
 func (s *session) OrderResults(ctx context.Context) (<-chan broker.Order, error) {
-	if _, err := s.client(); err != nil {
+	c, err := s.client()
+	if err != nil {
 		return nil, err
 	}
 	ch := make(chan broker.Order, orderBuffer)
@@ -470,8 +472,15 @@ func (s *session) OrderResults(ctx context.Context) (<-chan broker.Order, error)
 		return nil, broker.NewError(broker.ErrSessionNotFound, "session closed")
 	}
 	s.subs = append(s.subs, ch)
+	s.wg.Add(1)
 	s.mu.Unlock()
-	context.AfterFunc(ctx, func() {
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-c.dead:
+		case <-s.closing:
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for i, x := range s.subs {
@@ -481,6 +490,6 @@ func (s *session) OrderResults(ctx context.Context) (<-chan broker.Order, error)
 				return
 			}
 		}
-	})
+	}()
 	return ch, nil
 }

@@ -134,3 +134,27 @@ func TestRepeatedAuthRejectionEndsTheSession(t *testing.T) {
 		return err != nil && assert.ObjectsAreEqual(broker.Reason(err), "AUTH_FAILED")
 	})
 }
+
+// The socket drops before the server opened anything: the order stays
+// pending (never resent) until a minute after its expiry, then GetOrder
+// declares it never placed.
+func TestUnknownOrderWithoutPositionIsRejectedAfterExpiry(t *testing.T) {
+	fk, uid, s := manual(t, fastBackoff)
+	ctx := context.Background()
+	fk.SetFaults(iqfake.Faults{DropBeforeOpen: true})
+	auths := fk.Stats().Authentications
+	_, err := s.PlaceOrder(ctx, order("ghost", "EURUSD-OTC", time.Minute, "10"))
+	require.ErrorIs(t, err, broker.ErrUnavailable)
+	waitFor(t, "reconnect", func() bool { return fk.Stats().Authentications > auths })
+	got, err := s.GetOrder(ctx, "ghost")
+	require.NoError(t, err)
+	assert.Equal(t, broker.Pending, got.State, "before expiry the outcome stays unknown")
+
+	fk.Advance(3 * time.Minute)
+	barrier(t, s)
+	got, err = s.GetOrder(ctx, "ghost")
+	require.NoError(t, err)
+	assert.Equal(t, broker.Rejected, got.State)
+	assert.Contains(t, got.RejectReason, "never placed")
+	assert.Empty(t, fk.Positions(uid))
+}

@@ -74,7 +74,7 @@ func (a *Adapter) Factory() broker.Factory {
 	return func() broker.Broker {
 		return &session{
 			a: a, orders: map[string]*orderRec{}, byOption: map[int64]*orderRec{}, feeds: map[feedKey]*feed{},
-			orphans: map[int64]positionMsg{}, rejections: map[int64]string{},
+			orphans: map[int64]positionMsg{}, rejections: map[int64]string{}, closing: make(chan struct{}),
 		}
 	}
 }
@@ -101,6 +101,7 @@ type session struct {
 	rejections map[int64]string // option-rejected pushes that beat their answer
 	subs       []chan broker.Order
 	feeds      map[feedKey]*feed
+	closing    chan struct{}  // closed by Close
 	wg         sync.WaitGroup // stream goroutines
 }
 
@@ -316,10 +317,7 @@ func (s *session) Close(context.Context) error {
 	}
 	s.closed = true
 	c := s.c
-	for _, ch := range s.subs {
-		close(ch)
-	}
-	s.subs = nil
+	close(s.closing)
 	for _, fd := range s.feeds {
 		fd.stopAll()
 	}

@@ -65,6 +65,9 @@ type Faults struct {
 	// DropBeforeAnswer closes the socket right after the next option is
 	// opened and before its answer is sent (one-shot).
 	DropBeforeAnswer bool
+	// DropBeforeOpen closes the socket when the next open-option arrives,
+	// before anything is opened (one-shot): the client cannot know.
+	DropBeforeOpen bool
 	// RejectByRisks answers the next option with an id and then an
 	// option-rejected push, reason rejected_by_risks (one-shot).
 	RejectByRisks bool

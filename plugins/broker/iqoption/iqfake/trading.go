@@ -247,6 +247,10 @@ func (s *Server) openOptionLocked(o outbox, c *wsConn, id string, body json.RawM
 		Price         json.RawMessage `json:"price"`
 		UserBalanceID json.RawMessage `json:"user_balance_id"`
 	}
+	if s.faults.DropBeforeOpen {
+		s.faults.DropBeforeOpen = false
+		return nil, true
+	}
 	invalid := errReply(id, "option", 4000, "invalid request")
 	if err := json.Unmarshal(body, &b); err != nil {
 		return invalid, false
