@@ -71,7 +71,7 @@ func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mod
 // env is a host API over real services: a store, the paper broker plugin
 // process, and the users, billing and accounts services.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	h       http.Handler
 	st      *store.Store
 	users   *users.Service
@@ -81,7 +81,7 @@ type env struct {
 	plugins *pluginmgr.Manager
 }
 
-func newEnv(t *testing.T, st *store.Store, limits httpapi.RateLimits) *env {
+func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits) *env {
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
@@ -118,7 +118,7 @@ func newEnv(t *testing.T, st *store.Store, limits httpapi.RateLimits) *env {
 	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m}
 }
 
-func randHex(t *testing.T) string {
+func randHex(t testing.TB) string {
 	var b [6]byte
 	_, err := rand.Read(b[:])
 	require.NoError(t, err)
@@ -159,7 +159,6 @@ func (r response) errorCode() string {
 
 // call sends a request with an optional bearer token and JSON body.
 func (e *env) call(method, path, token, body string, headers ...string) response {
-	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/schema"
 )
 
 type accountJSON struct {
@@ -53,6 +55,15 @@ func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error
 			Details: map[string]any{"field": "broker"}})
 	case errors.Is(err, accounts.ErrInvalidRequest):
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
+	case errors.Is(err, schema.ErrInvalid):
+		// The adapter's credential schema refused the fields (a missing
+		// username, say): the request's mistake.
+		msg := err.Error()
+		if i := strings.Index(msg, "invalid configuration: "); i >= 0 {
+			msg = msg[i+len("invalid configuration: "):]
+		}
+		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: "credentials: " + msg,
+			Details: map[string]any{"field": "credentials"}})
 	case errors.Is(err, broker.ErrAuthFailed):
 		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "broker_auth_failed", Message: "the broker refused these credentials"})
 	case errors.Is(err, broker.ErrSecondFactorRequired):
@@ -63,6 +74,8 @@ func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error
 			retryAfter(w, d)
 		}
 		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "broker_rate_limited", Message: "the broker is limiting logins; retry later"})
+	case errors.Is(err, broker.ErrUnsupported):
+		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "broker_unsupported", Message: "the broker does not support this: " + cleanMessage(err, "")})
 	case errors.Is(err, broker.ErrSessionNotFound):
 		writeError(w, &apiError{Status: http.StatusConflict, Code: "account_disconnected", Message: "the account is not connected"})
 	case errors.Is(err, broker.ErrUnavailable):
