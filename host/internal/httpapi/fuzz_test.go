@@ -69,4 +69,3 @@ func FuzzRequestDecoders(f *testing.F) {
 		}
 	})
 }
-
