@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -255,4 +256,46 @@ func secondFactor(err error) (*accounts.SecondFactorError, bool) {
 	var sf *accounts.SecondFactorError
 	ok := errors.As(err, &sf)
 	return sf, ok
+}
+
+// Concurrent connects of one login by one user end as one account, and
+// concurrent connects by different users do not wait for each other's
+// rows.
+func TestConcurrentConnectsOfOneLogin(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st, envOpts{})
+		alice := addUser(t, st, "alice@example.com")
+		bob := addUser(t, st, "bob@example.com")
+		// Create the paper account once, so concurrent first logins do
+		// not race on its password.
+		first, err := e.m.Connect(ctx, alice, accounts.ConnectRequest{Broker: "paper", Credentials: paperCreds("shared", "pw-shared")})
+		require.NoError(t, err)
+		require.NoError(t, e.m.Disconnect(ctx, alice, first.ID))
+
+		const n = 4
+		ids := make(chan int64, 2*n)
+		var wg sync.WaitGroup
+		for _, user := range []int64{alice, bob} {
+			for range n {
+				wg.Go(func() {
+					a, err := e.m.Connect(ctx, user, accounts.ConnectRequest{Broker: "paper", Credentials: paperCreds("shared", "pw-shared")})
+					if assert.NoError(t, err) {
+						ids <- a.ID
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(ids)
+		distinct := map[int64]bool{}
+		for id := range ids {
+			distinct[id] = true
+		}
+		assert.Len(t, distinct, 2, "one account per user")
+		assert.True(t, distinct[first.ID], "alice's reconnects reuse her account")
+		assert.Equal(t, 2, countRows(t, st))
+	})
 }

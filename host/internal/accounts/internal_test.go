@@ -1,0 +1,106 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/schema"
+)
+
+// An adapter that echoes what it was sent in an error message does not
+// leak it through the manager's error, and the error chain survives.
+func TestRedactKeepsChainAndHidesValues(t *testing.T) {
+	t.Parallel()
+	cause := broker.NewError(broker.ErrAuthFailed, "login alice with password hunter2-secret refused")
+	err := redact(cause, map[string]string{"username": "alice", "password": "hunter2-secret", "code": "1"})
+	assert.ErrorIs(t, err, broker.ErrAuthFailed)
+	assert.NotContains(t, err.Error(), "hunter2-secret")
+	assert.Contains(t, err.Error(), "[redacted]")
+	assert.Contains(t, err.Error(), "refused")
+	assert.NoError(t, redact(nil, nil))
+}
+
+// The login comes from the first non-sensitive login field; sensitive
+// fields never become the display login.
+func TestLoginFromMetadata(t *testing.T) {
+	t.Parallel()
+	meta := broker.Metadata{Credentials: []schema.Field{
+		{Name: "email"}, {Name: "login", Sensitive: true}, {Name: "password", Sensitive: true},
+	}}
+	in := connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"login": "secret-login", "email": " a@b.c ", "password": "p"}}
+	require.NoError(t, checkAgainstMetadata(&in, meta))
+	assert.Equal(t, "a@b.c", in.login)
+
+	in = connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"login": "secret-login", "password": "p"}}
+	require.NoError(t, checkAgainstMetadata(&in, meta))
+	assert.Empty(t, in.login, "a sensitive field is not a display login")
+
+	in = connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"code": "1"}}
+	assert.ErrorIs(t, checkAgainstMetadata(&in, meta), ErrInvalidRequest, "code needs the SecondFactor capability")
+}
+
+// The per-user lock serialises one user, not everyone, and gives up when
+// the context ends.
+func TestKeyedMutex(t *testing.T) {
+	t.Parallel()
+	k := keyedMutex{m: map[int64]*keyedLock{}}
+	ctx := context.Background()
+	unlock1, err := k.lock(ctx, 1)
+	require.NoError(t, err)
+	unlock2, err := k.lock(ctx, 2)
+	require.NoError(t, err, "another user is not blocked")
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = k.lock(short, 1)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	unlock1()
+	unlock2()
+	unlock1, err = k.lock(ctx, 1)
+	require.NoError(t, err)
+	unlock1()
+	assert.Empty(t, k.m, "idle locks are dropped")
+}
+
+// FuzzValidateConnect: no input panics, and every accepted request keeps
+// the documented bounds.
+func FuzzValidateConnect(f *testing.F) {
+	f.Add("paper", 0, "username", "alice", "password", "pw")
+	f.Add("paper", 2, "code", "000000", "", "")
+	f.Add("", 9, "\x00", "\xff", "k", strings.Repeat("v", 2000))
+	f.Add("PAPER/../x", -1, "username", "a\nb", "password", "")
+	f.Fuzz(func(t *testing.T, name string, mode int, k1, v1, k2, v2 string) {
+		req := ConnectRequest{Broker: name, Mode: broker.Mode(mode), Credentials: map[string]string{k1: v1, k2: v2}}
+		in, err := validateConnect(req)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, ErrUnknownBroker) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if in.mode != broker.Practice && in.mode != broker.Real {
+			t.Fatalf("accepted mode %v", in.mode)
+		}
+		if mode == 0 && in.mode != broker.Practice {
+			t.Fatalf("the default mode is %v, not practice", in.mode)
+		}
+		if len(in.creds) == 0 || len(in.creds) > maxCredentials {
+			t.Fatalf("accepted %d credentials", len(in.creds))
+		}
+		for k, v := range in.creds {
+			if k == "" || len(k) > maxCredentialKey || len(v) > maxCredentialValue || !utf8.ValidString(k+v) || !printable(k) || !printable(v) {
+				t.Fatalf("accepted credential %q", k)
+			}
+		}
+		if _, ok := in.stored()[codeField]; ok {
+			t.Fatal("the code would be stored")
+		}
+	})
+}
