@@ -195,6 +195,8 @@ func TestModesEntitlementAndValidation(t *testing.T) {
 		{"control char", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"username": "alice", "password": "a\nb"}}, accounts.ErrInvalidRequest},
 		{"invalid utf8", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"username": "alice", "password": "\xff\xfe"}}, accounts.ErrInvalidRequest},
 		{"undeclared field", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"username": "alice", "password": "pw", "api_key": "x"}}, accounts.ErrInvalidRequest},
+		{"missing password", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"username": "alice"}}, accounts.ErrInvalidRequest},
+		{"empty password", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"username": "alice", "password": ""}}, accounts.ErrInvalidRequest},
 		{"code alone without a pending account", accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"code": "1"}}, accounts.ErrInvalidRequest},
 	}
 	for _, tc := range cases {

@@ -110,7 +110,8 @@ func validateBrokerName(name string) error {
 }
 
 // checkAgainstMetadata checks in against what the adapter declares: only
-// declared credential fields, real mode only where supported. It also
+// declared credential fields, the required ones present, real mode only
+// where supported. It also
 // derives the login from the first non-sensitive login field.
 func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 	if in.mode == broker.Real && !meta.Capabilities.RealAccounts {
@@ -126,6 +127,16 @@ func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 		for k := range in.creds {
 			if !declared[k] {
 				return fmt.Errorf("%w: broker %s does not take credential %q", ErrInvalidRequest, in.broker, k)
+			}
+		}
+		// A repeat carrying the code alone takes the rest from the pending
+		// account; any other request must be complete, so that an obvious
+		// mistake costs neither an account row nor a broker login.
+		if !in.codeOnly() {
+			for _, f := range meta.Credentials {
+				if f.Required && in.creds[f.Name] == "" {
+					return fmt.Errorf("%w: credential %q is required by broker %s", ErrInvalidRequest, f.Name, in.broker)
+				}
 			}
 		}
 	}
