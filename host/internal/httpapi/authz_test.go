@@ -210,4 +210,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	assert.Equal(t, true, r.JSON["account"].(map[string]any)["connected"], "bob's disconnect did not reach alice's account")
 	r = e.call("GET", "/api/v2/user", alice.readKey, "")
 	assert.Equal(t, http.StatusOK, r.Status, "bob's revoke did not reach alice's key: %s", r.Raw)
+
+	// Nothing above logged a broker password, at trace level.
+	logs := e.logs.String()
+	require.Contains(t, logs, "request", "the log was captured")
+	assert.NotContains(t, logs, "alice-password-1")
+	assert.NotContains(t, logs, "bob-password-1")
 }
