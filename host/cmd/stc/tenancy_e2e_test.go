@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/storetest"
+)
+
+// accountsOf lists a user's accounts by id.
+func accountsOf(t *testing.T, h *hostProc, token string) map[string]map[string]any {
+	t.Helper()
+	code, body := h.call("GET", "/api/v2/user/accounts", token, "")
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	out := map[string]map[string]any{}
+	for _, it := range body["items"].([]any) {
+		a := it.(map[string]any)
+		out[fmt.Sprint(a["id"])] = a
+	}
+	return out
+}
+
+// TestTenancyEndToEnd runs the real host and paper plugin on PostgreSQL:
+// a user connects a paper account, the host restarts and re-opens the
+// session, the second-factor flow works with the paper broker's 2FA mode,
+// and the canary password appears in no log and no plugin environment.
+func TestTenancyEndToEnd(t *testing.T) {
+	bin, pluginDir := buildBinaries(t)
+	data, err := os.MkdirTemp("", "stcten") //nolint:usetesting // t.TempDir paths are too long for the plugin sockets under it
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(data) })
+	db := storetest.NewSchema(t).URL
+	addr := freeAddr(t)
+	const canary = "canary-Zq8-password-7731"
+
+	var hosts []*hostProc // every run's logs are searched for the canary
+	start := func(extra ...string) *hostProc {
+		h := startHost(t, bin, hostEnv(addr, data, pluginDir, db, extra...))
+		hosts = append(hosts, h)
+		return h
+	}
+	h := start()
+	code, body := h.call("POST", "/api/v2/auth/register", "", `{"email":"alice@example.com","password":"correct horse battery"}`)
+	require.Equal(t, http.StatusCreated, code, "%v", body)
+	token := body["token"].(string)
+	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-paper","password":"`+canary+`"}}`)
+	require.Equal(t, http.StatusCreated, code, "%v", body)
+	acct := body["account"].(map[string]any)
+	assert.Equal(t, true, acct["connected"])
+	assert.Equal(t, "practice", acct["mode"], "practice is the default")
+	assert.InDelta(t, 10000, acct["balance"], 1e-9, "a new paper account's balance")
+	first := fmt.Sprint(acct["id"])
+	assert.NotContains(t, fmt.Sprint(body), canary, "credentials are write-only")
+
+	for _, pid := range pluginPIDs(t, h.cmd.Process.Pid) {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		require.NoError(t, err)
+		assert.NotContains(t, string(env), canary, "plugin %d's environment", pid)
+		assert.NotContains(t, string(env), "STC_ENCRYPTION_KEY")
+		assert.NotContains(t, string(env), "STC_DATABASE_URL")
+	}
+
+	// A restarted host re-opens the session from the stored credentials.
+	h.stop()
+	h = start()
+	deadline := time.Now().Add(30 * time.Second)
+	for accountsOf(t, h, token)[first]["connected"] != true {
+		require.True(t, time.Now().Before(deadline), "the session was not resumed within 30 s (hang guard)\n%s", h.logs.String())
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.InDelta(t, 10000, accountsOf(t, h, token)[first]["balance"], 1e-9)
+
+	// The same host with the paper broker's 2FA mode on: a new account
+	// needs the code, sent in a second request.
+	h.stop()
+	h = start("STC_PAPER_REQUIRE_2FA=true", "STC_PAPER_2FA_CODE=424242")
+	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`"}}`)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	assert.Equal(t, "second_factor_required", errCode(body))
+	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`","code":"111111"}}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "a wrong code: %v", body)
+	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`","code":"424242"}}`)
+	require.Equal(t, http.StatusCreated, code, "%v", body)
+	assert.Equal(t, true, body["account"].(map[string]any)["connected"])
+	// Disconnect closes the session and forgets the credentials.
+	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, body["account"].(map[string]any)["id"]))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+
+	h.stop()
+	for i, h := range hosts {
+		logs := h.logs.String()
+		require.Contains(t, logs, "STC is up", "run %d's log was captured", i)
+		assert.NotContains(t, logs, canary, "run %d's log", i)
+		assert.False(t, strings.Contains(logs, "424242"), "the one-time code is not logged (run %d)", i)
+	}
+}
