@@ -78,12 +78,16 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 		err = redact(err, in.creds)
 		return Account{}, m.connectFailed(ctx, h, userID, c, err, log)
 	}
-	a, err := m.connected(ctx, userID, c.id, acct)
+	// The login happened: record it even if the caller has gone away
+	// meanwhile, or the broker session and the database would disagree.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	a, err := m.connected(cctx, userID, c.id, acct)
 	if err != nil {
 		// The session is open but not recorded as such; close it rather
-		// than leave a session nobody can see or stop.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
+		// than leave a session nobody can see or stop. The row keeps its
+		// state and stored credentials (a fresh one stays "connecting",
+		// which ResumeAll retries).
 		if cerr := h.CloseSession(cctx, SessionID(c.id)); cerr != nil {
 			log.Warn("could not close the session of an unrecorded connect", "error", cerr)
 		}
