@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,27 @@ func TestTenancyEndToEnd(t *testing.T) {
 	// Disconnect closes the session and forgets the credentials.
 	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, body["account"].(map[string]any)["id"]))
 	require.Equal(t, http.StatusOK, code, "%v", body)
+
+	// The first operator, made with the CLI, grants alice a plan.
+	cli := exec.Command(bin, "user", "create", "--email", "ops@example.com", "--admin", "--database-url", db)
+	cli.Stdin = strings.NewReader("operator passphrase 1\n")
+	out, err := cli.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "role admin")
+	code, body = h.call("POST", "/api/v2/auth/login", "", `{"email":"ops@example.com","password":"operator passphrase 1"}`)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	admin := body["token"].(string)
+	code, body = h.call("GET", "/api/v2/user", token, "")
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	aliceID := body["id"]
+	code, _ = h.call("POST", fmt.Sprintf("/api/v2/admin/users/%v/subscription", aliceID), token, `{"plan_id":"pro"}`)
+	assert.Equal(t, http.StatusForbidden, code, "alice is no admin")
+	code, body = h.call("POST", fmt.Sprintf("/api/v2/admin/users/%v/subscription", aliceID), admin, `{"plan_id":"pro"}`)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = h.call("GET", "/api/v2/user/subscription", token, "")
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	assert.Equal(t, "pro", body["plan_id"])
+	assert.Equal(t, "active", body["status"])
 
 	h.stop()
 	for i, h := range hosts {
