@@ -3,6 +3,7 @@ package iqoption
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -66,7 +67,7 @@ func (s *session) Candles(ctx context.Context, req broker.CandlesRequest) (broke
 	start := req.From
 	if req.PageToken != "" {
 		if start, err = strconv.ParseInt(req.PageToken, 10, 64); err != nil {
-			return broker.CandlesPage{}, broker.NewError(broker.ErrInvalidOrder, "malformed page token %q", req.PageToken)
+			return broker.CandlesPage{}, fmt.Errorf("iqoption: malformed page token %q: %w", req.PageToken, err)
 		}
 	}
 	if r := start % size; r != 0 {
@@ -295,8 +296,8 @@ func (s *session) SubscribeCandles(ctx context.Context, req broker.SubscribeRequ
 	out := make(chan broker.CandleEvent, streamBuffer)
 	go func() {
 		defer s.wg.Done()
+		defer s.dropStream(context.WithoutCancel(ctx), c, fd, st) // after close(out): never delays the reader
 		defer close(out)
-		defer s.dropStream(context.WithoutCancel(ctx), c, fd, st)
 		st.run(ctx, out, c.dead, c.deadErr)
 	}()
 	return out, nil

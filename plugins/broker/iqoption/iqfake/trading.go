@@ -170,8 +170,16 @@ func (c *wsConn) sendMessage(f inFrame, id string) {
 		answer = reply(id, "positions", s.positionsLocked(u, false, m.Body), 2000)
 	case "portfolio.get-history-positions":
 		answer = reply(id, "history-positions", s.positionsLocked(u, true, m.Body), 2000)
-	case "portfolio.subscribe-positions", "binary-options.sell-options", "internal-billing.reset-training-balance":
+	case "binary-options.sell-options":
+		s.sellLocked(o, u, m.Body)
+	case "portfolio.subscribe-positions", "internal-billing.reset-training-balance", "digital-options.close-position":
 		answer = s.resultOnlyLocked(u, m.Name, m.Body)
+	case "digital-option-instruments.get-underlying-list":
+		answer = reply(id, "underlying-list", s.underlyingLocked(), 2000)
+	case "digital-option-instruments.get-instruments":
+		answer = reply(id, "instruments", s.instrumentsLocked(m.Body), 2000)
+	case "digital-options.place-digital-option":
+		answer = s.placeDigitalLocked(u, id, m.Body)
 	default:
 		answer = errReply(id, m.Name, 4000, "invalid request")
 	}
@@ -365,7 +373,7 @@ func (s *Server) positionsLocked(u *user, closed bool, body json.RawMessage) map
 }
 
 // resultOnlyLocked handles requests answered by their result frame only.
-func (s *Server) resultOnlyLocked(u *user, name string, body json.RawMessage) []byte {
+func (s *Server) resultOnlyLocked(u *user, name string, _ json.RawMessage) []byte {
 	if name == "internal-billing.reset-training-balance" {
 		u.balances[u.practiceID] = 10000
 	}
@@ -409,10 +417,17 @@ func (s *Server) stepTo(toMS int64) {
 			continue
 		}
 		for _, sb := range c.subs {
-			if canon(sb.name) != "candle-generated" {
-				continue
+			switch canon(sb.name) {
+			case "candle-generated":
+				s.candlePushesLocked(o, c, sb, now)
+			case "quote-generated":
+				aid, _ := strconv.ParseInt(sb.filters["active_id"], 10, 64)
+				if a := s.actives[aid]; a != nil {
+					o[c] = append(o[c], s.quotePushLocked(a, toMS))
+				}
+			case "positions-state":
+				o[c] = append(o[c], s.positionsStateLocked(c.u))
 			}
-			s.candlePushesLocked(o, c, sb, now)
 		}
 		if !s.faults.NoTimeSync {
 			o[c] = append(o[c], tick)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -282,7 +283,12 @@ func (c *wsConn) subscription(f inFrame, id string, on bool) {
 	s.mu.Lock()
 	if on {
 		s.stats.Subscribes++
-		c.subs = append(c.subs, &sub{name: m.Name, filters: filters})
+		sb := &sub{name: m.Name, filters: filters}
+		if size, _ := strconv.ParseInt(filters["size"], 10, 64); size > 0 {
+			now := s.nowMS / 1000
+			sb.last = now - now%size // the forming candle is pushed closed when it ends
+		}
+		c.subs = append(c.subs, sb)
 	} else {
 		for i, sb := range c.subs {
 			if sb.name == m.Name && equalFilters(sb.filters, filters) {
