@@ -91,7 +91,7 @@ func (h *hostProc) kill() {
 		return
 	}
 	_ = h.cmd.Process.Kill()
-	<-h.exited
+	<-h.exited //nolint:errcheck // the exit status after a kill says nothing
 	h.done = true
 }
 
@@ -127,4 +127,28 @@ func errCode(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	c, _ := e["code"].(string)
 	return c
+}
+
+// obj asserts v is a JSON object.
+func obj(t *testing.T, v any) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	require.True(t, ok, "want a JSON object, got %T %v", v, v)
+	return m
+}
+
+// str asserts v is a JSON string.
+func str(t *testing.T, v any) string {
+	t.Helper()
+	s, ok := v.(string)
+	require.True(t, ok, "want a JSON string, got %T %v", v, v)
+	return s
+}
+
+// arr asserts v is a JSON array.
+func arr(t *testing.T, v any) []any {
+	t.Helper()
+	a, ok := v.([]any)
+	require.True(t, ok, "want a JSON array, got %T %v", v, v)
+	return a
 }

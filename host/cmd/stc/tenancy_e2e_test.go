@@ -21,8 +21,8 @@ func accountsOf(t *testing.T, h *hostProc, token string) map[string]map[string]a
 	code, body := h.call("GET", "/api/v2/user/accounts", token, "")
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	out := map[string]map[string]any{}
-	for _, it := range body["items"].([]any) {
-		a := it.(map[string]any)
+	for _, it := range arr(t, body["items"]) {
+		a := obj(t, it)
 		out[fmt.Sprint(a["id"])] = a
 	}
 	return out
@@ -50,10 +50,10 @@ func TestTenancyEndToEnd(t *testing.T) {
 	h := start()
 	code, body := h.call("POST", "/api/v2/auth/register", "", `{"email":"alice@example.com","password":"correct horse battery"}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
-	token := body["token"].(string)
+	token := str(t, body["token"])
 	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-paper","password":"`+canary+`"}}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
-	acct := body["account"].(map[string]any)
+	acct := obj(t, body["account"])
 	assert.Equal(t, true, acct["connected"])
 	assert.Equal(t, "practice", acct["mode"], "practice is the default")
 	assert.InDelta(t, 10000, acct["balance"], 1e-9, "a new paper account's balance")
@@ -89,9 +89,9 @@ func TestTenancyEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "a wrong code: %v", body)
 	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`","code":"424242"}}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
-	assert.Equal(t, true, body["account"].(map[string]any)["connected"])
+	assert.Equal(t, true, obj(t, body["account"])["connected"])
 	// Disconnect closes the session and forgets the credentials.
-	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, body["account"].(map[string]any)["id"]))
+	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, obj(t, body["account"])["id"]))
 	require.Equal(t, http.StatusOK, code, "%v", body)
 
 	// The first operator, made with the CLI, grants alice a plan.
@@ -102,7 +102,7 @@ func TestTenancyEndToEnd(t *testing.T) {
 	assert.Contains(t, string(out), "role admin")
 	code, body = h.call("POST", "/api/v2/auth/login", "", `{"email":"ops@example.com","password":"operator passphrase 1"}`)
 	require.Equal(t, http.StatusOK, code, "%v", body)
-	admin := body["token"].(string)
+	admin := str(t, body["token"])
 	code, body = h.call("GET", "/api/v2/user", token, "")
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	aliceID := body["id"]

@@ -137,7 +137,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	require.NoError(t, err)
 	r := e.call("POST", "/api/v2/auth/login", "", `{"email":"ops-`+alice.email+`","password":"correct horse battery"}`)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	adminToken := r.JSON["token"].(string)
+	adminToken := jsonStr(t, r.JSON["token"])
 
 	for _, rt := range routes {
 		c := m[rt]
@@ -207,7 +207,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// connected and her key works.
 	r = e.call("GET", "/api/v2/user/accounts/"+strconv.FormatInt(alice.account, 10), alice.token, "")
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	assert.Equal(t, true, r.JSON["account"].(map[string]any)["connected"], "bob's disconnect did not reach alice's account")
+	assert.Equal(t, true, jsonObj(t, r.JSON["account"])["connected"], "bob's disconnect did not reach alice's account")
 	r = e.call("GET", "/api/v2/user", alice.readKey, "")
 	assert.Equal(t, http.StatusOK, r.Status, "bob's revoke did not reach alice's key: %s", r.Raw)
 

@@ -199,12 +199,14 @@ func (e *env) register(name string) actor {
 	a := actor{email: name + "-" + randHex(e.t) + "@example.com", login: name + "-trader-" + randHex(e.t)}
 	r := e.call("POST", "/api/v2/auth/register", "", `{"email":"`+a.email+`","password":"correct horse battery"}`)
 	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
-	a.token = r.JSON["token"].(string)
-	a.id = int64(r.JSON["user"].(map[string]any)["id"].(float64))
+	a.token = jsonStr(e.t, r.JSON["token"])
+	a.id = jsonID(e.t, jsonObj(e.t, r.JSON["user"])["id"])
 	a.readKey = e.newKey(a, "read")
 	r = e.call("GET", "/api/v2/user/api-keys", a.token, "")
 	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
-	a.readKeyID = int64(r.JSON["items"].([]any)[0].(map[string]any)["id"].(float64))
+	items, ok := r.JSON["items"].([]any)
+	require.True(e.t, ok && len(items) == 1, r.Raw)
+	a.readKeyID = jsonID(e.t, jsonObj(e.t, items[0])["id"])
 	return a
 }
 
@@ -213,7 +215,7 @@ func (e *env) newKey(a actor, scopes ...string) string {
 	e.t.Helper()
 	r := e.call("POST", "/api/v2/user/api-keys", a.token, `{"name":"key","scopes":["`+strings.Join(scopes, `","`)+`"]}`)
 	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
-	return r.JSON["api_key"].(map[string]any)["secret"].(string)
+	return jsonStr(e.t, jsonObj(e.t, r.JSON["api_key"])["secret"])
 }
 
 func (e *env) connectPaper(a *actor, password string) {
@@ -221,5 +223,26 @@ func (e *env) connectPaper(a *actor, password string) {
 	r := e.call("POST", "/api/v2/user/account", a.token,
 		`{"broker":"paper","credentials":{"username":"`+a.login+`","password":"`+password+`"}}`)
 	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
-	a.account = int64(r.JSON["account"].(map[string]any)["id"].(float64))
+	a.account = jsonID(e.t, jsonObj(e.t, r.JSON["account"])["id"])
+}
+
+func jsonObj(t testing.TB, v any) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	require.True(t, ok, "want a JSON object, got %T %v", v, v)
+	return m
+}
+
+func jsonStr(t testing.TB, v any) string {
+	t.Helper()
+	s, ok := v.(string)
+	require.True(t, ok, "want a JSON string, got %T %v", v, v)
+	return s
+}
+
+func jsonID(t testing.TB, v any) int64 {
+	t.Helper()
+	f, ok := v.(float64)
+	require.True(t, ok && f > 0, "want an id, got %T %v", v, v)
+	return int64(f)
 }

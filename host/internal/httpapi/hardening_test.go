@@ -68,7 +68,7 @@ func TestClientMistakesAreEnvelopedFourHundreds(t *testing.T) {
 		assert.Equal(t, c.status, r.Status, "%s: %s", c.name, r.Raw)
 		if c.code != "" {
 			assert.Equal(t, c.code, r.errorCode(), "%s: %s", c.name, r.Raw)
-			assert.NotEmpty(t, r.JSON["error"].(map[string]any)["message"], c.name)
+			assert.NotEmpty(t, jsonObj(t, r.JSON["error"])["message"], c.name)
 		}
 	}
 	// The same paper login with a wrong password is the broker refusing
@@ -169,7 +169,7 @@ func TestBillingWebhookOverHTTP(t *testing.T) {
 	r = e.call("GET", "/api/v2/user/subscription", a.token, "")
 	assert.Equal(t, "elite", r.JSON["plan_id"], r.Raw)
 	assert.Equal(t, "active", r.JSON["status"], r.Raw)
-	assert.Equal(t, true, r.JSON["entitlements"].(map[string]any)["live_trading"])
+	assert.Equal(t, true, jsonObj(t, r.JSON["entitlements"])["live_trading"])
 	// The limit is lifted at once: real mode now passes the entitlement
 	// check and reaches the broker, which (paper) is practice-only.
 	r = e.call("POST", "/api/v2/user/account", a.token, `{"broker":"paper","mode":"real","credentials":{"username":"u","password":"p"}}`)
