@@ -1,0 +1,398 @@
+package trading
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// Bounds of a PlaceRequest.
+const (
+	maxSymbolLen    = 64
+	maxBrokerLen    = 20
+	maxKeyLen       = 255
+	maxHashLen      = 64
+	maxExpiration   = 24 * time.Hour
+	insertAttempts  = 3
+	idempotencyNote = "idempotency key"
+)
+
+// Place places one trade on the user's account and returns its record.
+//
+// A broker's refusal is not an error: the trade is returned with
+// StatusRejected and the reason in Error, and so is an order whose fate is
+// unknown (StatusUnknown, resolved later by reconciliation). Errors are
+// refusals before any order was sent: ErrInvalidRequest, ErrRiskLimit (a
+// *RiskError), ErrIdempotencyConflict, ErrNotFound (account),
+// ErrAccountNotConnected, ErrNotEntitled, or a store failure.
+//
+// The broker call is detached from ctx's cancellation (it keeps its own
+// PlaceTimeout), so a client that goes away mid-request does not turn its
+// order into an unknown one.
+func (s *Service) Place(ctx context.Context, req PlaceRequest) (Trade, error) {
+	if err := validatePlace(req); err != nil {
+		return Trade{}, err
+	}
+	// A repeated request returns its trade even if the account has since
+	// been disconnected or a limit would now refuse it.
+	if req.IdempotencyKey != "" {
+		t, ok, err := s.replay(ctx, req)
+		if err != nil || ok {
+			return t, err
+		}
+	}
+	b, acct, err := s.session(ctx, req)
+	if err != nil {
+		return Trade{}, err
+	}
+	if err := s.policy.CheckTrade(ctx, req.UserID, acct.Broker, acct.Mode); err != nil {
+		if errors.Is(err, ErrNotEntitled) {
+			return Trade{}, err
+		}
+		if errors.Is(err, accounts.ErrNotEntitled) {
+			return Trade{}, fmt.Errorf("%w: %w", ErrNotEntitled, err)
+		}
+		return Trade{}, fmt.Errorf("trading: check entitlement: %w", err)
+	}
+	if err := s.checkInstrument(ctx, b, acct.Broker, req); err != nil {
+		return Trade{}, err
+	}
+	t, fresh, err := s.insert(ctx, req, acct)
+	if err != nil || !fresh {
+		return t, err
+	}
+	return s.send(ctx, b, t)
+}
+
+// validatePlace checks what needs no database or broker.
+func validatePlace(req PlaceRequest) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+	}
+	switch {
+	case req.UserID <= 0:
+		return bad("user id must be positive")
+	case req.AccountID < 0:
+		return bad("account id must not be negative")
+	case req.BotID < 0:
+		return bad("bot id must not be negative")
+	case req.AccountID == 0 && req.Broker == "":
+		return bad("broker or account id is required")
+	case len(req.Broker) > maxBrokerLen || !printable(req.Broker):
+		return bad("broker name must be at most %d printable characters", maxBrokerLen)
+	case req.Symbol == "" || len(req.Symbol) > maxSymbolLen || !printable(req.Symbol):
+		return bad("symbol must be 1 to %d printable characters", maxSymbolLen)
+	case req.Direction != market.Call && req.Direction != market.Put:
+		return bad("direction must be CALL or PUT")
+	case !req.Amount.IsPositive():
+		return bad("amount must be positive")
+	case req.Amount.Exponent() < -8:
+		return bad("amount has more than 8 decimal places")
+	case req.Amount.GreaterThanOrEqual(maxMoney()):
+		return bad("amount is too large")
+	case req.Expiration < time.Second || req.Expiration > maxExpiration || req.Expiration%time.Millisecond != 0:
+		return bad("expiration must be between 1s and %s in whole milliseconds", maxExpiration)
+	case len(req.IdempotencyKey) > maxKeyLen || !printable(req.IdempotencyKey):
+		return bad("%s must be at most %d printable characters", idempotencyNote, maxKeyLen)
+	case req.IdempotencyKey != "" && (len(req.RequestHash) == 0 || len(req.RequestHash) > maxHashLen):
+		return bad("an %s needs a request hash of 1 to %d bytes", idempotencyNote, maxHashLen)
+	}
+	if err := req.BotLimits.validate(); err != nil {
+		return fmt.Errorf("bot limits: %w", err)
+	}
+	return nil
+}
+
+// printable reports whether s has no control characters.
+func printable(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return false
+		}
+	}
+	return true
+}
+
+// replay returns the trade an Idempotency-Key already created, if any.
+func (s *Service) replay(ctx context.Context, req PlaceRequest) (Trade, bool, error) {
+	var (
+		t  Trade
+		ok bool
+	)
+	err := s.st.View(ctx, store.Tenant(req.UserID), func(tx *sqlx.Tx) error {
+		var err error
+		t, ok, err = findByKey(tx, req)
+		return err
+	})
+	return t, ok, err
+}
+
+// findByKey returns the trade of req's Idempotency-Key, or
+// ErrIdempotencyConflict when the key was used with another request.
+func findByKey(tx *sqlx.Tx, req PlaceRequest) (Trade, bool, error) {
+	var k struct {
+		Hash    []byte `db:"request_hash"`
+		TradeID int64  `db:"trade_id"`
+	}
+	err := tx.Get(&k, tx.Rebind(`SELECT request_hash, trade_id FROM idempotency_keys WHERE user_id = ? AND key = ?`),
+		req.UserID, req.IdempotencyKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Trade{}, false, nil
+	}
+	if err != nil {
+		return Trade{}, false, fmt.Errorf("trading: read %s: %w", idempotencyNote, err)
+	}
+	if !bytes.Equal(k.Hash, req.RequestHash) {
+		return Trade{}, false, fmt.Errorf("%w", ErrIdempotencyConflict)
+	}
+	r, err := getRow(tx, req.UserID, k.TradeID)
+	if err != nil {
+		return Trade{}, false, err
+	}
+	return r.trade(), true, nil
+}
+
+// session finds the account to trade on and its broker session.
+func (s *Service) session(ctx context.Context, req PlaceRequest) (broker.Broker, accounts.Account, error) {
+	id := req.AccountID
+	if id == 0 {
+		list, err := s.accts.List(ctx, req.UserID)
+		if err != nil {
+			return nil, accounts.Account{}, fmt.Errorf("trading: list accounts: %w", err)
+		}
+		var found []int64
+		for _, a := range list {
+			if a.Broker == req.Broker && a.Status == accounts.StatusConnected {
+				found = append(found, a.ID)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return nil, accounts.Account{}, fmt.Errorf("%w: no connected %s account", ErrAccountNotConnected, req.Broker)
+		case 1:
+			id = found[0]
+		default:
+			return nil, accounts.Account{}, fmt.Errorf("%w: %d connected %s accounts; choose one with account_id", ErrAccountNotConnected, len(found), req.Broker)
+		}
+	}
+	b, acct, err := s.accts.Session(ctx, req.UserID, id)
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		return nil, accounts.Account{}, fmt.Errorf("%w: account %d", ErrNotFound, id)
+	case errors.Is(err, broker.ErrSessionNotFound):
+		return nil, accounts.Account{}, fmt.Errorf("%w: account %d: %w", ErrAccountNotConnected, id, err)
+	case err != nil:
+		return nil, accounts.Account{}, fmt.Errorf("trading: account %d: %w", id, err)
+	}
+	if req.Broker != "" && acct.Broker != req.Broker {
+		return nil, accounts.Account{}, fmt.Errorf("%w: account %d is at %s, not %s", ErrInvalidRequest, id, acct.Broker, req.Broker)
+	}
+	return b, acct, nil
+}
+
+// checkInstrument checks the symbol, stake bounds and expiry against the
+// broker's instrument list when it is known.
+func (s *Service) checkInstrument(ctx context.Context, b broker.Broker, brokerName string, req PlaceRequest) error {
+	in, known, found := s.lookup(ctx, b, brokerName, req.Symbol)
+	if !known {
+		return nil
+	}
+	if !found {
+		return fmt.Errorf("%w: %s has no instrument %q", ErrInvalidRequest, brokerName, req.Symbol)
+	}
+	if in.MinStake.IsPositive() && req.Amount.LessThan(in.MinStake) ||
+		in.MaxStake.IsPositive() && req.Amount.GreaterThan(in.MaxStake) {
+		return fmt.Errorf("%w: amount must be between %s and %s", ErrInvalidRequest, in.MinStake, in.MaxStake)
+	}
+	if len(in.Expiries) > 0 {
+		for _, e := range in.Expiries {
+			if e == req.Expiration {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s does not offer expiration %s on %s", ErrInvalidRequest, brokerName, req.Expiration, req.Symbol)
+	}
+	return nil
+}
+
+// insert runs the risk checks and writes the pending trade (and claims the
+// Idempotency-Key) in one transaction. fresh is false when the key had
+// already created a trade, which is returned instead.
+func (s *Service) insert(ctx context.Context, req PlaceRequest, acct accounts.Account) (t Trade, fresh bool, err error) {
+	for attempt := 1; ; attempt++ {
+		t, fresh, err = s.insertOnce(ctx, req, acct)
+		// A unique violation means another writer claimed the key between
+		// our read and insert (not possible under the user lock, but the
+		// database has the last word): read again.
+		if !errors.Is(err, store.ErrConflict) || attempt == insertAttempts {
+			return t, fresh, err
+		}
+	}
+}
+
+func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct accounts.Account) (Trade, bool, error) {
+	var (
+		t     Trade
+		fresh bool
+	)
+	now := s.now()
+	err := s.st.Update(ctx, store.Tenant(req.UserID), func(tx *sqlx.Tx) error {
+		if err := s.lockUser(ctx, tx, req.UserID); err != nil {
+			return err
+		}
+		if req.IdempotencyKey != "" {
+			old, ok, err := findByKey(tx, req)
+			if err != nil || ok {
+				t = old
+				return err
+			}
+		}
+		userLimits, err := loadLimits(tx, req.UserID)
+		if err != nil {
+			return err
+		}
+		if err := checkRisk(tx, riskScope{userID: req.UserID}, userLimits, req, now); err != nil {
+			return err
+		}
+		if req.BotID != 0 {
+			if err := checkRisk(tx, riskScope{userID: req.UserID, botID: req.BotID}, req.BotLimits, req, now); err != nil {
+				return err
+			}
+		}
+		var id int64
+		err = tx.Get(&id, tx.Rebind(`INSERT INTO trades (user_id, bot_id, account_id, broker, symbol, direction,
+				amount, expiration_ms, status, client_order_id, created_at, updated_at, next_check_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			req.UserID, nullBot(req.BotID), acct.ID, acct.Broker, req.Symbol, req.Direction.String(),
+			req.Amount, req.Expiration.Milliseconds(), string(StatusPending), newClientOrderID(),
+			now.UnixMilli(), now.UnixMilli(),
+			// Not before the call's deadline: until then only Place
+			// itself may decide what became of the order.
+			now.Add(s.opts.PlaceTimeout).UnixMilli())
+		if err != nil {
+			return fmt.Errorf("trading: insert trade: %w", err)
+		}
+		if req.IdempotencyKey != "" {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO idempotency_keys (user_id, key, request_hash, trade_id, created_at)
+				VALUES (?, ?, ?, ?, ?)`), req.UserID, req.IdempotencyKey, req.RequestHash, id, now.UnixMilli()); err != nil {
+				return fmt.Errorf("trading: claim %s: %w", idempotencyNote, err)
+			}
+		}
+		r, err := getRow(tx, req.UserID, id)
+		if err != nil {
+			return err
+		}
+		t, fresh = r.trade(), true
+		return nil
+	})
+	if err != nil {
+		return Trade{}, false, err
+	}
+	return t, fresh, nil
+}
+
+// lockUser serialises one user's trade inserts on PostgreSQL, so that
+// concurrent Places see each other's trades in their risk checks and
+// Idempotency-Key lookups. SQLite needs nothing: the store has one writer
+// and its transactions take the write lock at BEGIN.
+func (s *Service) lockUser(ctx context.Context, tx *sqlx.Tx, userID int64) error {
+	if !s.postgres {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRowxContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: user %d", ErrNotFound, userID)
+	}
+	if err != nil {
+		return fmt.Errorf("trading: lock user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// send calls PlaceOrder for the committed pending trade t and records the
+// outcome.
+func (s *Service) send(ctx context.Context, b broker.Broker, t Trade) (Trade, error) {
+	s.beginFlight(t.ID)
+	defer s.endFlight(t.ID)
+	detached := context.WithoutCancel(ctx)
+	cctx, cancel := context.WithTimeout(detached, s.opts.PlaceTimeout)
+	o, callErr := b.PlaceOrder(cctx, broker.OrderRequest{
+		ClientOrderID: t.ClientOrderID,
+		Symbol:        t.Symbol,
+		Side:          t.Direction,
+		Amount:        t.Amount,
+		Expiry:        t.Expiration,
+	})
+	cancel()
+	log := s.log.With("trade_id", t.ID, "user_id", t.UserID, "bot_id", t.BotID, "account_id", t.AccountID, "client_order_id", t.ClientOrderID)
+	now := s.now()
+	var c change
+	switch {
+	case callErr == nil:
+		c = orderChange(o, t, now, s.opts.SettleGrace)
+	case classify(callErr) == StatusRejected:
+		c = rejectedChange(callErr.Error(), now)
+		log.Info("order rejected", "error", callErr)
+	default:
+		c = unknownChange(callErr.Error(), now)
+		log.Warn("order outcome unknown; it will be resolved with GetOrder, never sent again", "error", callErr)
+	}
+	wctx, wcancel := context.WithTimeout(detached, s.opts.CallTimeout)
+	defer wcancel()
+	var out Trade
+	err := s.st.Update(wctx, store.Tenant(t.UserID), func(tx *sqlx.Tx) error {
+		if _, err := c.apply(tx, t.ID); err != nil {
+			return err
+		}
+		r, err := getRow(tx, t.UserID, t.ID)
+		out = r.trade()
+		return err
+	})
+	if err != nil {
+		// The row stays pending; reconciliation resolves it.
+		log.Error("could not record the order outcome", "order_error", callErr, "error", err)
+		return t, fmt.Errorf("trading: record outcome of trade %d: %w", t.ID, err)
+	}
+	if out.Status == StatusOpen {
+		s.nudge()
+	}
+	return out, nil
+}
+
+// classify maps a failed PlaceOrder call to StatusRejected (the order
+// certainly did not become a trade) or StatusUnknown (it may have).
+func classify(err error) Status {
+	switch {
+	case errors.Is(err, pluginmgr.ErrPluginExited):
+		// The process died under the call: it may have placed the order.
+		return StatusUnknown
+	case errors.Is(err, pluginmgr.ErrPluginUnavailable), errors.Is(err, pluginmgr.ErrUnknownPlugin):
+		// The call never left the host.
+		return StatusRejected
+	}
+	for _, definite := range []error{
+		broker.ErrMarketClosed, broker.ErrInsufficientFunds, broker.ErrInvalidOrder,
+		broker.ErrUnknownInstrument, broker.ErrUnsupported, broker.ErrRateLimited,
+		// The adapter answered that the session is not logged in: nothing
+		// was placed.
+		broker.ErrAuthFailed, broker.ErrSessionNotFound,
+	} {
+		if errors.Is(err, definite) {
+			return StatusRejected
+		}
+	}
+	return StatusUnknown
+}

@@ -1,0 +1,156 @@
+package trading
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+// Run settles and reconciles trades until ctx ends: it reconciles every
+// active trade once, then every PollInterval (and right after a trade
+// opens) it keeps one OrderResults watcher running per account with
+// active trades and sweeps the trades that are due (open trades past
+// expiry the stream did not settle, unknown trades, pending trades a crash
+// left behind). It returns when ctx is done and every goroutine it started
+// has stopped.
+func (s *Service) Run(ctx context.Context) {
+	if n, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("startup reconciliation incomplete; the sweep retries", "resolved", n, "error", err)
+	} else if n > 0 {
+		s.log.Info("startup reconciliation", "resolved", n)
+	}
+	ws := &watchers{m: make(map[int64]*watcher)}
+	defer ws.stopAll()
+	tick := time.NewTicker(s.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		if err := s.syncWatchers(ctx, ws); err != nil && ctx.Err() == nil {
+			s.log.Warn("could not list accounts with active trades", "error", err)
+		}
+		if _, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("settlement sweep incomplete", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// watcher is one account's OrderResults stream consumer.
+type watcher struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// watchers are Run's running watchers by account id. Only Run's goroutine
+// touches the map; wg tracks every watcher goroutine ever started.
+type watchers struct {
+	m  map[int64]*watcher
+	wg sync.WaitGroup
+}
+
+// stopAll cancels every watcher and waits for all of them.
+func (ws *watchers) stopAll() {
+	for id, w := range ws.m {
+		w.cancel()
+		delete(ws.m, id)
+	}
+	ws.wg.Wait()
+}
+
+// accountRef is an account with active trades.
+type accountRef struct {
+	UserID    int64 `db:"user_id"`
+	AccountID int64 `db:"account_id"`
+}
+
+// syncWatchers starts a watcher for each account with active trades that
+// has none (or whose stream ended) and stops those of accounts without.
+func (s *Service) syncWatchers(ctx context.Context, ws *watchers) error {
+	var refs []accountRef
+	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.Select(&refs, `SELECT DISTINCT user_id, account_id FROM trades WHERE status IN `+activeStatuses)
+	})
+	if err != nil {
+		return fmt.Errorf("trading: accounts with active trades: %w", err)
+	}
+	want := make(map[int64]accountRef, len(refs))
+	for _, r := range refs {
+		want[r.AccountID] = r
+	}
+	for id, w := range ws.m {
+		select {
+		case <-w.done: // the stream ended (plugin restart, disconnect): start again below
+			delete(ws.m, id)
+			continue
+		default:
+		}
+		if _, ok := want[id]; !ok {
+			w.cancel()
+			delete(ws.m, id)
+		}
+	}
+	for id, r := range want {
+		if _, ok := ws.m[id]; ok {
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		w := &watcher{cancel: cancel, done: make(chan struct{})}
+		ws.m[id] = w
+		ws.wg.Go(func() { // owned by ws: cancelled by syncWatchers or stopAll, awaited by stopAll
+			defer close(w.done)
+			defer cancel()
+			s.watch(wctx, r)
+		})
+	}
+	return nil
+}
+
+// watch applies account r's pushed order results until ctx ends or the
+// stream breaks. Missed results are not lost: the sweep polls GetOrder.
+func (s *Service) watch(ctx context.Context, r accountRef) {
+	log := s.log.With("user_id", r.UserID, "account_id", r.AccountID)
+	b, _, err := s.accts.Session(ctx, r.UserID, r.AccountID)
+	if err != nil {
+		log.Debug("no session for the result stream; polling only", "error", err)
+		return
+	}
+	if !b.Metadata().Capabilities.OrderStream {
+		// Park until cancelled, so the watcher is not restarted every tick;
+		// the sweep polls this account's trades.
+		<-ctx.Done()
+		return
+	}
+	ch, err := b.OrderResults(ctx)
+	if err != nil {
+		log.Debug("order result stream unavailable; polling only", "error", err)
+		return
+	}
+	for {
+		var (
+			o  broker.Order
+			ok bool
+		)
+		select {
+		case <-ctx.Done():
+			return
+		case o, ok = <-ch:
+		}
+		if !ok {
+			log.Debug("order result stream ended")
+			return
+		}
+		if _, err := s.applyResult(ctx, r.AccountID, o); err != nil && ctx.Err() == nil {
+			log.Warn("could not apply an order result; the sweep will poll it", "client_order_id", o.ClientOrderID, "error", err)
+		}
+	}
+}
