@@ -130,8 +130,8 @@ func loadLimits(tx *sqlx.Tx, userID int64) (Limits, error) {
 		return Limits{}, fmt.Errorf("trading: read limits: %w", err)
 	}
 	return Limits{
-		MaxStake: r.MaxStake, MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
-		MaxDailyLoss: r.MaxDailyLoss, CooldownLosses: r.CooldownLosses,
+		MaxStake: norm(r.MaxStake), MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
+		MaxDailyLoss: norm(r.MaxDailyLoss), CooldownLosses: r.CooldownLosses,
 		Cooldown: time.Duration(r.CooldownMS) * time.Millisecond,
 	}, nil
 }

@@ -58,6 +58,20 @@ func millisTime(v sql.NullInt64) time.Time {
 // nullBot stores bot id 0 (manual) as NULL.
 func nullBot(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
+// norm drops the trailing zeros PostgreSQL's NUMERIC(20,8) adds (10 reads
+// back as 10.00000000), so both stores return the same value, and zero as
+// the zero Decimal.
+func norm(d decimal.Decimal) decimal.Decimal {
+	if d.IsZero() {
+		return decimal.Decimal{}
+	}
+	n, err := decimal.NewFromString(d.String())
+	if err != nil {
+		return d // unreachable: String's output parses
+	}
+	return n
+}
+
 // trade converts r to a Trade.
 func (r row) trade() Trade {
 	side, err := market.ParseSide(r.Direction)
@@ -67,11 +81,11 @@ func (r row) trade() Trade {
 	st := Status(r.Status)
 	return Trade{
 		ID: r.ID, UserID: r.UserID, BotID: r.BotID.Int64, AccountID: r.AccountID,
-		Broker: r.Broker, Symbol: r.Symbol, Direction: side, Amount: r.Amount,
+		Broker: r.Broker, Symbol: r.Symbol, Direction: side, Amount: norm(r.Amount),
 		Expiration: time.Duration(r.ExpirationMS) * time.Millisecond, Status: st,
 		ClientOrderID: r.ClientOrderID, BrokerOrderID: r.BrokerOrderID,
-		OpenPrice: r.OpenPrice.Decimal, ClosePrice: r.ClosePrice.Decimal, Payout: r.Payout.Decimal,
-		Profit: r.Profit.Decimal, HasProfit: st.settled() && r.Profit.Valid,
+		OpenPrice: norm(r.OpenPrice.Decimal), ClosePrice: norm(r.ClosePrice.Decimal), Payout: norm(r.Payout.Decimal),
+		Profit: norm(r.Profit.Decimal), HasProfit: st.settled() && r.Profit.Valid,
 		OpenedAt: millisTime(r.OpenedAt), ExpiresAt: millisTime(r.ExpiresAt), ClosedAt: millisTime(r.ClosedAt),
 		CreatedAt: time.UnixMilli(r.CreatedAt).UTC(), Error: r.Error,
 	}
