@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -83,7 +84,9 @@ func (k *kind) tradableAt(now int64) bool {
 }
 
 // active is one instrument: an active id with its turbo and binary kinds.
+// Its kinds' commissions change live: read them under cat.mu.
 type active struct {
+	cat    *catalog
 	id     int64
 	symbol string
 	raw    string // the server's own name, e.g. EURUSD-op
@@ -91,11 +94,65 @@ type active struct {
 	binary *kind
 }
 
-// catalog is the actives discovered at runtime, by symbol and by id.
+// catalog is the actives discovered at runtime, by symbol and by id. The
+// maps never change after parsing; mu guards the commissions, which
+// commission-changed pushes update. One catalogue is shared by the
+// sessions of a user group (see Adapter.catalogs).
 type catalog struct {
+	mu       sync.RWMutex
 	bySymbol map[string]*active
 	byID     map[int64]*active
 	fetched  time.Time
+}
+
+// setCommission applies a commission-changed push.
+func (c *catalog) setCommission(m commissionMsg) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.byID[int64(m.ActiveID)]
+	if a == nil {
+		return
+	}
+	k := a.turbo
+	if m.InstrumentType == "binary-option" || m.InstrumentType == "binary" {
+		k = a.binary
+	}
+	if k != nil {
+		k.commission = float64(m.Commission.Value)
+	}
+}
+
+// instruments describes every symbol at unix second now.
+func (c *catalog) instruments(now int64) []broker.Instrument {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]broker.Instrument, 0, len(c.bySymbol))
+	for _, a := range c.bySymbol {
+		out = append(out, a.instrument(now))
+	}
+	sortInstruments(out)
+	return out
+}
+
+// sharedCatalogs holds one catalogue per user group, so a thousand
+// sessions of one group hold one parsed catalogue, not a thousand.
+type sharedCatalogs struct {
+	mu sync.Mutex
+	m  map[int64]*catalog
+}
+
+func (s *sharedCatalogs) get(group int64) *catalog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[group]
+}
+
+func (s *sharedCatalogs) put(group int64, c *catalog) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.m[group]; old == nil || c.fetched.After(old.fetched) {
+		s.m[group] = c
+	}
 }
 
 // symbolOf turns a localisation key such as "front.EURUSD-OTC" into the
@@ -184,6 +241,7 @@ func parseCatalog(msg json.RawMessage, now int64) (*catalog, error) {
 	add(d.Binary.Actives, optionBinary)
 	c := &catalog{bySymbol: map[string]*active{}, byID: byID}
 	for _, a := range byID {
+		a.cat = c
 		if a.payout() <= 0 {
 			continue
 		}
@@ -265,7 +323,7 @@ func compact(s []int64) []int64 {
 	return out
 }
 
-// instrument describes a at unix second now.
+// instrument describes a at unix second now; a.cat.mu is held.
 func (a *active) instrument(now int64) broker.Instrument {
 	k := a.main()
 	market := "forex"
@@ -306,7 +364,7 @@ func binaryExpiry(now, deadtime int64) int64 {
 }
 
 // plan picks the option kind and expiry second for an order of duration d
-// at server second now.
+// at server second now; a.cat.mu is held.
 func (a *active) plan(d time.Duration, now int64) (*kind, int64, error) {
 	secs := int64(d / time.Second)
 	if d%time.Second == 0 && a.turbo != nil && secs%60 == 0 {

@@ -179,7 +179,7 @@ func (s *session) place(ctx context.Context, c *wsClient, rec *orderRec, req bro
 	if !ok {
 		return forget(broker.NewError(broker.ErrUnavailable, "no server time yet"))
 	}
-	s.mu.Lock()
+	a.cat.mu.RLock()
 	k, exp, err := a.plan(req.Expiry, now.Unix())
 	var payout float64
 	var minBet, maxBet decimal.Decimal
@@ -194,6 +194,8 @@ func (s *session) place(ctx context.Context, c *wsClient, rec *orderRec, req bro
 			err = broker.NewError(broker.ErrInvalidOrder, "amount %s has more than 2 decimal places", req.Amount)
 		}
 	}
+	a.cat.mu.RUnlock()
+	s.mu.Lock()
 	balanceID := s.balanceID
 	s.mu.Unlock()
 	if err != nil {

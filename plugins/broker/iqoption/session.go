@@ -55,8 +55,9 @@ func metadata() broker.Metadata {
 // Adapter holds what the sessions of one plugin process share: the
 // configuration and the pending second-factor logins.
 type Adapter struct {
-	cfg     Config
-	pending challenges
+	cfg      Config
+	pending  challenges
+	catalogs sharedCatalogs
 }
 
 // New returns an adapter for cfg (defaults applied).
@@ -65,7 +66,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{cfg: cfg, pending: challenges{m: map[string]challenge{}}}, nil
+	return &Adapter{cfg: cfg, pending: challenges{m: map[string]challenge{}}, catalogs: sharedCatalogs{m: map[int64]*catalog{}}}, nil
 }
 
 // Factory returns new, unopened sessions. Each opened session holds its
@@ -223,7 +224,7 @@ func (s *session) setup(ctx context.Context, c *wsClient, mode broker.Mode, ssid
 	if err != nil {
 		return err
 	}
-	cat, err := fetchCatalog(ctx, c)
+	cat, err := s.groupCatalog(ctx, c, int64(p.GroupID), nil)
 	if err != nil {
 		return err
 	}
@@ -337,14 +338,7 @@ func (s *session) Instruments(ctx context.Context) ([]broker.Instrument, error) 
 		return nil, err
 	}
 	now, _ := c.serverTime()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]broker.Instrument, 0, len(cat.bySymbol))
-	for _, a := range cat.bySymbol {
-		out = append(out, a.instrument(now.Unix()))
-	}
-	sortInstruments(out)
-	return out, nil
+	return cat.instruments(now.Unix()), nil
 }
 
 // catalog returns a fresh enough catalogue.
@@ -354,22 +348,43 @@ func (s *session) catalog(ctx context.Context) (*catalog, *wsClient, error) {
 		return nil, nil, err
 	}
 	s.mu.Lock()
-	cat := s.cat
+	cat, group := s.cat, s.groupID
 	s.mu.Unlock()
-	if cat != nil && time.Since(cat.fetched) < s.a.cfg.CatalogTTL {
-		return cat, c, nil
+	fresh, err := s.groupCatalog(ctx, c, group, cat)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fresh != cat {
+		s.mu.Lock()
+		s.cat = fresh
+		s.mu.Unlock()
+	}
+	return fresh, c, nil
+}
+
+// groupCatalog returns the newest catalogue of the user group if it is
+// fresh, else fetches one (and shares it). A group of 0 (unknown) is never
+// shared. On a failed fetch a stale catalogue beats none.
+func (s *session) groupCatalog(ctx context.Context, c *wsClient, group int64, have *catalog) (*catalog, error) {
+	if group != 0 {
+		if shared := s.a.catalogs.get(group); shared != nil && (have == nil || shared.fetched.After(have.fetched)) {
+			have = shared
+		}
+	}
+	if have != nil && time.Since(have.fetched) < s.a.cfg.CatalogTTL {
+		return have, nil
 	}
 	fresh, err := fetchCatalog(ctx, c)
 	if err != nil {
-		if cat != nil {
-			return cat, c, nil // stale beats nothing
+		if have != nil {
+			return have, nil
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	s.mu.Lock()
-	s.cat = fresh
-	s.mu.Unlock()
-	return fresh, c, nil
+	if group != 0 {
+		s.a.catalogs.put(group, fresh)
+	}
+	return fresh, nil
 }
 
 // lookup resolves a symbol.
@@ -424,20 +439,10 @@ func (s *session) onCommission(f frame) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cat == nil {
-		return
-	}
-	a := s.cat.byID[int64(m.ActiveID)]
-	if a == nil {
-		return
-	}
-	k := a.turbo
-	if m.InstrumentType == "binary-option" || m.InstrumentType == "binary" {
-		k = a.binary
-	}
-	if k != nil {
-		k.commission = float64(m.Commission.Value)
+	cat := s.cat
+	s.mu.Unlock()
+	if cat != nil {
+		cat.setCommission(m)
 	}
 }
 
