@@ -73,13 +73,15 @@ func (s *session) Candles(ctx context.Context, req broker.CandlesRequest) (broke
 	if r := start % size; r != 0 {
 		start += size - r
 	}
-	end := req.To
-	if end == 0 {
-		now, ok := c.serverTime()
-		if !ok {
-			return broker.CandlesPage{}, broker.NewError(broker.ErrUnavailable, "no server time yet")
-		}
-		end = now.Unix()
+	// No candle opening at or after the server's now can be closed: paging
+	// stops there whatever To says.
+	now, ok := c.serverTime()
+	if !ok {
+		return broker.CandlesPage{}, broker.NewError(broker.ErrUnavailable, "no server time yet")
+	}
+	end := now.Unix() + 1
+	if req.To != 0 {
+		end = min(req.To, end)
 	}
 	limit := req.PageSize
 	if limit <= 0 {

@@ -229,8 +229,12 @@ func (s *session) place(ctx context.Context, c *wsClient, rec *orderRec, req bro
 		}
 		s.mu.Lock()
 		rec.unknown = true
-		o := rec.o
+		s.adoptOrphanLocked(rec)
+		o, unknown := rec.o, rec.unknown
 		s.mu.Unlock()
+		if !unknown {
+			return o, nil // its position had already arrived
+		}
 		s.log.Warn("open-option answer lost; the order will be reconciled, never resent", "client_order_id", req.ClientOrderID, "error", err)
 		return o, broker.NewError(broker.ErrUnavailable, "order %q was sent but its answer was lost (%v); resolve it with GetOrder", req.ClientOrderID, err)
 	}
@@ -305,6 +309,9 @@ func (s *session) onPosition(f frame) {
 	defer s.mu.Unlock()
 	rec := s.byOption[id]
 	if rec == nil {
+		rec = s.claimLocked(p) // an order whose answer was lost
+	}
+	if rec == nil {
 		if old, ok := s.orphans[id]; !ok || p.Version > old.Version {
 			if len(s.orphans) >= maxOrphans {
 				for k := range s.orphans {
@@ -317,6 +324,38 @@ func (s *session) onPosition(f frame) {
 		return
 	}
 	s.applyLocked(rec, p)
+}
+
+// claimLocked binds p to the order whose placement answer was lost, when
+// one matches it (see matchLocked); nil when none does.
+func (s *session) claimLocked(p positionMsg) *orderRec {
+	if p.RawEvent.Binary == nil {
+		return nil // too little to tell it from a trade placed elsewhere
+	}
+	for _, rec := range s.orders {
+		if !rec.unknown || rec.o.State.Final() {
+			continue
+		}
+		if _, ok := s.matchLocked(rec, []positionMsg{p}); ok {
+			s.bindLocked(rec, p.optionID())
+			return rec
+		}
+	}
+	return nil
+}
+
+// adoptOrphanLocked binds an order whose answer was lost to a position
+// that arrived while it was being placed.
+func (s *session) adoptOrphanLocked(rec *orderRec) {
+	for id, p := range s.orphans {
+		if p.RawEvent.Binary == nil {
+			continue
+		}
+		if _, ok := s.matchLocked(rec, []positionMsg{p}); ok {
+			s.bindLocked(rec, id) // applies and removes the orphan
+			return
+		}
+	}
 }
 
 // applyLocked applies a position to its order: only a higher version,

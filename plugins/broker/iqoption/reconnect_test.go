@@ -158,3 +158,29 @@ func TestUnknownOrderWithoutPositionIsRejectedAfterExpiry(t *testing.T) {
 	assert.Contains(t, got.RejectReason, "never placed")
 	assert.Empty(t, fk.Positions(uid))
 }
+
+// The answer never comes on a live socket (timeout): the position pushed
+// meanwhile identifies the order, which is then tracked to its result
+// without any resend.
+func TestTimedOutAnswerIsClaimedFromItsPosition(t *testing.T) {
+	fk, uid, s := manual(t, func(c *iqoption.Config) { c.RequestTimeout = 300 * time.Millisecond })
+	ctx := context.Background()
+	results, err := s.OrderResults(ctx)
+	require.NoError(t, err)
+	fk.SetFaults(iqfake.Faults{SwallowAnswer: true, ForceResult: "win"})
+	_, err = s.PlaceOrder(ctx, order("slow", "EURUSD-OTC", time.Minute, "10"))
+	if err != nil { // the position may have arrived before the timeout: then it is claimed at once
+		require.ErrorIs(t, err, broker.ErrUnavailable)
+	}
+	got, err := s.GetOrder(ctx, "slow")
+	require.NoError(t, err)
+	assert.Equal(t, broker.Open, got.State)
+	ps := fk.Positions(uid)
+	require.Len(t, ps, 1)
+	assert.Equal(t, strconv.FormatInt(ps[0].OptionID, 10), got.BrokerOrderID)
+	fk.Advance(2 * time.Minute)
+	final := next(t, results)
+	assert.Equal(t, broker.Won, final.State)
+	assertQuiet(t, s, results)
+	assert.Len(t, fk.Positions(uid), 1)
+}

@@ -68,6 +68,9 @@ type Faults struct {
 	// DropBeforeOpen closes the socket when the next open-option arrives,
 	// before anything is opened (one-shot): the client cannot know.
 	DropBeforeOpen bool
+	// SwallowAnswer opens the next option and pushes its position but never
+	// answers the request (one-shot): the client times out on a live socket.
+	SwallowAnswer bool
 	// RejectByRisks answers the next option with an id and then an
 	// option-rejected push, reason rejected_by_risks (one-shot).
 	RejectByRisks bool

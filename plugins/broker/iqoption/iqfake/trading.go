@@ -322,6 +322,10 @@ func (s *Server) openOptionLocked(o outbox, c *wsConn, id string, body json.RawM
 		s.faults.DropBeforeAnswer = false
 		return nil, true
 	}
+	if s.faults.SwallowAnswer {
+		s.faults.SwallowAnswer = false
+		return nil, false
+	}
 	return s.optionAnswer(id, p), false
 }
 
