@@ -1,0 +1,229 @@
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/strategy"
+)
+
+// orderJob is a signal to turn into an order.
+type orderJob struct {
+	bot      *runBot
+	signal   strategy.Signal
+	candle   market.Candle
+	received time.Time
+}
+
+func (r *runner) observe(ev Event) {
+	if f := r.s.opts.Observer; f != nil {
+		if ev.At.IsZero() {
+			ev.At = r.s.opts.Now()
+		}
+		f(ev)
+	}
+}
+
+// orderWorker places orders until ctx ends. Jobs still queued then are
+// dropped: they were never sent, and the next candle decides afresh.
+func (r *runner) orderWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-r.orders:
+			r.place(ctx, j)
+		}
+	}
+}
+
+// place turns one signal into an order: entitlement check (cached), stake
+// from the progression, Trader.Place, and the outcome recorded on the bot.
+func (r *runner) place(ctx context.Context, j orderJob) {
+	b := j.bot
+	if !r.current(b) {
+		return // stopped or paused since the candle closed
+	}
+	ent, err := r.ents.get(ctx, b.UserID)
+	if err != nil {
+		// Billing unreachable: do not trade blind, do not pause either.
+		r.last.recordError(b, fmt.Sprintf("entitlements: %v", err), r.s.opts.Now())
+		return
+	}
+	if err := allowed(b.Bot, b.mode, ent, r.rank(b)); err != nil {
+		r.pause(ctx, j, ReasonNotEntitled, err)
+		return
+	}
+	stake := b.Amount
+	if n := b.Progression.historyNeeded(); n > 0 {
+		recent, err := r.s.deps.Trader.RecentSettled(ctx, b.UserID, b.ID, n)
+		if err != nil {
+			// Trading without knowing the streak could break the caps'
+			// intent; skip this signal.
+			r.last.recordError(b, fmt.Sprintf("progression: %v", err), r.s.opts.Now())
+			return
+		}
+		stake = b.Progression.stake(b.Amount, recent)
+	}
+	side := market.Call
+	if j.signal.Action == strategy.ActionPut {
+		side = market.Put
+	}
+	exp := b.Expiration
+	if j.signal.Expiry >= minExpiration && j.signal.Expiry <= maxExpiration {
+		exp = j.signal.Expiry
+	}
+	req := OrderRequest{
+		UserID: b.UserID, AccountID: b.AccountID, BotID: b.ID, Broker: b.Broker, Symbol: b.Symbol,
+		Direction: side, Amount: stake, Expiration: exp, Limits: b.Limits,
+		Cooldown: time.Duration(b.Limits.CooldownCandles) * b.Timeframe.Duration(),
+		Reason:   j.signal.Reason,
+	}
+	if !b.enter() {
+		return // stopped while we prepared the order
+	}
+	err = r.s.deps.Trader.Place(ctx, req)
+	b.leave()
+	now := r.s.opts.Now()
+	r.observe(Event{Kind: EventOrdered, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Signal: j.signal, Stake: stake, Err: err, At: now})
+	r.last.recordSignal(b, j.signal, now)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrAccountNotConnected):
+		r.pause(ctx, j, ReasonAccountNotConnected, err)
+	case errors.Is(err, ErrNotEntitled):
+		r.ents.forget(b.UserID)
+		r.pause(ctx, j, ReasonNotEntitled, err)
+	default:
+		// Risk refusals (ErrRiskLimit), broker rejections, timeouts: the
+		// trade record has the details; the bot keeps running.
+		r.last.recordError(b, err.Error(), now)
+	}
+}
+
+func (r *runner) pause(ctx context.Context, j orderJob, reason string, cause error) {
+	b := j.bot
+	if _, err := r.s.pause(ctx, b.UserID, b.ID, reason, cause.Error()); err != nil {
+		r.s.log.Error("pausing a bot failed", "bot_id", b.ID, "error", err)
+		return
+	}
+	r.observe(Event{Kind: EventPaused, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Reason: reason, Err: cause})
+}
+
+// entCache keeps users' entitlements for EntitlementTTL, so the per-order
+// check costs a database read per user and TTL, not per order.
+type entCache struct {
+	s  *Service
+	mu sync.Mutex
+	m  map[int64]entEntry
+}
+
+type entEntry struct {
+	ent billing.Entitlements
+	at  time.Time
+}
+
+func newEntCache(s *Service) *entCache { return &entCache{s: s, m: make(map[int64]entEntry)} }
+
+func (c *entCache) get(ctx context.Context, userID int64) (billing.Entitlements, error) {
+	now := c.s.opts.Now()
+	c.mu.Lock()
+	e, ok := c.m[userID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.s.opts.EntitlementTTL {
+		return e.ent, nil
+	}
+	ent, err := c.s.deps.Entitlements.Entitlements(ctx, userID)
+	if err != nil {
+		return billing.Entitlements{}, err
+	}
+	c.mu.Lock()
+	c.m[userID] = entEntry{ent: ent, at: now}
+	c.mu.Unlock()
+	return ent, nil
+}
+
+func (c *entCache) forget(userID int64) {
+	c.mu.Lock()
+	delete(c.m, userID)
+	c.mu.Unlock()
+}
+
+// lastWriter batches the bots' last signals and errors into one
+// transaction every StatusFlush, off the order path: at 10,000 bots a
+// write per signal would cost more than the signals.
+type lastWriter struct {
+	s       *Service
+	mu      sync.Mutex
+	pending map[lastKey]lastUpdate
+}
+
+type lastKey struct {
+	id    int64
+	isErr bool
+}
+
+func newLastWriter(s *Service) *lastWriter {
+	return &lastWriter{s: s, pending: make(map[lastKey]lastUpdate)}
+}
+
+func (w *lastWriter) recordSignal(b *runBot, sig strategy.Signal, at time.Time) {
+	w.put(lastKey{id: b.ID}, lastUpdate{id: b.ID, userID: b.UserID, signal: sig.Action.String(), reason: sig.Reason, at: at.UnixMilli()})
+}
+
+func (w *lastWriter) recordError(b *runBot, msg string, at time.Time) {
+	const maxLen = 1000
+	if len(msg) > maxLen {
+		msg = msg[:maxLen]
+	}
+	w.put(lastKey{id: b.ID, isErr: true}, lastUpdate{id: b.ID, userID: b.UserID, err: msg, at: at.UnixMilli()})
+}
+
+func (w *lastWriter) put(k lastKey, u lastUpdate) {
+	w.mu.Lock()
+	w.pending[k] = u
+	w.mu.Unlock()
+}
+
+// run flushes every StatusFlush until ctx ends, then once more.
+func (w *lastWriter) run(ctx context.Context) {
+	t := time.NewTicker(w.s.opts.StatusFlush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			w.flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			w.flush(ctx)
+		}
+	}
+}
+
+func (w *lastWriter) flush(ctx context.Context) {
+	w.mu.Lock()
+	if len(w.pending) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	batch := make([]lastUpdate, 0, len(w.pending))
+	for _, u := range w.pending {
+		batch = append(batch, u)
+	}
+	w.pending = make(map[lastKey]lastUpdate, len(batch))
+	w.mu.Unlock()
+	err := w.s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error { return writeLast(tx, batch) })
+	if err != nil {
+		w.s.log.Warn("writing bots' last signals failed", "bots", len(batch), "error", err)
+	}
+}

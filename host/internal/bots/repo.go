@@ -1,0 +1,274 @@
+package bots
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// row is a bots row as stored.
+type row struct {
+	ID                    int64               `db:"id"`
+	UserID                int64               `db:"user_id"`
+	AccountID             int64               `db:"account_id"`
+	Name                  string              `db:"name"`
+	Strategy              string              `db:"strategy"`
+	Params                string              `db:"params"`
+	Broker                string              `db:"broker"`
+	Symbol                string              `db:"symbol"`
+	Timeframe             string              `db:"timeframe"`
+	Amount                decimal.Decimal     `db:"amount"`
+	Expiration            int64               `db:"expiration_seconds"`
+	MaxStake              decimal.NullDecimal `db:"max_stake"`
+	MaxDailyLoss          decimal.NullDecimal `db:"max_daily_loss"`
+	MaxOpenTrades         int                 `db:"max_open_trades"`
+	MaxTradesPerDay       int                 `db:"max_trades_per_day"`
+	CooldownLosses        int                 `db:"cooldown_losses"`
+	CooldownCandles       int                 `db:"cooldown_candles"`
+	Progression           string              `db:"progression"`
+	ProgressionMultiplier decimal.NullDecimal `db:"progression_multiplier"`
+	ProgressionMaxSteps   int                 `db:"progression_max_steps"`
+	ProgressionMaxStake   decimal.NullDecimal `db:"progression_max_stake"`
+	Status                string              `db:"status"`
+	StatusReason          string              `db:"status_reason"`
+	LastSignal            string              `db:"last_signal"`
+	LastSignalReason      string              `db:"last_signal_reason"`
+	LastSignalAt          sql.NullInt64       `db:"last_signal_at"`
+	LastError             string              `db:"last_error"`
+	LastErrorAt           sql.NullInt64       `db:"last_error_at"`
+	CreatedAt             int64               `db:"created_at"`
+	UpdatedAt             int64               `db:"updated_at"`
+}
+
+const columns = `id, user_id, account_id, name, strategy, params, broker, symbol, timeframe,
+	amount, expiration_seconds, max_stake, max_daily_loss, max_open_trades, max_trades_per_day,
+	cooldown_losses, cooldown_candles, progression, progression_multiplier, progression_max_steps,
+	progression_max_stake, status, status_reason, last_signal, last_signal_reason, last_signal_at,
+	last_error, last_error_at, created_at, updated_at`
+
+func fromMillis(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms.Int64).UTC()
+}
+
+func nullMoney(d decimal.Decimal) decimal.NullDecimal {
+	return decimal.NullDecimal{Decimal: d, Valid: !d.IsZero()}
+}
+
+func (r row) bot() (Bot, error) {
+	tf, err := market.ParseTimeframe(r.Timeframe)
+	if err != nil {
+		return Bot{}, fmt.Errorf("bots: bot %d: %w", r.ID, err)
+	}
+	params := map[string]string{}
+	if err := json.Unmarshal([]byte(r.Params), &params); err != nil {
+		return Bot{}, fmt.Errorf("bots: bot %d: params: %w", r.ID, err)
+	}
+	return Bot{
+		ID: r.ID, UserID: r.UserID,
+		Spec: Spec{
+			Name: r.Name, Strategy: r.Strategy, Params: params, AccountID: r.AccountID,
+			Symbol: r.Symbol, Timeframe: tf, Amount: r.Amount,
+			Expiration: time.Duration(r.Expiration) * time.Second,
+			Limits: Limits{
+				MaxStake: r.MaxStake.Decimal, MaxDailyLoss: r.MaxDailyLoss.Decimal,
+				MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
+				CooldownLosses: r.CooldownLosses, CooldownCandles: r.CooldownCandles,
+			},
+			Progression: Progression{
+				Kind: r.Progression, Multiplier: r.ProgressionMultiplier.Decimal,
+				MaxSteps: r.ProgressionMaxSteps, MaxStake: r.ProgressionMaxStake.Decimal,
+			},
+		},
+		Broker: r.Broker, Status: Status(r.Status), StatusReason: r.StatusReason,
+		LastSignal: r.LastSignal, LastSignalReason: r.LastSignalReason, LastSignalAt: fromMillis(r.LastSignalAt),
+		LastError: r.LastError, LastErrorAt: fromMillis(r.LastErrorAt),
+		CreatedAt: time.UnixMilli(r.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(r.UpdatedAt).UTC(),
+	}, nil
+}
+
+// specArgs are the spec's column values in the order of specColumns.
+func specArgs(sp Spec, brokerName string) ([]any, error) {
+	params, err := json.Marshal(sp.Params)
+	if err != nil {
+		return nil, fmt.Errorf("bots: encode params: %w", err)
+	}
+	return []any{
+		sp.Name, sp.Strategy, string(params), sp.AccountID, brokerName, sp.Symbol, sp.Timeframe.String(),
+		sp.Amount, int64(sp.Expiration / time.Second),
+		nullMoney(sp.Limits.MaxStake), nullMoney(sp.Limits.MaxDailyLoss),
+		sp.Limits.MaxOpenTrades, sp.Limits.MaxTradesPerDay, sp.Limits.CooldownLosses, sp.Limits.CooldownCandles,
+		sp.Progression.Kind, nullMoney(sp.Progression.Multiplier), sp.Progression.MaxSteps, nullMoney(sp.Progression.MaxStake),
+	}, nil
+}
+
+const specColumns = `name, strategy, params, account_id, broker, symbol, timeframe, amount, expiration_seconds,
+	max_stake, max_daily_loss, max_open_trades, max_trades_per_day, cooldown_losses, cooldown_candles,
+	progression, progression_multiplier, progression_max_steps, progression_max_stake`
+
+func insertBot(tx *sqlx.Tx, userID int64, sp Spec, brokerName string, now int64) (int64, error) {
+	args, err := specArgs(sp, brokerName)
+	if err != nil {
+		return 0, err
+	}
+	args = append(args, userID, string(StatusStopped), now, now)
+	var id int64
+	q := `INSERT INTO bots (` + specColumns + `, user_id, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	if err := tx.Get(&id, tx.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("bots: insert: %w", err)
+	}
+	return id, nil
+}
+
+func updateSpec(tx *sqlx.Tx, userID, id int64, sp Spec, brokerName string, now int64) error {
+	args, err := specArgs(sp, brokerName)
+	if err != nil {
+		return err
+	}
+	args = append(args, now, id, userID)
+	q := `UPDATE bots SET name = ?, strategy = ?, params = ?, account_id = ?, broker = ?, symbol = ?,
+		timeframe = ?, amount = ?, expiration_seconds = ?, max_stake = ?, max_daily_loss = ?,
+		max_open_trades = ?, max_trades_per_day = ?, cooldown_losses = ?, cooldown_candles = ?,
+		progression = ?, progression_multiplier = ?, progression_max_steps = ?, progression_max_stake = ?,
+		updated_at = ? WHERE id = ? AND user_id = ?`
+	return exec1(tx, q, args...)
+}
+
+// getBot reads one of userID's bots; store.ErrNotFound (through
+// store.MapError) when there is none.
+func getBot(tx *sqlx.Tx, userID, id int64) (Bot, error) {
+	var r row
+	if err := tx.Get(&r, tx.Rebind(`SELECT `+columns+` FROM bots WHERE id = ? AND user_id = ?`), id, userID); err != nil {
+		return Bot{}, err
+	}
+	return r.bot()
+}
+
+func listBots(tx *sqlx.Tx, userID int64, limit int, cursor int64) ([]Bot, error) {
+	var rs []row
+	if err := tx.Select(&rs, tx.Rebind(`SELECT `+columns+` FROM bots WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`),
+		userID, cursor, limit); err != nil {
+		return nil, fmt.Errorf("bots: list: %w", err)
+	}
+	return rowsToBots(rs)
+}
+
+// runningBots lists every user's running bots; the caller's scope must be
+// store.System.
+func runningBots(tx *sqlx.Tx) ([]Bot, error) {
+	var rs []row
+	if err := tx.Select(&rs, tx.Rebind(`SELECT `+columns+` FROM bots WHERE status = ? ORDER BY id`), string(StatusRunning)); err != nil {
+		return nil, fmt.Errorf("bots: running bots: %w", err)
+	}
+	return rowsToBots(rs)
+}
+
+func rowsToBots(rs []row) ([]Bot, error) {
+	out := make([]Bot, 0, len(rs))
+	for _, r := range rs {
+		b, err := r.bot()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func countBots(tx *sqlx.Tx, userID int64) (int, error) {
+	var n int
+	if err := tx.Get(&n, tx.Rebind(`SELECT count(*) FROM bots WHERE user_id = ?`), userID); err != nil {
+		return 0, fmt.Errorf("bots: count: %w", err)
+	}
+	return n, nil
+}
+
+// countRunning counts userID's running bots other than exclude.
+func countRunning(tx *sqlx.Tx, userID, exclude int64) (int, error) {
+	var n int
+	if err := tx.Get(&n, tx.Rebind(`SELECT count(*) FROM bots WHERE user_id = ? AND status = ? AND id <> ?`),
+		userID, string(StatusRunning), exclude); err != nil {
+		return 0, fmt.Errorf("bots: count running: %w", err)
+	}
+	return n, nil
+}
+
+func setStatus(tx *sqlx.Tx, userID, id int64, st Status, reason string, now int64) error {
+	return exec1(tx, `UPDATE bots SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
+		string(st), reason, now, id, userID)
+}
+
+// pauseRunning pauses a bot only if it is still running, so a pause
+// decided by the runner never overrides the user's later Stop. It reports
+// whether it changed the row.
+func pauseRunning(tx *sqlx.Tx, userID, id int64, st Status, reason, lastErr string, now int64) (bool, error) {
+	res, err := tx.Exec(tx.Rebind(`UPDATE bots SET status = ?, status_reason = ?, last_error = ?, last_error_at = ?, updated_at = ?
+		WHERE id = ? AND user_id = ? AND status = ?`),
+		string(st), reason, lastErr, now, now, id, userID, string(StatusRunning))
+	if err != nil {
+		return false, fmt.Errorf("bots: pause: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("bots: pause: %w", err)
+	}
+	return n == 1, nil
+}
+
+func deleteBot(tx *sqlx.Tx, userID, id int64) error {
+	return exec1(tx, `DELETE FROM bots WHERE id = ? AND user_id = ?`, id, userID)
+}
+
+// exec1 runs a statement that must change exactly one row; sql.ErrNoRows
+// (store.ErrNotFound after MapError) when it changed none.
+func exec1(tx *sqlx.Tx, q string, args ...any) error {
+	res, err := tx.Exec(tx.Rebind(q), args...)
+	if err != nil {
+		return fmt.Errorf("bots: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("bots: %w", err)
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// lastUpdate is a batched write of a bot's last signal or error.
+type lastUpdate struct {
+	id, userID int64
+	signal     string // "" when this is an error
+	reason     string
+	err        string
+	at         int64
+}
+
+// writeLast applies a batch in one transaction (store.System scope: the
+// runner acts for many users at once).
+func writeLast(tx *sqlx.Tx, batch []lastUpdate) error {
+	sigQ := tx.Rebind(`UPDATE bots SET last_signal = ?, last_signal_reason = ?, last_signal_at = ? WHERE id = ? AND user_id = ?`)
+	errQ := tx.Rebind(`UPDATE bots SET last_error = ?, last_error_at = ? WHERE id = ? AND user_id = ?`)
+	for _, u := range batch {
+		var err error
+		if u.signal != "" {
+			_, err = tx.Exec(sigQ, u.signal, u.reason, u.at, u.id, u.userID)
+		} else {
+			_, err = tx.Exec(errQ, u.err, u.at, u.id, u.userID)
+		}
+		if err != nil {
+			return fmt.Errorf("bots: write last signal: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,379 @@
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+// List bounds, as in the API conventions.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+// lockStripes is the number of mutexes bots and users are hashed onto.
+const lockStripes = 64
+
+// Service manages and runs bots. It is safe for concurrent use. Its
+// goroutines run inside Run and stop before Run returns.
+type Service struct {
+	st   *store.Store
+	deps Deps
+	opts Options
+	log  hclog.Logger
+	run  *runner
+
+	// botLocks serialise Start, Stop, Update, Delete and the runner's
+	// pause of one bot; userLocks serialise one user's Create and Start so
+	// two requests cannot both pass the plan's bot limit.
+	botLocks  [lockStripes]sync.Mutex
+	userLocks [lockStripes]sync.Mutex
+}
+
+// NewService returns a service over st. log may be nil. Call Run to run
+// the bots.
+func NewService(st *store.Store, deps Deps, opts Options, log hclog.Logger) *Service {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	s := &Service{st: st, deps: deps, opts: opts.withDefaults(), log: log.Named("bots")}
+	s.run = newRunner(s)
+	return s
+}
+
+func (s *Service) lockBot(id int64) func() {
+	m := &s.botLocks[uint64(id)%lockStripes]
+	m.Lock()
+	return m.Unlock
+}
+
+func (s *Service) lockUser(id int64) func() {
+	m := &s.userLocks[uint64(id)%lockStripes]
+	m.Lock()
+	return m.Unlock
+}
+
+func (s *Service) nowMillis() int64 { return s.opts.Now().UnixMilli() }
+
+// notFound maps the store's not-found to ErrNotFound.
+func notFound(err error, id int64) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: id %d", ErrNotFound, id)
+	}
+	return err
+}
+
+// Create validates spec and stores a stopped bot for userID.
+func (s *Service) Create(ctx context.Context, userID int64, spec Spec) (Bot, error) {
+	spec = spec.normalize()
+	if err := spec.validate(); err != nil {
+		return Bot{}, err
+	}
+	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
+	if err != nil {
+		return Bot{}, fmt.Errorf("bots: entitlements: %w", err)
+	}
+	brokerName, err := s.check(ctx, userID, spec, ent)
+	if err != nil {
+		return Bot{}, err
+	}
+	defer s.lockUser(userID)()
+	var b Bot
+	err = s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		n, err := countBots(tx, userID)
+		if err != nil {
+			return err
+		}
+		if n >= ent.MaxBots {
+			return fmt.Errorf("%w: the %s plan allows %d bots", ErrNotEntitled, ent.PlanID, ent.MaxBots)
+		}
+		id, err := insertBot(tx, userID, spec, brokerName, s.nowMillis())
+		if err != nil {
+			return err
+		}
+		b, err = getBot(tx, userID, id)
+		return err
+	})
+	if err != nil {
+		return Bot{}, err
+	}
+	return b, nil
+}
+
+// check validates what needs other services: the plan allows the strategy
+// and the account's broker, the account is the user's, the strategy accepts
+// the parameters, the broker lists the symbol. It returns the account's
+// broker.
+func (s *Service) check(ctx context.Context, userID int64, spec Spec, ent billing.Entitlements) (string, error) {
+	if !ent.AllowsStrategy(spec.Strategy) {
+		return "", fmt.Errorf("%w: the %s plan does not include the %s strategy", ErrNotEntitled, ent.PlanID, spec.Strategy)
+	}
+	acct, err := s.deps.Accounts.Get(ctx, userID, spec.AccountID)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return "", invalid("account_id", "no such account")
+	}
+	if err != nil {
+		return "", fmt.Errorf("bots: account %d: %w", spec.AccountID, err)
+	}
+	if !ent.AllowsBroker(acct.Broker) {
+		return "", fmt.Errorf("%w: the %s plan does not include the %s broker", ErrNotEntitled, ent.PlanID, acct.Broker)
+	}
+	if err := s.probe(ctx, spec); err != nil {
+		return "", err
+	}
+	if err := s.checkSymbol(ctx, acct.Broker, spec.Symbol); err != nil {
+		return "", err
+	}
+	return acct.Broker, nil
+}
+
+// checkSymbol checks the symbol against the broker's instruments. A broker
+// that cannot list them right now does not block the create: the symbol is
+// checked again by the broker on every order.
+func (s *Service) checkSymbol(ctx context.Context, brokerName, symbol string) error {
+	list, err := s.deps.Market.Instruments(ctx, brokerName)
+	if err != nil {
+		s.log.Warn("cannot list instruments to check a bot's symbol", "broker", brokerName, "error", err)
+		return nil
+	}
+	for _, in := range list {
+		if in.Symbol == symbol {
+			return nil
+		}
+	}
+	return invalid("symbol", "%s does not list %q", brokerName, symbol)
+}
+
+// Get returns one of userID's bots.
+func (s *Service) Get(ctx context.Context, userID, id int64) (Bot, error) {
+	var b Bot
+	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
+		b, err = getBot(tx, userID, id)
+		return err
+	})
+	if err != nil {
+		return Bot{}, notFound(err, id)
+	}
+	return b, nil
+}
+
+// List returns userID's bots with ids above cursor, oldest first, at most
+// limit (default 50, at most 500), and the cursor of the next page (0 when
+// this is the last).
+func (s *Service) List(ctx context.Context, userID int64, limit int, cursor int64) ([]Bot, int64, error) {
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	limit = min(limit, maxListLimit)
+	var bs []Bot
+	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
+		bs, err = listBots(tx, userID, limit+1, max(cursor, 0))
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(bs) > limit {
+		bs = bs[:limit]
+		next = bs[limit-1].ID
+	}
+	return bs, next, nil
+}
+
+// Update replaces a bot's spec. The bot must not be running (ErrConflict):
+// stop it first. The plan's bot count is not re-checked, the rest is.
+func (s *Service) Update(ctx context.Context, userID, id int64, spec Spec) (Bot, error) {
+	spec = spec.normalize()
+	if err := spec.validate(); err != nil {
+		return Bot{}, err
+	}
+	defer s.lockBot(id)()
+	cur, err := s.Get(ctx, userID, id)
+	if err != nil {
+		return Bot{}, err
+	}
+	if cur.Status == StatusRunning {
+		return Bot{}, fmt.Errorf("%w: bot %d is running; stop it first", ErrConflict, id)
+	}
+	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
+	if err != nil {
+		return Bot{}, fmt.Errorf("bots: entitlements: %w", err)
+	}
+	brokerName, err := s.check(ctx, userID, spec, ent)
+	if err != nil {
+		return Bot{}, err
+	}
+	var b Bot
+	err = s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		if err := updateSpec(tx, userID, id, spec, brokerName, s.nowMillis()); err != nil {
+			return err
+		}
+		b, err = getBot(tx, userID, id)
+		return err
+	})
+	if err != nil {
+		return Bot{}, notFound(err, id)
+	}
+	return b, nil
+}
+
+// Delete stops and deletes a bot. Its trades keep their bot_id.
+func (s *Service) Delete(ctx context.Context, userID, id int64) error {
+	defer s.lockBot(id)()
+	if _, err := s.Get(ctx, userID, id); err != nil {
+		return err
+	}
+	s.run.deactivate(ctx, id)
+	err := s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		return deleteBot(tx, userID, id)
+	})
+	return notFound(err, id)
+}
+
+// Start marks a bot running and, while Run runs, starts it. It needs a
+// plan that allows one more running bot, the strategy and the broker
+// (ErrNotEntitled), and a connected account (ErrAccountNotConnected).
+// Starting a running bot returns it as it is.
+func (s *Service) Start(ctx context.Context, userID, id int64) (Bot, error) {
+	defer s.lockBot(id)()
+	b, err := s.Get(ctx, userID, id)
+	if err != nil {
+		return Bot{}, err
+	}
+	if b.Status == StatusRunning {
+		return b, nil
+	}
+	acct, err := s.deps.Accounts.Get(ctx, userID, b.AccountID)
+	if err != nil {
+		if errors.Is(err, accounts.ErrNotFound) {
+			return Bot{}, fmt.Errorf("%w: account %d no longer exists", ErrAccountNotConnected, b.AccountID)
+		}
+		return Bot{}, fmt.Errorf("bots: account %d: %w", b.AccountID, err)
+	}
+	if acct.Status != accounts.StatusConnected {
+		return Bot{}, fmt.Errorf("%w: account %d is %s", ErrAccountNotConnected, b.AccountID, acct.Status)
+	}
+	defer s.lockUser(userID)()
+	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
+	if err != nil {
+		return Bot{}, fmt.Errorf("bots: entitlements: %w", err)
+	}
+	var running int
+	if err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
+		running, err = countRunning(tx, userID, id)
+		return err
+	}); err != nil {
+		return Bot{}, err
+	}
+	if err := allowed(b, acct.Mode, ent, running); err != nil {
+		return Bot{}, err
+	}
+	if err := s.setStatus(ctx, b, StatusRunning, ""); err != nil {
+		return Bot{}, err
+	}
+	b.Status, b.StatusReason = StatusRunning, ""
+	if err := s.run.activate(ctx, b, acct.Mode); err != nil && !errors.Is(err, errNotRunning) {
+		st, reason := statusFor(err)
+		s.log.Warn("bot could not start", "bot_id", id, "error", err)
+		if serr := s.setStatus(ctx, b, st, reason); serr != nil {
+			return Bot{}, errors.Join(err, serr)
+		}
+		return Bot{}, fmt.Errorf("bots: start bot %d: %w", id, err)
+	}
+	return s.Get(ctx, userID, id)
+}
+
+// Stop stops a bot; stopping a stopped bot succeeds.
+func (s *Service) Stop(ctx context.Context, userID, id int64) (Bot, error) {
+	defer s.lockBot(id)()
+	b, err := s.Get(ctx, userID, id)
+	if err != nil {
+		return Bot{}, err
+	}
+	s.run.deactivate(ctx, id)
+	if b.Status != StatusStopped {
+		if err := s.setStatus(ctx, b, StatusStopped, ""); err != nil {
+			return Bot{}, err
+		}
+	}
+	return s.Get(ctx, userID, id)
+}
+
+// PauseAccount pauses userID's running bots on accountID with reason
+// ReasonAccountNotConnected; the account service's disconnect calls it so
+// the bots show why they stopped at once rather than at their next signal.
+// It returns how many bots it paused.
+func (s *Service) PauseAccount(ctx context.Context, userID, accountID int64) (int, error) {
+	var ids []int64
+	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		return tx.Select(&ids, tx.Rebind(`SELECT id FROM bots WHERE user_id = ? AND account_id = ? AND status = ?`),
+			userID, accountID, string(StatusRunning))
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ok, err := s.pause(ctx, userID, id, ReasonAccountNotConnected, "account disconnected")
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// pause moves a running bot to paused and takes it off the runner. It
+// reports whether the bot was running.
+func (s *Service) pause(ctx context.Context, userID, id int64, reason, lastErr string) (bool, error) {
+	defer s.lockBot(id)()
+	var changed bool
+	err := s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
+		changed, err = pauseRunning(tx, userID, id, StatusPaused, reason, lastErr, s.nowMillis())
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	s.run.deactivate(ctx, id)
+	if changed {
+		s.log.Info("bot paused", "bot_id", id, "user_id", userID, "reason", reason)
+	}
+	return changed, nil
+}
+
+func (s *Service) setStatus(ctx context.Context, b Bot, st Status, reason string) error {
+	err := s.st.Update(ctx, store.Tenant(b.UserID), func(tx *sqlx.Tx) error {
+		return setStatus(tx, b.UserID, b.ID, st, reason, s.nowMillis())
+	})
+	return notFound(err, b.ID)
+}
+
+// allowed checks a plan against a bot that is to run beside running
+// others of the same user.
+func allowed(b Bot, mode broker.Mode, ent billing.Entitlements, running int) error {
+	switch {
+	case running >= ent.MaxBots:
+		return fmt.Errorf("%w: the %s plan allows %d running bots", ErrNotEntitled, ent.PlanID, ent.MaxBots)
+	case !ent.AllowsStrategy(b.Strategy):
+		return fmt.Errorf("%w: the %s plan does not include the %s strategy", ErrNotEntitled, ent.PlanID, b.Strategy)
+	case !ent.AllowsBroker(b.Broker):
+		return fmt.Errorf("%w: the %s plan does not include the %s broker", ErrNotEntitled, ent.PlanID, b.Broker)
+	case mode == broker.Real && !ent.LiveTrading:
+		return fmt.Errorf("%w: the %s plan allows practice accounts only", ErrNotEntitled, ent.PlanID)
+	}
+	return nil
+}
