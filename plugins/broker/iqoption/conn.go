@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -211,7 +212,7 @@ func (c *wsClient) supervise(ws *websocket.Conn) {
 		if reconnected {
 			c.resubscribe(connCtx)
 			if c.onReconnect != nil {
-				c.onReconnect(connCtx)
+				c.safely("reconnect recovery", func() { c.onReconnect(connCtx) })
 			}
 		}
 		<-readDone
@@ -310,8 +311,19 @@ func (c *wsClient) readLoop(ctx context.Context, ws *websocket.Conn) {
 			}
 			return
 		}
-		c.dispatch(ctx, ws, data)
+		c.safely("dispatch", func() { c.dispatch(ctx, ws, data) })
 	}
+}
+
+// safely runs f, turning a panic into a logged error: the process serves
+// many users' sessions, and one malformed frame must not end them all.
+func (c *wsClient) safely(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("recovered panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	f()
 }
 
 // watchdog drops the socket when no timeSync arrived for TimeSyncTimeout.

@@ -1,9 +1,11 @@
 package iqoption
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,4 +72,14 @@ func TestPositionShapes(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(f.Msg, &p))
 	assert.Equal(t, "1740", p.CloseProfit.Sub(p.Invest.Decimal).String(), "profit = close_profit − invest")
+}
+
+// A handler that panics costs the frame, not the process.
+func TestDispatchRecoversPanics(t *testing.T) {
+	c := &wsClient{log: hclog.NewNullLogger(), pending: map[string]*pending{}, routes: map[string]pushHandler{
+		",boom": func(frame) { panic("bad frame") },
+	}}
+	assert.NotPanics(t, func() {
+		c.safely("dispatch", func() { c.dispatch(context.Background(), nil, []byte(`{"name":"boom"}`)) })
+	})
 }
