@@ -30,10 +30,16 @@ CREATE TABLE trades (
     settled_at BIGINT,
     UNIQUE (account_id, client_order_id)
 );
+-- Lists and pages (id), per bot; risk checks (trades in flight, created
+-- and settled today, the last results); stats and recent results (close
+-- time); the settlement sweep (next look at the broker).
 CREATE INDEX trades_user ON trades (user_id, id);
 CREATE INDEX trades_user_bot ON trades (user_id, bot_id, id);
+CREATE INDEX trades_user_active ON trades (user_id, bot_id) WHERE status IN ('pending', 'open', 'unknown');
+CREATE INDEX trades_user_created ON trades (user_id, created_at);
+CREATE INDEX trades_user_settled ON trades (user_id, settled_at);
 CREATE INDEX trades_user_closed ON trades (user_id, closed_at);
-CREATE INDEX trades_active ON trades (next_check_at) WHERE status IN ('pending', 'open', 'unknown');
+CREATE INDEX trades_due ON trades (next_check_at) WHERE status IN ('pending', 'open', 'unknown');
 
 CREATE TABLE user_limits (
     user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,

@@ -69,7 +69,7 @@ func TestPluginKilledMidOrder(t *testing.T) {
 		e.accts.setPlace(nil)
 		e.waitRestarted(pid)
 
-		// Before the PlaceTimeout has passed, "not found" proves nothing.
+		// Before twice the PlaceTimeout has passed, "not found" proves nothing.
 		n, err := e.svc.Reconcile(ctx)
 		require.NoError(t, err)
 		assert.Zero(t, n)
@@ -77,7 +77,7 @@ func TestPluginKilledMidOrder(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, StatusUnknown, got.Status)
 
-		e.clock.advance(e.svc.opts.PlaceTimeout)
+		e.clock.advance(2 * e.svc.opts.PlaceTimeout)
 		n, err = e.svc.Reconcile(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n)
@@ -176,7 +176,7 @@ func TestPluginKilledDuringBurst(t *testing.T) {
 		t.Logf("after the burst: %v", counts)
 
 		// Past every call's deadline, then let Run resolve everything.
-		e.clock.advance(e.svc.opts.PlaceTimeout)
+		e.clock.advance(2 * e.svc.opts.PlaceTimeout)
 		e.run()
 		eventually(t, "every trade final", func() error {
 			for _, tr := range e.allTrades() {
@@ -219,7 +219,7 @@ func TestHostCrashLeavesPendingTrades(t *testing.T) {
 		require.NoError(t, err)
 
 		e.restart()
-		e.clock.advance(e.svc.opts.PlaceTimeout)
+		e.clock.advance(2 * e.svc.opts.PlaceTimeout)
 		n, err := e.svc.Reconcile(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 2, n)

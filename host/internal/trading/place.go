@@ -280,7 +280,7 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 			now.UnixMilli(), now.UnixMilli(),
 			// Not before the call's deadline: until then only Place
 			// itself may decide what became of the order.
-			now.Add(s.opts.PlaceTimeout).UnixMilli())
+			s.quietAfter(now).UnixMilli())
 		if err != nil {
 			return fmt.Errorf("trading: insert trade: %w", err)
 		}

@@ -19,8 +19,9 @@ type Options struct {
 	// nil means time.Now. Tests inject a clock they can move.
 	Now func() time.Time
 	// PlaceTimeout bounds one PlaceOrder call. Default 5 s. A trade is not
-	// declared "never reached the broker" before this long after it was
-	// written, so no call for it can still be in flight.
+	// declared "never reached the broker" before twice this long after it
+	// was written (see quietAfter), so no call for it can still be in
+	// flight, in this process or in a plugin that outlived a crashed host.
 	PlaceTimeout time.Duration
 	// CallTimeout bounds GetOrder and Instruments calls. Default 5 s.
 	CallTimeout time.Duration
@@ -110,6 +111,13 @@ func NewService(st *store.Store, accts Accounts, policy Policy, opts Options, lo
 // now is the host clock in UTC, at the millisecond resolution of the
 // schema.
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// quietAfter returns the time after which no PlaceOrder call for a trade
+// written at created can still be running: twice the call's deadline,
+// which covers the time between writing the row and starting the call.
+func (s *Service) quietAfter(created time.Time) time.Time {
+	return created.Add(2 * s.opts.PlaceTimeout)
+}
 
 // beginFlight records that trade id's PlaceOrder is running.
 func (s *Service) beginFlight(id int64) {

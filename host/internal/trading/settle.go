@@ -107,7 +107,7 @@ func (s *Service) resolve(ctx context.Context, r row) (bool, error) {
 	case errors.Is(callErr, broker.ErrOrderNotFound) && t.Status != StatusOpen:
 		// Only once no PlaceOrder for it can still be running anywhere is
 		// "not found" proof that the order never reached the broker.
-		if safe := t.CreatedAt.Add(s.opts.PlaceTimeout); now.Before(safe) {
+		if safe := s.quietAfter(t.CreatedAt); now.Before(safe) {
 			c = recheckChange(t.Status, safe, "")
 			break
 		}
