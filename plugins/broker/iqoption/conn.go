@@ -111,7 +111,7 @@ func (c *wsClient) close() {
 	<-c.done
 }
 
-// connectOnce dials, authenticates (protocol 3) and enables result frames.
+// connectOnce dials, authenticates (protocol 3) and asks for result frames.
 func (c *wsClient) connectOnce(ctx context.Context) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
@@ -135,12 +135,19 @@ func (c *wsClient) connectOnce(ctx context.Context) (*websocket.Conn, error) {
 		return fail(broker.NewError(broker.ErrUnavailable, "authenticate: %v", err))
 	}
 	ok, err := c.awaitHandshake(dctx, ws, func(f frame) (bool, bool) {
-		if f.Name != "authenticated" && (f.Name != "profile" || string(f.Msg) != "false") {
-			return false, false
+		switch f.Name {
+		case "authenticated":
+			var v flexBool
+			_ = json.Unmarshal(f.Msg, &v)
+			return true, bool(v)
+		case "profile": // the legacy answer: false, or the profile itself
+			var v bool
+			if json.Unmarshal(f.Msg, &v) == nil {
+				return true, v
+			}
+			return true, len(f.Msg) > 0 && f.Msg[0] == '{'
 		}
-		var v bool
-		_ = json.Unmarshal(f.Msg, &v)
-		return true, v
+		return false, false
 	})
 	if err != nil {
 		return fail(err)
@@ -152,11 +159,9 @@ func (c *wsClient) connectOnce(ctx context.Context) (*websocket.Conn, error) {
 	if err := writeJSON(dctx, ws, outFrame{Name: "setOptions", RequestID: optID, Msg: map[string]any{"sendResults": true}}); err != nil {
 		return fail(broker.NewError(broker.ErrUnavailable, "setOptions: %v", err))
 	}
-	if _, err := c.awaitHandshake(dctx, ws, func(f frame) (bool, bool) {
-		return string(f.RequestID) == optID, true
-	}); err != nil {
-		return fail(err)
-	}
+	// The result of setOptions is not waited for: requests work with or
+	// without result frames, and it arrives (and is dropped) like any
+	// unmatched answer.
 	c.lastSync.Store(time.Now().UnixNano())
 	return ws, nil
 }

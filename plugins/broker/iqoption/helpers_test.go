@@ -2,9 +2,11 @@ package iqoption_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/plugins/broker/iqoption"
@@ -65,3 +67,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func decimalOne() decimal.Decimal { return decimal.NewFromInt(1) }
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -417,7 +417,13 @@ func (s *session) Balance(ctx context.Context) (broker.Balance, error) {
 	if err != nil {
 		return broker.Balance{}, broker.NewError(broker.ErrUnavailable, "balance amount %q: %v", b.Amount, err)
 	}
-	return broker.Balance{Amount: amount, Currency: string(b.Currency), Mode: mode}, nil
+	cur := string(b.Currency)
+	if cur == "" {
+		s.mu.Lock()
+		cur = s.currency // the profile's, when the balance omits it
+		s.mu.Unlock()
+	}
+	return broker.Balance{Amount: amount, Currency: cur, Mode: mode}, nil
 }
 
 // routes are the session's push handlers.
