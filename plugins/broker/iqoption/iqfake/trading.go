@@ -184,12 +184,16 @@ func (c *wsConn) sendMessage(f inFrame, id string) {
 		answer = errReply(id, m.Name, 4000, "invalid request")
 	}
 	s.mu.Unlock()
+	if kill {
+		c.kill() // nothing more reaches this socket: the answer is lost with it
+		delete(o, c)
+		o.flush()
+		return
+	}
 	if results {
 		c.enqueue(resultFrame(id, true))
 	}
-	if kill {
-		c.kill() // the answer is lost with the socket
-	} else if answer != nil {
+	if answer != nil {
 		c.enqueue(answer)
 	}
 	o.flush()

@@ -43,6 +43,11 @@ func (c *wsConn) kill() { c.quitOnce.Do(func() { close(c.quit) }) }
 // enqueue queues a frame without blocking; a full queue drops the client.
 func (c *wsConn) enqueue(b []byte) {
 	select {
+	case <-c.quit:
+		return
+	default:
+	}
+	select {
 	case c.out <- b:
 	case <-c.quit:
 	default:
@@ -118,6 +123,11 @@ func (c *wsConn) writeLoop() {
 		case <-c.quit:
 			return
 		case b := <-c.out:
+			select {
+			case <-c.quit:
+				return // killed: what is still queued is lost, as on a dropped socket
+			default:
+			}
 			ctx, cancel := context.WithTimeout(c.s.ctx, 10*time.Second)
 			err := c.ws.Write(ctx, websocket.MessageText, b)
 			cancel()
