@@ -17,7 +17,9 @@
 //
 // # WebSocket session
 //
-// authenticate (protocol 3) then setOptions{sendResults:true}. Requests
+// authenticate (protocol 3) then setOptions{sendResults:true}, whose own
+// result is not waited for (requests work with or without result frames).
+// Requests
 // are correlated by request_id; the result frame that precedes a typed
 // answer is checked (success false is an error) and skipped; status ≥ 4000
 // is an error whatever the answer's name. Pushes are routed by
@@ -28,7 +30,8 @@
 // re-authenticates with the ssid, re-sends every subscription, and
 // reconciles orders and candle streams. Five rejected re-authentications
 // in a row end the session (ErrAuthFailed). Heartbeat pushes are answered
-// when Config.HeartbeatReply is set.
+// when Config.HeartbeatReply is set. A panic while handling one frame is
+// logged and contained: one process serves many users.
 //
 // # Market data
 //
@@ -37,7 +40,9 @@
 // tail ("front.EURUSD-OTC" → EURUSD-OTC); the Dec-2024 "-op" ids list as
 // the plain symbol (EURUSD-op → EURUSD), and when several ids share a
 // symbol the tradable one wins, then the "-op" one. Payout is 100 −
-// commission, updated live by commission-changed. Candles come from
+// commission, updated live by commission-changed. The parsed catalogue is
+// shared by the sessions of one user group (profile group_id) and
+// refetched after Config.CatalogTTL. Candles come from
 // quotes-history.get-candles v2.0 with only_closed, at most 1,000 per
 // request; pages of up to 5,000 are served in chunks. candle-generated
 // pushes (at in nanoseconds, decoded as int64) feed SubscribeCandles:
@@ -61,9 +66,10 @@
 //
 // PlaceOrder is idempotent on ClientOrderID within the session. When the
 // open-option answer is lost (socket drop, timeout) the order is never
-// sent again: it stays Pending and PlaceOrder returns ErrUnavailable;
-// GetOrder and every reconnect reconcile it against open and recent
-// closed positions (active, direction, expiry, stake). An unknown order
+// sent again: it stays Pending and PlaceOrder returns ErrUnavailable.
+// A position push that matches it (active, direction, expiry and stake in
+// raw_event) claims it at once; otherwise GetOrder and every reconnect
+// reconcile it against open and recent closed positions. An unknown order
 // without a position a minute after its expiry is Rejected ("never
 // placed"). Orders past expiry without a result are looked up in the
 // position history by option id.

@@ -12,11 +12,11 @@ import (
 	"github.com/stc-trading/stc/sdk/market"
 )
 
-// FuzzDispatch feeds arbitrary frames through the decoder and the whole
+// FuzzFrameDecoder feeds arbitrary frames through the frame decoder and the whole
 // push path of a session with an open order and a candle stream: nothing
 // may panic, and a decoded frame always has a name or a request id. The
 // seed corpus is every real shape of the reference, so `go test` runs it.
-func FuzzDispatch(f *testing.F) {
+func FuzzFrameDecoder(f *testing.F) {
 	for _, raw := range realShapes {
 		f.Add([]byte(raw))
 	}
