@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
@@ -22,6 +23,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/symbols"
+	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -233,10 +235,14 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// Re-open every connected account's broker session (the host
 	// restarted); plugin restarts are covered by the supervisor itself.
+	// workCtx ends the background work on any return, not only on a
+	// signal, so the waits below can never hang an early error return.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	resumeDone := make(chan struct{})
 	go func() {
 		defer close(resumeDone)
-		resumed, failed, err := ten.accounts.ResumeAll(ctx)
+		resumed, failed, err := ten.accounts.ResumeAll(workCtx)
 		if err != nil {
 			log.Error("resuming broker sessions", "error", err)
 		}
@@ -244,10 +250,30 @@ func serve(ctx context.Context, args []string) error {
 			log.Info("resumed broker sessions", "resumed", resumed, "failed", failed)
 		}
 	}()
-	defer func() { <-resumeDone }()
+	defer func() { stopWork(); <-resumeDone }()
+
+	// Trading settles and reconciles in the background; bots resume and
+	// run. Both stop when ctx ends (SIGTERM), before the market data and
+	// the plugins they use are closed (defers run in reverse).
+	trader := trading.NewService(db, ten.accounts, entitlementPolicy{ten.billing}, trading.Options{}, log.Named("trading"))
+	tradingDone := make(chan struct{})
+	go func() { defer close(tradingDone); trader.Run(workCtx) }()
+	defer func() { stopWork(); <-tradingDone }()
+	botSvc := bots.NewService(db, bots.Deps{
+		Strategies: m, Market: data, Accounts: ten.accounts, Entitlements: ten.billing, Trader: bots.FromTrading(trader),
+	}, bots.Options{}, log.Named("bots"))
+	botsDone := make(chan struct{})
+	go func() {
+		defer close(botsDone)
+		if err := botSvc.Run(workCtx); err != nil && workCtx.Err() == nil {
+			log.Error("bot runner stopped", "error", err)
+		}
+	}()
+	defer func() { stopWork(); <-botsDone }()
+
 	api := httpapi.New(httpapi.Deps{
 		Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend,
-		Users: ten.users, Billing: ten.billing, Accounts: ten.accounts,
+		Users: ten.users, Billing: ten.billing, Accounts: ten.accounts, Trading: trader, Bots: botSvc,
 		Limits:  httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		Metrics: met, Log: log.Named("http"),
 	})

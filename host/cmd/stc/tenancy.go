@@ -17,6 +17,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
 )
@@ -85,6 +86,22 @@ func newTenancy(cfg config.Config, db *store.Store, m *pluginmgr.Manager, log hc
 // entitlementPolicy asks the billing service whether a user's plan allows
 // connecting an account.
 type entitlementPolicy struct{ billing *billing.Service }
+
+// CheckTrade asks the same of a trade: a lapsed plan stops real-money
+// trading and trading on brokers the plan no longer includes.
+func (p entitlementPolicy) CheckTrade(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
+	ent, err := p.billing.Entitlements(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !ent.AllowsBroker(brokerName) {
+		return fmt.Errorf("%w: the %s plan does not include the %s broker", trading.ErrNotEntitled, ent.PlanID, brokerName)
+	}
+	if mode == broker.Real && !ent.LiveTrading {
+		return fmt.Errorf("%w: the %s plan allows practice trading only", trading.ErrNotEntitled, ent.PlanID)
+	}
+	return nil
+}
 
 func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
 	ent, err := p.billing.Entitlements(ctx, userID)

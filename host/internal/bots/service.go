@@ -120,7 +120,9 @@ func (s *Service) check(ctx context.Context, userID int64, spec Spec, ent billin
 	}
 	acct, err := s.deps.Accounts.Get(ctx, userID, spec.AccountID)
 	if errors.Is(err, accounts.ErrNotFound) {
-		return "", invalid("account_id", "no such account")
+		// Another user's account is "not found", as every other object
+		// of another user is (the API answers 404).
+		return "", fmt.Errorf("bots: account_id %d: %w", spec.AccountID, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("bots: account %d: %w", spec.AccountID, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
@@ -116,7 +117,6 @@ func TestValidation(t *testing.T) {
 		"param out of range":    func(sp *bots.Spec) { sp.Params = map[string]string{"period": "1"} },
 		"unknown param":         func(sp *bots.Spec) { sp.Params = map[string]string{"perio": "14"} },
 		"cross-param rule":      func(sp *bots.Spec) { sp.Params = map[string]string{"oversold": "80", "overbought": "70"} },
-		"unknown account":       func(sp *bots.Spec) { sp.AccountID = 999999 },
 		"no account":            func(sp *bots.Spec) { sp.AccountID = 0 },
 		"unknown symbol":        func(sp *bots.Spec) { sp.Symbol = "NOPE-OTC" },
 		"symbol with space":     func(sp *bots.Spec) { sp.Symbol = "EUR USD" },
@@ -151,6 +151,12 @@ func TestValidation(t *testing.T) {
 			require.ErrorIs(t, err, bots.ErrInvalidSpec)
 		})
 	}
+	// An unknown (or another user's) account is not found, like every
+	// other user's object.
+	foreign := rsiSpec(acct)
+	foreign.AccountID = 999999
+	_, err := e.svc.Create(ctx, alice, foreign)
+	require.ErrorIs(t, err, accounts.ErrNotFound)
 	list, _, err := e.svc.List(ctx, alice, 0, 0)
 	require.NoError(t, err)
 	assert.Empty(t, list, "no invalid bot was stored")

@@ -53,6 +53,11 @@ func idPath(tpl string, id func(actor) int64) func(actor) string {
 // call it here.
 func matrix() map[string]authzCase {
 	key := func(a actor) int64 { return a.readKeyID }
+	trade := func(a actor) int64 { return a.trade }
+	bot := func(a actor) int64 { return a.bot }
+	onAccount := func(extra string) func(actor) string {
+		return func(a actor) string { return `{"account_id":` + strconv.FormatInt(a.account, 10) + extra + `}` }
+	}
 	acct := func(a actor) int64 { return a.account }
 	uid := func(a actor) int64 { return a.id }
 	return map[string]authzCase{
@@ -85,11 +90,28 @@ func matrix() map[string]authzCase {
 		"POST /api/v2/user/disconnect": {who: user, body: func(a actor) string {
 			return `{"account_id":` + strconv.FormatInt(a.account, 10) + `}`
 		}, foreign: true},
-		"GET /api/v2/symbols":    {who: anyone},
-		"GET /api/v2/candles":    {who: anyone},
-		"GET /api/v2/strategies": {who: anyone},
-		"GET /api/iq/symbols":    {who: anyone},
-		"GET /api/iq/candles":    {who: anyone},
+		"POST /api/v2/user/trade": {who: user, body: onAccount(`,"symbol":"EURUSD-OTC","direction":"PUT","amount":1,"expiration":60`), foreign: true},
+		"POST /api/iq/trade": {who: user, body: func(actor) string {
+			return `{"symbol":"EURUSD-OTC","direction":"PUT","amount":1,"expiration":60}`
+		}},
+		"GET /api/v2/user/trades":      {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/trades/{id}": {who: user, readKeyOK: true, path: idPath("/api/v2/user/trades/{id}", trade), foreign: true},
+		"GET /api/v2/user/stats":       {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/limits":      {who: user, readKeyOK: true},
+		"PUT /api/v2/user/limits":      {who: session, body: func(actor) string { return `{"max_open_trades":50}` }},
+		"POST /api/v2/bots": {who: user, body: onAccount(`,"name":"b","strategy":"rsi","symbol":"EURUSD-OTC","timeframe":"1m","amount":1,"expiration":60`),
+			foreign: true},
+		"GET /api/v2/bots":             {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/bots/{id}":        {who: user, readKeyOK: true, path: idPath("/api/v2/bots/{id}", bot), foreign: true},
+		"PATCH /api/v2/bots/{id}":      {who: user, path: idPath("/api/v2/bots/{id}", bot), body: func(actor) string { return `{"name":"mine now"}` }, foreign: true},
+		"DELETE /api/v2/bots/{id}":     {who: user, path: idPath("/api/v2/bots/{id}", bot), foreign: true},
+		"POST /api/v2/bots/{id}/start": {who: user, path: idPath("/api/v2/bots/{id}/start", bot), foreign: true},
+		"POST /api/v2/bots/{id}/stop":  {who: user, path: idPath("/api/v2/bots/{id}/stop", bot), foreign: true},
+		"GET /api/v2/symbols":          {who: anyone},
+		"GET /api/v2/candles":          {who: anyone},
+		"GET /api/v2/strategies":       {who: anyone},
+		"GET /api/iq/symbols":          {who: anyone},
+		"GET /api/iq/candles":          {who: anyone},
 	}
 }
 
@@ -133,6 +155,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	alice, bob := e.register("alice"), e.register("bob")
 	e.connectPaper(&alice, "alice-password-1")
 	e.connectPaper(&bob, "bob-password-1")
+	e.tradeAndBot(&alice)
+	e.tradeAndBot(&bob)
 	_, err := e.users.CreateUser(t.Context(), "ops-"+alice.email, "correct horse battery", "admin")
 	require.NoError(t, err)
 	r := e.call("POST", "/api/v2/auth/login", "", `{"email":"ops-`+alice.email+`","password":"correct horse battery"}`)
@@ -198,7 +222,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 				require.Equal(t, http.StatusOK, r.Status, r.Raw)
 				assert.NotContains(t, r.Raw, alice.email, "bob's answer mentions alice")
 				assert.NotContains(t, r.Raw, alice.login, "bob's answer mentions alice's broker login")
-				assert.NotContains(t, r.Raw, `"id":`+strconv.FormatInt(alice.account, 10)+`,`)
+				for _, mark := range []string{
+					`"account_id":` + strconv.FormatInt(alice.account, 10) + `,`,
+					`"user_id":` + strconv.FormatInt(alice.id, 10) + `,`,
+					`"bot_id":` + strconv.FormatInt(alice.bot, 10) + `,`,
+					`"id":` + strconv.FormatInt(alice.account, 10) + `,"broker"`,
+				} {
+					assert.NotContains(t, r.Raw, mark, "bob's answer mentions alice's objects")
+				}
 			}
 		})
 	}
@@ -208,6 +239,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	r = e.call("GET", "/api/v2/user/accounts/"+strconv.FormatInt(alice.account, 10), alice.token, "")
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	assert.Equal(t, true, jsonObj(t, r.JSON["account"])["connected"], "bob's disconnect did not reach alice's account")
+	r = e.call("GET", "/api/v2/bots/"+strconv.FormatInt(alice.bot, 10), alice.token, "")
+	require.Equal(t, http.StatusOK, r.Status, "bob's delete did not reach alice's bot: %s", r.Raw)
+	assert.Equal(t, "rsi", jsonObj(t, r.JSON["bot"])["name"], "bob's patch did not reach alice's bot")
+	assert.Equal(t, "stopped", jsonObj(t, r.JSON["bot"])["status"], "bob's start did not reach alice's bot")
 	r = e.call("GET", "/api/v2/user", alice.readKey, "")
 	assert.Equal(t, http.StatusOK, r.Status, "bob's revoke did not reach alice's key: %s", r.Raw)
 

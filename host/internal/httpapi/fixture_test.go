@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,12 +23,15 @@ import (
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
+	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
@@ -56,6 +60,24 @@ func (noPlugins) Ready(context.Context) error                       { return nil
 // policy is the host's entitlement rule for connecting accounts, asked of
 // the real billing service.
 type policy struct{ b *billing.Service }
+
+func (p policy) CheckTrade(ctx context.Context, userID int64, name string, mode broker.Mode) error {
+	if err := p.CheckConnect(ctx, userID, name, mode); err != nil {
+		return trading.ErrNotEntitled
+	}
+	return nil
+}
+
+// sessions serves market data from the broker plugins' anonymous session.
+type sessions struct{ m *pluginmgr.Manager }
+
+func (s sessions) MarketData(ctx context.Context, name string) (broker.Broker, error) {
+	h, err := s.m.Broker(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return h.Session(""), nil
+}
 
 func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mode broker.Mode) error {
 	ent, err := p.b.Entitlements(ctx, userID)
@@ -92,9 +114,9 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits) *env {
 	paperDir := t.TempDir()
 	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
 		SocketDir: sock,
-		Env: func(catalog.Entry) map[string]string {
-			return map[string]string{"STC_PAPER_DATA_DIR": paperDir, "STC_PAPER_REQUIRE_2FA": "false"}
-		},
+		Env: pluginmgr.EnvByKey(map[string]map[string]string{
+			"broker/paper": {"STC_PAPER_DATA_DIR": paperDir, "STC_PAPER_TIME_SCALE": "60"}, "strategy/rsi": {},
+		}),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -110,10 +132,20 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits) *env {
 	secret := []byte("whsec_" + randHex(t))
 	bill := billing.NewService(st, &webhook.Verifier{Secret: secret}, time.Now, log.Named("billing"))
 	us := users.NewService(st, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users"))
+	acc := accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts"))
+	data := marketdata.New(sessions{m}, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
+	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
+	tr := trading.NewService(st, acc, policy{bill}, trading.Options{}, log.Named("trading"))
+	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr)},
+		bots.Options{}, log.Named("bots"))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { tr.Run(ctx) })
+	wg.Go(func() { _ = bs.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	h := httpapi.New(httpapi.Deps{
-		Markets: noMarkets{}, Plugins: noPlugins{}, Users: us, Billing: bill,
-		Accounts: accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts")),
-		Limits:   limits, Metrics: metrics.New(), Log: log.Named("http"),
+		Markets: noMarkets{}, Plugins: noPlugins{}, Users: us, Billing: bill, Accounts: acc, Trading: tr, Bots: bs,
+		Limits: limits, Metrics: metrics.New(), Log: log.Named("http"),
 	})
 	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m}
 }
@@ -192,6 +224,8 @@ type actor struct {
 	readKeyID int64
 	account   int64
 	login     string
+	trade     int64 // a manual trade
+	bot       int64 // a stopped RSI bot
 }
 
 func (e *env) register(name string) actor {
@@ -245,4 +279,18 @@ func jsonID(t testing.TB, v any) int64 {
 	f, ok := v.(float64)
 	require.True(t, ok && f > 0, "want an id, got %T %v", v, v)
 	return int64(f)
+}
+
+// trade places a manual paper trade on a's account and creates a bot.
+func (e *env) tradeAndBot(a *actor) {
+	e.t.Helper()
+	acct := strconv.FormatInt(a.account, 10)
+	r := e.call("POST", "/api/v2/user/trade", a.token,
+		`{"account_id":`+acct+`,"symbol":"EURUSD-OTC","direction":"CALL","amount":1,"expiration":60}`)
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	a.trade = jsonID(e.t, jsonObj(e.t, r.JSON["trade"])["id"])
+	r = e.call("POST", "/api/v2/bots", a.token, `{"name":"rsi","strategy":"rsi","params":{"period":14},"account_id":`+acct+
+		`,"symbol":"EURUSD-OTC","timeframe":"1m","amount":1,"expiration":60}`)
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	a.bot = jsonID(e.t, jsonObj(e.t, r.JSON["bot"])["id"])
 }

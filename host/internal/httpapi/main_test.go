@@ -10,8 +10,9 @@ import (
 	"github.com/stc-trading/stc/host/internal/catalog"
 )
 
-// pluginDir holds the paper broker plugin the tenancy tests connect
-// accounts through; TestMain writes it before any test runs.
+// pluginDir holds the paper broker plugin the tests connect accounts
+// through and the RSI strategy their bots run; TestMain writes it before
+// any test runs.
 var pluginDir string
 
 func TestMain(m *testing.M) {
@@ -30,8 +31,9 @@ func runTests(m *testing.M) int {
 	if raceEnabled {
 		flags = append(flags, "-race")
 	}
-	flags = append(flags, "-o", filepath.Join(pluginDir, "stc-broker-paper"),
-		"github.com/stc-trading/stc/plugins/broker/paper/cmd/stc-broker-paper")
+	flags = append(flags, "-o", pluginDir+string(filepath.Separator),
+		"github.com/stc-trading/stc/plugins/broker/paper/cmd/stc-broker-paper",
+		"github.com/stc-trading/stc/plugins/strategy/rsi/cmd/stc-strategy-rsi")
 	if out, err := exec.Command("go", flags...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build paper plugin: %v\n%s", err, out)
 		return 1

@@ -18,7 +18,9 @@ import (
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
@@ -79,6 +81,27 @@ type Accounts interface {
 	DisconnectBroker(ctx context.Context, userID int64, brokerName string) (int, error)
 }
 
+// Trading places and reports trades (*trading.Service).
+type Trading interface {
+	Place(ctx context.Context, req trading.PlaceRequest) (trading.Trade, error)
+	Get(ctx context.Context, userID, id int64) (trading.Trade, error)
+	List(ctx context.Context, userID int64, f trading.Filter) ([]trading.Trade, int64, error)
+	Stats(ctx context.Context, userID int64, from, to time.Time) (trading.Stats, error)
+	Limits(ctx context.Context, userID int64) (trading.Limits, error)
+	SetLimits(ctx context.Context, userID int64, l trading.Limits) error
+}
+
+// Bots manages users' bots (*bots.Service).
+type Bots interface {
+	Create(ctx context.Context, userID int64, spec bots.Spec) (bots.Bot, error)
+	Get(ctx context.Context, userID, id int64) (bots.Bot, error)
+	List(ctx context.Context, userID int64, limit int, cursor int64) ([]bots.Bot, int64, error)
+	Update(ctx context.Context, userID, id int64, spec bots.Spec) (bots.Bot, error)
+	Delete(ctx context.Context, userID, id int64) error
+	Start(ctx context.Context, userID, id int64) (bots.Bot, error)
+	Stop(ctx context.Context, userID, id int64) (bots.Bot, error)
+}
+
 // ErrUnknownBroker is returned by Markets for a broker that is not
 // installed.
 var ErrUnknownBroker = errors.New("unknown broker")
@@ -90,6 +113,8 @@ type Deps struct {
 	Users    Users
 	Billing  Billing
 	Accounts Accounts
+	Trading  Trading
+	Bots     Bots
 	Limits   RateLimits
 	Metrics  *metrics.Metrics
 	Log      hclog.Logger
@@ -103,6 +128,8 @@ type Server struct {
 	users    Users
 	billing  Billing
 	accounts Accounts
+	trading  Trading
+	bots     Bots
 	limits   RateLimits
 	metrics  *metrics.Metrics
 	log      hclog.Logger
@@ -111,7 +138,7 @@ type Server struct {
 // New returns the API handler.
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
-		accounts: d.Accounts, limits: d.Limits.withDefaults(), metrics: d.Metrics, log: d.Log}
+		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(), metrics: d.Metrics, log: d.Log}
 	return s.routes()
 }
 
@@ -130,7 +157,7 @@ type route struct {
 }
 
 func (s *Server) table() []route {
-	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	const get, post, put, patch, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 	return []route{
 		{method: get, path: "/healthz", handler: s.healthz},
 		{method: get, path: "/readyz", handler: s.readyz},
@@ -155,6 +182,22 @@ func (s *Server) table() []route {
 		{method: get, path: "/api/v2/user/accounts", access: accessUser, scope: auth.ScopeRead, handler: s.listAccounts},
 		{method: get, path: "/api/v2/user/accounts/{id}", access: accessUser, scope: auth.ScopeRead, handler: s.getAccount},
 		{method: post, path: "/api/v2/user/disconnect", access: accessUser, scope: auth.ScopeTrade, handler: s.disconnectAccount},
+
+		{method: post, path: "/api/v2/user/trade", access: accessUser, scope: auth.ScopeTrade, handler: s.placeTrade},
+		{method: get, path: "/api/v2/user/trades", access: accessUser, scope: auth.ScopeRead, handler: s.listTrades},
+		{method: get, path: "/api/v2/user/trades/{id}", access: accessUser, scope: auth.ScopeRead, handler: s.getTrade},
+		{method: get, path: "/api/v2/user/stats", access: accessUser, scope: auth.ScopeRead, handler: s.stats},
+		{method: get, path: "/api/v2/user/limits", access: accessUser, scope: auth.ScopeRead, handler: s.getLimits},
+		{method: put, path: "/api/v2/user/limits", access: accessSession, handler: s.putLimits},
+		{method: post, path: "/api/iq/trade", access: accessUser, scope: auth.ScopeTrade, handler: s.legacyTrade},
+
+		{method: post, path: "/api/v2/bots", access: accessUser, scope: auth.ScopeBots, handler: s.createBot},
+		{method: get, path: "/api/v2/bots", access: accessUser, scope: auth.ScopeRead, handler: s.listBots},
+		{method: get, path: "/api/v2/bots/{id}", access: accessUser, scope: auth.ScopeRead, handler: s.getBot},
+		{method: patch, path: "/api/v2/bots/{id}", access: accessUser, scope: auth.ScopeBots, handler: s.updateBot},
+		{method: del, path: "/api/v2/bots/{id}", access: accessUser, scope: auth.ScopeBots, handler: s.deleteBot},
+		{method: post, path: "/api/v2/bots/{id}/start", access: accessUser, scope: auth.ScopeBots, handler: s.startBot},
+		{method: post, path: "/api/v2/bots/{id}/stop", access: accessUser, scope: auth.ScopeBots, handler: s.stopBot},
 
 		{method: get, path: "/api/v2/symbols", handler: s.symbols},
 		{method: get, path: "/api/v2/candles", handler: s.candles},
