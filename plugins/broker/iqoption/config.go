@@ -59,13 +59,17 @@ type Config struct {
 	// HeartbeatReply answers the server's heartbeat pushes. The vendor SDK
 	// never does; the web client does.
 	HeartbeatReply bool
+	// DataDir, when set, holds one order journal per account, which makes
+	// PlaceOrder idempotent across plugin restarts (see journal.go). Empty
+	// keeps orders in memory only: idempotent within the process.
+	DataDir string
 	// HTTPClient performs the login requests; nil means a client with
 	// RequestTimeout.
 	HTTPClient *http.Client
 }
 
 // ConfigFromEnv reads STC_IQOPTION_AUTH_URL, STC_IQOPTION_VERIFY_URL,
-// STC_IQOPTION_WS_URL, STC_IQOPTION_REQUEST_TIMEOUT,
+// STC_IQOPTION_WS_URL, STC_IQOPTION_DATA_DIR, STC_IQOPTION_REQUEST_TIMEOUT,
 // STC_IQOPTION_DIAL_TIMEOUT, STC_IQOPTION_TIMESYNC_TIMEOUT,
 // STC_IQOPTION_CATALOG_TTL and STC_IQOPTION_HEARTBEAT_REPLY through getenv
 // and applies the defaults. Values that do not parse are errors, never
@@ -75,6 +79,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		AuthURL:        strings.TrimSpace(getenv("STC_IQOPTION_AUTH_URL")),
 		VerifyURL:      strings.TrimSpace(getenv("STC_IQOPTION_VERIFY_URL")),
 		WSURL:          strings.TrimSpace(getenv("STC_IQOPTION_WS_URL")),
+		DataDir:        strings.TrimSpace(getenv("STC_IQOPTION_DATA_DIR")),
 		HeartbeatReply: true,
 	}
 	var errs []error

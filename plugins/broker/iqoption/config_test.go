@@ -27,8 +27,10 @@ func TestConfigFromEnvOverrides(t *testing.T) {
 	cfg, err := iqoption.ConfigFromEnv(env(map[string]string{
 		"STC_IQOPTION_AUTH_URL": "http://127.0.0.1:9/api/v2/login", "STC_IQOPTION_WS_URL": "ws://127.0.0.1:9/echo/websocket",
 		"STC_IQOPTION_REQUEST_TIMEOUT": "3s", "STC_IQOPTION_TIMESYNC_TIMEOUT": "20s", "STC_IQOPTION_HEARTBEAT_REPLY": "false",
+		"STC_IQOPTION_DATA_DIR": "/var/lib/stc/iqoption",
 	}))
 	require.NoError(t, err)
+	assert.Equal(t, "/var/lib/stc/iqoption", cfg.DataDir)
 	assert.Equal(t, "http://127.0.0.1:9/api/v2/verify/2fa", cfg.VerifyURL)
 	assert.Equal(t, 3*time.Second, cfg.RequestTimeout)
 	assert.Equal(t, 20*time.Second, cfg.TimeSyncTimeout)

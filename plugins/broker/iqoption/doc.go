@@ -64,7 +64,10 @@
 // refined by known English texts (no money → ErrInsufficientFunds, purchase
 // time over / not available / suspended → ErrMarketClosed).
 //
-// PlaceOrder is idempotent on ClientOrderID within the session. When the
+// PlaceOrder is idempotent on ClientOrderID within the session, and
+// across plugin restarts when Config.DataDir is set: each account's order
+// journal (journal.go) records every order, fsynced before it is sent,
+// and Open reloads and reconciles it. When the
 // open-option answer is lost (socket drop, timeout) the order is never
 // sent again: it stays Pending and PlaceOrder returns ErrUnavailable.
 // A position push that matches it (active, direction, expiry and stake in

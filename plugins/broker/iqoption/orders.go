@@ -217,15 +217,25 @@ func (s *session) place(ctx context.Context, c *wsClient, rec *orderRec, req bro
 		State: broker.Pending, PayoutPercent: payout, Expiry: req.Expiry,
 		OpenedAt: now, ExpiresAt: time.Unix(exp, 0).UTC(),
 	}
+	j, entry := s.journal, placeEntry(rec)
 	s.mu.Unlock()
+	if err := j.append(entry, true); err != nil { // durable before the order can exist
+		return forget(broker.NewError(broker.ErrUnavailable, "not sent: %v", err))
+	}
+	refused := func(err error) (broker.Order, error) {
+		if jerr := j.append(journalEntry{K: "forget", ID: req.ClientOrderID}, false); jerr != nil {
+			s.log.Warn("journal write failed", "error", jerr)
+		}
+		return forget(err)
+	}
 	f, err := c.send(ctx, "binary-options.open-option", "2.0", body)
 	if err != nil {
 		if errors.Is(err, errNotSent) {
-			return forget(err)
+			return refused(err)
 		}
 		var ae *apiError
 		if errors.As(err, &ae) {
-			return forget(orderError(err))
+			return refused(orderError(err))
 		}
 		s.mu.Lock()
 		rec.unknown = true
@@ -249,12 +259,12 @@ func (s *session) place(ctx context.Context, c *wsClient, rec *orderRec, req bro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rec.o.OpenPrice == 0 {
+		rec.o.OpenPrice = float64(m.Value)
+	}
 	s.bindLocked(rec, int64(m.ID))
 	if rec.o.State == broker.Pending {
 		rec.o.State = broker.Open
-	}
-	if rec.o.OpenPrice == 0 {
-		rec.o.OpenPrice = float64(m.Value)
 	}
 	if m.CreatedMillisecond > 0 {
 		rec.o.OpenedAt = time.UnixMilli(int64(m.CreatedMillisecond)).UTC()
@@ -285,6 +295,7 @@ func (s *session) bindLocked(rec *orderRec, optionID int64) {
 	rec.unknown = false
 	rec.o.BrokerOrderID = strconv.FormatInt(optionID, 10)
 	s.byOption[optionID] = rec
+	s.journalLocked(journalEntry{K: "bound", ID: rec.o.ClientOrderID, Option: optionID, OpenPrice: rec.o.OpenPrice})
 	if p, ok := s.orphans[optionID]; ok {
 		delete(s.orphans, optionID)
 		s.applyLocked(rec, p)
@@ -448,8 +459,17 @@ func (s *session) rejectLocked(rec *orderRec, reason string) {
 	s.emitLocked(rec.o)
 }
 
-// emitLocked pushes a final order to every subscriber without blocking.
+// journalLocked appends a non-durable journal line (page cache only).
+func (s *session) journalLocked(e journalEntry) {
+	if err := s.journal.append(e, false); err != nil {
+		s.log.Warn("journal write failed", "error", err)
+	}
+}
+
+// emitLocked records a final order and pushes it to every subscriber
+// without blocking.
 func (s *session) emitLocked(o broker.Order) {
+	s.journalLocked(finalEntry(o))
 	for _, ch := range s.subs {
 		select {
 		case ch <- o:

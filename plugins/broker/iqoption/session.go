@@ -58,6 +58,7 @@ type Adapter struct {
 	cfg      Config
 	pending  challenges
 	catalogs sharedCatalogs
+	journals journals
 }
 
 // New returns an adapter for cfg (defaults applied).
@@ -66,7 +67,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{cfg: cfg, pending: challenges{m: map[string]challenge{}}, catalogs: sharedCatalogs{m: map[int64]*catalog{}}}, nil
+	return &Adapter{cfg: cfg, pending: challenges{m: map[string]challenge{}}, catalogs: sharedCatalogs{m: map[int64]*catalog{}}, journals: journals{m: map[string]*journal{}}}, nil
 }
 
 // Factory returns new, unopened sessions. Each opened session holds its
@@ -96,6 +97,7 @@ type session struct {
 	currency   string
 	ssid       string
 	cat        *catalog
+	journal    *journal             // nil without Config.DataDir
 	orders     map[string]*orderRec // by client order id
 	byOption   map[int64]*orderRec  // by option id (= position external_id)
 	orphans    map[int64]positionMsg
@@ -180,6 +182,7 @@ func (s *session) Open(ctx context.Context, req broker.OpenRequest) (broker.Acco
 		c.close()
 		return broker.Account{}, err
 	}
+	s.reconcile(ctx) // orders a previous process journaled
 	return s.account(ctx)
 }
 
@@ -228,12 +231,23 @@ func (s *session) setup(ctx context.Context, c *wsClient, mode broker.Mode, ssid
 	if err != nil {
 		return err
 	}
+	j := s.a.journalFor(int64(p.UserID), mode)
+	known, err := j.load()
+	if err != nil {
+		return broker.NewError(broker.ErrUnavailable, "%v", err)
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return broker.NewError(broker.ErrSessionNotFound, "session closed")
 	}
-	s.c, s.mode, s.ssid, s.log, s.cat = c, mode, ssid, log, cat
+	s.c, s.mode, s.ssid, s.log, s.cat, s.journal = c, mode, ssid, log, cat, j
+	for id, rec := range known {
+		s.orders[id] = rec
+		if rec.optionID != 0 {
+			s.byOption[rec.optionID] = rec
+		}
+	}
 	s.userID, s.groupID, s.balanceID, s.currency = int64(p.UserID), int64(p.GroupID), int64(bal.ID), string(bal.Currency)
 	s.mu.Unlock()
 	for _, it := range []string{"turbo-option", "binary-option"} {
