@@ -23,8 +23,9 @@ import (
 	"github.com/stc-trading/stc/host/internal/storetest"
 )
 
-// buildBinaries builds stc and the paper plugin the way `make build` does
-// (with -race under a race test run, to reuse its compiled packages).
+// buildBinaries builds stc, the paper broker and the RSI and MACD
+// strategies the way `make build` does (with -race under a race test run,
+// to reuse its compiled packages).
 func buildBinaries(t *testing.T) (stcBin, pluginDir string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -36,11 +37,15 @@ func buildBinaries(t *testing.T) (stcBin, pluginDir string) {
 	if raceEnabled {
 		flags = append(flags, "-race")
 	}
-	for _, b := range [][2]string{{stcBin, "./host/cmd/stc"}, {filepath.Join(pluginDir, "stc-broker-paper"), "./plugins/broker/paper/cmd/stc-broker-paper"}} {
-		cmd := exec.Command("go", append(flags, "-o", b[0], b[1])...)
+	for _, b := range [][]string{
+		{stcBin, "./host/cmd/stc"},
+		{pluginDir + string(filepath.Separator), "./plugins/broker/paper/cmd/stc-broker-paper",
+			"./plugins/strategy/rsi/cmd/stc-strategy-rsi", "./plugins/strategy/macd/cmd/stc-strategy-macd"},
+	} {
+		cmd := exec.Command("go", append(append(flags, "-o", b[0]), b[1:]...)...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "go build %s: %s", b[1], out)
+		require.NoError(t, err, "go build %s: %s", b[1:], out)
 	}
 	require.NoError(t, catalog.WriteManifest(pluginDir))
 	return stcBin, pluginDir
