@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/stc-trading/stc/plugins/broker/iqoption"
 	"github.com/stc-trading/stc/plugins/broker/iqoption/iqfake"
 	"github.com/stc-trading/stc/sdk/broker"
 )
@@ -71,9 +72,15 @@ func benchPlugin(b *testing.B, n int) {
 
 // BenchmarkInProcessOrder is the same order through the adapter without
 // the plugin process (one session): the adapter's own cost.
-func BenchmarkInProcessOrder(b *testing.B) {
+func BenchmarkInProcessOrder(b *testing.B) { benchInProcess(b, "") }
+
+// BenchmarkInProcessOrderJournaled adds the order journal (one fsync per
+// order, before it is sent) on the test's temp dir.
+func BenchmarkInProcessOrderJournaled(b *testing.B) { benchInProcess(b, b.TempDir()) }
+
+func benchInProcess(b *testing.B, dataDir string) {
 	fk := benchFake(b)
-	s := adapter(b, fk).Factory()()
+	s := adapter(b, fk, func(c *iqoption.Config) { c.DataDir = dataDir }).Factory()()
 	if _, err := s.Open(context.Background(), broker.OpenRequest{Mode: broker.Practice, Credentials: map[string]string{"identifier": benchUser(0), "password": "pw"}}); err != nil {
 		b.Fatal(err)
 	}
