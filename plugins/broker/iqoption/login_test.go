@@ -33,7 +33,8 @@ func TestSecondFactorFlow(t *testing.T) {
 	require.NoError(t, err, "the right code completes the pending challenge")
 	t.Cleanup(func() { _ = s.Close(ctx) })
 	assert.Equal(t, 1, fk.Stats().SMSSent, "retrying the code does not send another SMS")
-	assert.Equal(t, []string{"ssid"}, keys(acct.ResumeCredentials), "the host keeps the ssid, not the password")
+	assert.ElementsMatch(t, []string{"ssid", "identifier"}, keys(acct.ResumeCredentials), "the host keeps the ssid, not the password")
+	assert.Equal(t, "2fa@example.com", acct.ResumeCredentials["identifier"])
 
 	// A code without a pending challenge starts a new one.
 	_, err = a.Factory()().Open(ctx, broker.OpenRequest{Mode: broker.Practice, Credentials: c})

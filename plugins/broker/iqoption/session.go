@@ -96,6 +96,7 @@ type session struct {
 	balanceID  int64
 	currency   string
 	ssid       string
+	identifier string // login name, when Open was given one
 	cat        *catalog
 	journal    *journal             // nil without Config.DataDir
 	orders     map[string]*orderRec // by client order id
@@ -163,7 +164,7 @@ func (s *session) Open(ctx context.Context, req broker.OpenRequest) (broker.Acco
 	}
 	s.mu.Unlock()
 
-	ssid := vals.String("ssid")
+	ssid, identifier := vals.String("ssid"), vals.String("identifier")
 	if ssid == "" {
 		id, pw := vals.String("identifier"), vals.String("password")
 		if id == "" || pw == "" {
@@ -182,6 +183,9 @@ func (s *session) Open(ctx context.Context, req broker.OpenRequest) (broker.Acco
 		c.close()
 		return broker.Account{}, err
 	}
+	s.mu.Lock()
+	s.identifier = identifier
+	s.mu.Unlock()
 	s.reconcile(ctx) // orders a previous process journaled
 	return s.account(ctx)
 }
@@ -318,8 +322,18 @@ func (s *session) account(ctx context.Context) (broker.Account, error) {
 	defer s.mu.Unlock()
 	return broker.Account{
 		Balance: b.Amount, Currency: b.Currency, AccountRef: strconv.FormatInt(s.userID, 10),
-		ResumeCredentials: map[string]string{"ssid": s.ssid},
+		ResumeCredentials: s.resumeLocked(),
 	}, nil
+}
+
+// resumeLocked is what the host stores instead of the password: the ssid,
+// and the login name (not a secret) so the account stays recognisable.
+func (s *session) resumeLocked() map[string]string {
+	out := map[string]string{"ssid": s.ssid}
+	if s.identifier != "" {
+		out["identifier"] = s.identifier
+	}
+	return out
 }
 
 // Close ends the connection and every stream, and waits for their
