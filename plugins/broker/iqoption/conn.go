@@ -210,7 +210,10 @@ func (c *wsClient) supervise(ws *websocket.Conn) {
 		connCtx, stop := context.WithCancel(c.ctx)
 		c.install(ws)
 		readDone := make(chan struct{})
-		go func() { defer close(readDone); c.readLoop(connCtx, ws) }()
+		// The read loop's end cancels connCtx, so the re-subscription and
+		// recovery below, which run on this goroutine, stop at once instead
+		// of waiting for a reconnect only this goroutine can make.
+		go func() { defer close(readDone); defer stop(); c.readLoop(connCtx, ws) }()
 		var wd sync.WaitGroup
 		wd.Add(1)
 		go func() { defer wd.Done(); c.watchdog(connCtx, ws) }()

@@ -124,6 +124,9 @@ func (c *wsClient) resubscribe(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for _, s := range subs {
+		if ctx.Err() != nil {
+			return // the socket is gone again; the next reconnect re-sends
+		}
 		if _, err := c.call(ctx, "subscribeMessage", s, true); err != nil {
 			c.log.Warn("re-subscribe failed", "subscription", s.Name, "error", err)
 		}
