@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/plugins/broker/iqoption/iqfake"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -70,4 +71,39 @@ func TestCandleStreamClosesEachCandleOnce(t *testing.T) {
 	for _, c := range page.Candles {
 		assert.Equal(t, c, closed[c.Time])
 	}
+}
+
+// Candles that close while the socket is down are fetched from history
+// after the reconnect and delivered closed, in order, once.
+func TestCandleStreamCatchesUpAfterReconnect(t *testing.T) {
+	fk, _, s := manual(t, fastBackoff)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := s.SubscribeCandles(ctx, broker.SubscribeRequest{Symbol: "EURUSD-OTC", Timeframe: market.M1})
+	require.NoError(t, err)
+	start := fk.Now().Unix()
+	fk.Advance(time.Second)
+	<-ch // a forming update: the stream is live
+
+	fk.UpdateFaults(func(f *iqfake.Faults) { f.RefuseWS = true })
+	fk.DropConnections()
+	waitFor(t, "disconnect", func() bool { return fk.Connections() == 0 })
+	fk.Advance(4 * time.Minute) // 12:00, 12:01, 12:02 and 12:03 close unheard
+	auths := fk.Stats().Authentications
+	fk.UpdateFaults(func(f *iqfake.Faults) { f.RefuseWS = false })
+	waitFor(t, "reconnect", func() bool { return fk.Stats().Authentications > auths })
+
+	var closed []int64
+	for len(closed) < 4 {
+		select {
+		case ev := <-ch:
+			require.NoError(t, ev.Err)
+			if ev.Closed {
+				closed = append(closed, ev.Candle.Time)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("closed candles after the reconnect: %v", closed)
+		}
+	}
+	assert.Equal(t, []int64{start, start + 60, start + 120, start + 180}, closed)
 }
