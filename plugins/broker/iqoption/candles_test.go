@@ -44,23 +44,34 @@ func TestCandleStreamClosesEachCandleOnce(t *testing.T) {
 	start := fk.Now().Unix()
 	closed := map[int64]market.Candle{}
 	forming := 0
+	take := func(ev broker.CandleEvent) {
+		require.NoError(t, ev.Err)
+		if !ev.Closed {
+			forming++
+			return
+		}
+		_, dup := closed[ev.Candle.Time]
+		require.False(t, dup, "candle %d closed twice", ev.Candle.Time)
+		closed[ev.Candle.Time] = ev.Candle
+	}
 	for i := 0; i < 130; i++ {
 		fk.Advance(time.Second)
 		barrier(t, s)
 		for drained := false; !drained; {
 			select {
 			case ev := <-ch:
-				require.NoError(t, ev.Err)
-				if ev.Closed {
-					_, dup := closed[ev.Candle.Time]
-					require.False(t, dup, "candle %d closed twice", ev.Candle.Time)
-					closed[ev.Candle.Time] = ev.Candle
-				} else {
-					forming++
-				}
-			case <-time.After(20 * time.Millisecond):
+				take(ev)
+			default:
 				drained = true
 			}
+		}
+	}
+	for len(closed) < 2 { // closes are never dropped: wait for the stream goroutine
+		select {
+		case ev := <-ch:
+			take(ev)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("closed candles: %d", len(closed))
 		}
 	}
 	assert.Positive(t, forming)

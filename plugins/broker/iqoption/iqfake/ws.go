@@ -40,6 +40,30 @@ type sub struct {
 
 func (c *wsConn) kill() { c.quitOnce.Do(func() { close(c.quit) }) }
 
+// closeSoon closes the socket shortly after its last queued frames went
+// out, as the real server does after authenticated:false.
+func (c *wsConn) closeSoon() {
+	s := c.s
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		c.kill()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(50 * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+		}
+		c.kill()
+	}()
+}
+
 // enqueue queues a frame without blocking; a full queue drops the client.
 func (c *wsConn) enqueue(b []byte) {
 	select {
@@ -265,7 +289,7 @@ func (c *wsConn) authenticate(f inFrame, id string) {
 		} else {
 			c.enqueue([]byte(`{"name":"authenticated","msg":false}`))
 		}
-		go func() { time.Sleep(50 * time.Millisecond); c.kill() }()
+		c.closeSoon()
 		return
 	}
 	if f.Name == "ssid" {
