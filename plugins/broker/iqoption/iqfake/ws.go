@@ -130,8 +130,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
+	s.wg.Add(2) // this handler and its writer: Close waits for both
 	s.mu.Unlock()
+	defer s.wg.Done()
 	go func() { defer s.wg.Done(); c.writeLoop() }()
 	c.readLoop()
 	c.kill()
