@@ -265,6 +265,9 @@ func serve(ctx context.Context, args []string) error {
 	botsDone := make(chan struct{})
 	go func() {
 		defer close(botsDone)
+		// Bots resume only once the accounts have: a bot whose account
+		// is still reconnecting would otherwise pause itself for nothing.
+		<-resumeDone
 		if err := botSvc.Run(workCtx); err != nil && workCtx.Err() == nil {
 			log.Error("bot runner stopped", "error", err)
 		}
