@@ -71,6 +71,12 @@ func TestClientMistakesAreEnvelopedFourHundreds(t *testing.T) {
 			assert.NotEmpty(t, jsonObj(t, r.JSON["error"])["message"], c.name)
 		}
 	}
+	// The broker's reason is passed on, credentials cut out of it.
+	r0 := e.call("POST", "/api/v2/user/account", a.token, `{"broker":"paper","credentials":{"username":"ab","password":"pw-secret-1"}}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, r0.Status, r0.Raw)
+	assert.Contains(t, r0.Raw, "username must be 3 to 64 characters")
+	assert.NotContains(t, r0.Raw, "pw-secret-1")
+
 	// The same paper login with a wrong password is the broker refusing
 	// it: a 422, and nothing is left behind.
 	r := e.call("POST", "/api/v2/user/account", a.token, `{"broker":"paper","credentials":{"username":"`+a.login+`","password":"not-pw-1"}}`)

@@ -113,6 +113,17 @@ func (s *Server) connectAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.accounts.Connect(r.Context(), mustPrincipal(r).UserID, accounts.ConnectRequest{Broker: body.Broker, Mode: mode, Credentials: body.Credentials})
+	if errors.Is(err, broker.ErrAuthFailed) {
+		// Say why when the broker did (a too-short username, say), with
+		// every credential value cut out in case the broker echoed one.
+		msg := "the broker refused these credentials"
+		var be *broker.Error
+		if errors.As(err, &be) && be.Message != "" {
+			msg += ": " + scrub(be.Message, body.Credentials)
+		}
+		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "broker_auth_failed", Message: msg})
+		return
+	}
 	if err != nil {
 		s.accountsError(w, r, err)
 		return
@@ -185,4 +196,14 @@ func (s *Server) disconnectAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disconnected": n})
+}
+
+// scrub replaces every credential value of 3 bytes or more in msg.
+func scrub(msg string, creds map[string]string) string {
+	for _, v := range creds {
+		if len(v) >= 3 {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+	}
+	return msg
 }
