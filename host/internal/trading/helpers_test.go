@@ -152,13 +152,16 @@ func newKeyring(t *testing.T) *secrets.Keyring {
 
 // newEnv starts a host on st. Paper runs 60 market seconds per wall
 // second, so a 60 s trade settles in about a second.
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t *testing.T, st *store.Store, tune ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, st: st, keys: newKeyring(t), policy: &allowPolicy{}, clock: &clock{}, dataDir: t.TempDir()}
 	e.opts = Options{
 		Now:             e.clock.Now,
 		PollInterval:    20 * time.Millisecond,
 		RecheckInterval: 50 * time.Millisecond,
+	}
+	for _, f := range tune {
+		f(&e.opts)
 	}
 	e.start()
 	return e
@@ -242,6 +245,26 @@ func (e *env) paperPID() int {
 func (e *env) kill(pid int, sig syscall.Signal) {
 	e.t.Helper()
 	require.NoError(e.t, syscall.Kill(pid, sig))
+}
+
+// freeze stops process pid with SIGSTOP and waits until the kernel
+// reports it stopped: the signal is asynchronous, and a process that is
+// not yet stopped may still serve a request sent right after kill(2).
+func (e *env) freeze(pid int) {
+	e.t.Helper()
+	e.kill(pid, syscall.SIGSTOP)
+	eventually(e.t, "plugin stopped", func() error {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return err
+		}
+		// The state follows the parenthesised command name.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return fmt.Errorf("not stopped: %s", stat)
+		}
+		return nil
+	})
 }
 
 // waitRestarted waits until a paper process other than old is running.

@@ -20,13 +20,14 @@ import (
 
 // Bounds of a PlaceRequest.
 const (
-	maxSymbolLen    = 64
-	maxBrokerLen    = 20
-	maxKeyLen       = 255
-	maxHashLen      = 64
-	maxExpiration   = 24 * time.Hour
-	insertAttempts  = 3
-	idempotencyNote = "idempotency key"
+	maxSymbolLen   = 64
+	maxBrokerLen   = 20
+	maxKeyLen      = 255
+	maxHashLen     = 64
+	maxExpiration  = 24 * time.Hour
+	insertAttempts = 3
+	// recordTimeout bounds writing a PlaceOrder outcome.
+	recordTimeout = 30 * time.Second
 )
 
 // Place places one trade on the user's account and returns its record.
@@ -105,9 +106,9 @@ func validatePlace(req PlaceRequest) error {
 	case req.Expiration < time.Second || req.Expiration > maxExpiration || req.Expiration%time.Millisecond != 0:
 		return bad("expiration must be between 1s and %s in whole milliseconds", maxExpiration)
 	case len(req.IdempotencyKey) > maxKeyLen || !printable(req.IdempotencyKey):
-		return bad("%s must be at most %d printable characters", idempotencyNote, maxKeyLen)
+		return bad("idempotency key must be at most %d printable characters", maxKeyLen)
 	case req.IdempotencyKey != "" && (len(req.RequestHash) == 0 || len(req.RequestHash) > maxHashLen):
-		return bad("an %s needs a request hash of 1 to %d bytes", idempotencyNote, maxHashLen)
+		return bad("an idempotency key needs a request hash of 1 to %d bytes", maxHashLen)
 	}
 	if err := req.BotLimits.validate(); err != nil {
 		return fmt.Errorf("bot limits: %w", err)
@@ -152,10 +153,10 @@ func findByKey(tx *sqlx.Tx, req PlaceRequest) (Trade, bool, error) {
 		return Trade{}, false, nil
 	}
 	if err != nil {
-		return Trade{}, false, fmt.Errorf("trading: read %s: %w", idempotencyNote, err)
+		return Trade{}, false, fmt.Errorf("trading: read idempotency key: %w", err)
 	}
 	if !bytes.Equal(k.Hash, req.RequestHash) {
-		return Trade{}, false, fmt.Errorf("%w", ErrIdempotencyConflict)
+		return Trade{}, false, ErrIdempotencyConflict
 	}
 	r, err := getRow(tx, req.UserID, k.TradeID)
 	if err != nil {
@@ -287,7 +288,7 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 		if req.IdempotencyKey != "" {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO idempotency_keys (user_id, key, request_hash, trade_id, created_at)
 				VALUES (?, ?, ?, ?, ?)`), req.UserID, req.IdempotencyKey, req.RequestHash, id, now.UnixMilli()); err != nil {
-				return fmt.Errorf("trading: claim %s: %w", idempotencyNote, err)
+				return fmt.Errorf("trading: claim idempotency key: %w", err)
 			}
 		}
 		r, err := getRow(tx, req.UserID, id)
@@ -350,7 +351,9 @@ func (s *Service) send(ctx context.Context, b broker.Broker, t Trade) (Trade, er
 		c = unknownChange(callErr.Error(), now)
 		log.Warn("order outcome unknown; it will be resolved with GetOrder, never sent again", "error", callErr)
 	}
-	wctx, wcancel := context.WithTimeout(detached, s.opts.CallTimeout)
+	// Recording gets a generous deadline of its own: giving up leaves the
+	// trade pending until reconciliation, which is safe but slow.
+	wctx, wcancel := context.WithTimeout(detached, recordTimeout)
 	defer wcancel()
 	var out Trade
 	err := s.st.Update(wctx, store.Tenant(t.UserID), func(tx *sqlx.Tx) error {

@@ -209,8 +209,11 @@ type PlaceRequest struct {
 	BotID     int64
 	BotLimits Limits
 	// IdempotencyKey (manual API requests) makes Place repeatable: the
-	// same key with the same RequestHash returns the same trade; another
-	// hash fails with ErrIdempotencyConflict.
+	// same key with the same RequestHash returns the same trade, as it is
+	// at that moment (pending while the first call is still placing it);
+	// another hash fails with ErrIdempotencyConflict. The key is claimed
+	// only with a trade: a request refused before any trade was written
+	// (validation, risk limit) leaves the key free.
 	IdempotencyKey string
 	RequestHash    []byte
 }
