@@ -162,6 +162,8 @@ func (f *feed) stopAll() {
 // and exactly once, and the newest forming candle when the reader keeps up.
 type candleStream struct {
 	mu         sync.Mutex
+	holding    bool           // after a reconnect, until history filled the gap
+	held       []candleDTO    // live updates received while holding
 	lastClosed int64          // open time of the last closed candle queued
 	forming    *market.Candle // newest forming candle not yet delivered
 	formFrom   int64          // open time of the newest forming candle seen
@@ -183,9 +185,28 @@ func (st *candleStream) wake() {
 // push applies one candle update: phase C (or a newer candle replacing an
 // unfinished one) closes it; anything else is a forming update.
 func (st *candleStream) push(d candleDTO, closedByHistory bool) {
-	cd := d.candle()
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.holding && !closedByHistory {
+		st.held = append(st.held, d)
+		return
+	}
+	st.pushLocked(d, closedByHistory)
+}
+
+// release ends holding and applies the held live updates in order.
+func (st *candleStream) release() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.holding = false
+	for _, d := range st.held {
+		st.pushLocked(d, false)
+	}
+	st.held = nil
+}
+
+func (st *candleStream) pushLocked(d candleDTO, closedByHistory bool) {
+	cd := d.candle()
 	if cd.Time <= st.lastClosed {
 		return
 	}
@@ -338,6 +359,22 @@ func (s *session) onCandle(f frame) {
 	for _, st := range streams {
 		st.push(d, false)
 	}
+}
+
+// holdStreams makes every candle stream hold live updates until release.
+func (s *session) holdStreams() []*candleStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*candleStream
+	for _, fd := range s.feeds {
+		for st := range fd.streams {
+			st.mu.Lock()
+			st.holding = true
+			st.mu.Unlock()
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // catchUpFeeds delivers, after a reconnect, the candles that closed while

@@ -63,8 +63,8 @@ type wsClient struct {
 	cfg         Config
 	ssid        string
 	log         hclog.Logger
-	routes      map[string]pushHandler // "service,name"; ",name" matches any service; immutable
-	onReconnect func(context.Context)  // run by the supervisor after each reconnect
+	routes      map[string]pushHandler        // "service,name"; ",name" matches any service; immutable
+	onReconnect func(context.Context, func()) // run by the supervisor after each reconnect; must call its func (re-subscribe)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -87,7 +87,7 @@ type wsClient struct {
 
 // dialClient connects and authenticates once, synchronously, then keeps
 // the session up in the background until ctx ends or Close.
-func dialClient(ctx context.Context, cfg Config, ssid string, log hclog.Logger, routes map[string]pushHandler, onReconnect func(context.Context)) (*wsClient, error) {
+func dialClient(ctx context.Context, cfg Config, ssid string, log hclog.Logger, routes map[string]pushHandler, onReconnect func(context.Context, func())) (*wsClient, error) {
 	c := &wsClient{
 		cfg: cfg, ssid: ssid, log: log, routes: routes, onReconnect: onReconnect,
 		up: make(chan struct{}), dead: make(chan struct{}), done: make(chan struct{}),
@@ -218,9 +218,11 @@ func (c *wsClient) supervise(ws *websocket.Conn) {
 		wd.Add(1)
 		go func() { defer wd.Done(); c.watchdog(connCtx, ws) }()
 		if reconnected {
-			c.resubscribe(connCtx)
+			resubscribe := func() { c.resubscribe(connCtx) }
 			if c.onReconnect != nil {
-				c.safely("reconnect recovery", func() { c.onReconnect(connCtx) })
+				c.safely("reconnect recovery", func() { c.onReconnect(connCtx, resubscribe) })
+			} else {
+				resubscribe()
 			}
 		}
 		<-readDone

@@ -480,9 +480,20 @@ func (s *session) onCommission(f frame) {
 	}
 }
 
-// onReconnect recovers what the socket missed: results of open and
-// unknown orders, and closed candles of live streams.
-func (s *session) onReconnect(ctx context.Context) {
+// onReconnect recovers what the socket missed. Candle streams hold live
+// closes while the subscriptions are re-sent and history fills the gap, so
+// closed candles stay in order and none is skipped; then order results
+// are reconciled.
+func (s *session) onReconnect(ctx context.Context, resubscribe func()) {
+	streams := s.holdStreams()
+	func() {
+		defer func() {
+			for _, st := range streams {
+				st.release()
+			}
+		}()
+		resubscribe()
+		s.catchUpFeeds(ctx)
+	}()
 	s.reconcile(ctx)
-	s.catchUpFeeds(ctx)
 }
