@@ -112,7 +112,8 @@ const (
 	// Err set).
 	EventEvaluated EventKind = iota + 1
 	// EventOrdered: a bot's order was handed to the Trader and the call
-	// returned (Err set when it failed).
+	// returned (Err set when it failed), or its signal expired unplaced
+	// (Err is ErrSignalExpired).
 	EventOrdered
 	// EventPaused: the host paused a bot (Reason set).
 	EventPaused

@@ -149,7 +149,7 @@ func (l *eventLog) observe(ev bots.Event) {
 }
 
 // waitN waits for n events matching match, counted from the start.
-func (l *eventLog) waitN(t *testing.T, n int, what string, match func(bots.Event) bool) []bots.Event {
+func (l *eventLog) waitN(t testing.TB, n int, what string, match func(bots.Event) bool) []bots.Event {
 	t.Helper()
 	deadline := time.After(hangGuard)
 	for {
@@ -202,7 +202,7 @@ type envOpts struct {
 // env is one host: store, plugin manager with real plugin processes,
 // accounts, billing, the candle service and the bot service under test.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	pm     *pluginmgr.Manager
 	acc    *accounts.Manager
@@ -214,7 +214,7 @@ type env struct {
 	opts   envOpts
 }
 
-func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
+func newEnv(t testing.TB, st *store.Store, o envOpts) *env {
 	t.Helper()
 	if o.timeScale == "" {
 		o.timeScale = "60"
@@ -295,14 +295,14 @@ func (e *env) run() func() {
 	return stop
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // addUser creates a user (system scope, as registration does).
-func addUser(t *testing.T, st *store.Store, email string) int64 {
+func addUser(t testing.TB, st *store.Store, email string) int64 {
 	t.Helper()
 	var id int64
 	require.NoError(t, st.Update(context.Background(), store.System(), func(tx *sqlx.Tx) error {

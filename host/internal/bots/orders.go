@@ -15,6 +15,10 @@ import (
 	"github.com/stc-trading/stc/sdk/strategy"
 )
 
+// ErrSignalExpired is the Err of an EventOrdered whose signal was dropped
+// because it waited longer than one candle for an order worker.
+var ErrSignalExpired = errors.New("bots: signal expired before it could be placed")
+
 // orderJob is a signal to turn into an order.
 type orderJob struct {
 	bot      *runBot
@@ -51,6 +55,14 @@ func (r *runner) place(ctx context.Context, j orderJob) {
 	b := j.bot
 	if !r.current(b) {
 		return // stopped or paused since the candle closed
+	}
+	if late := r.s.opts.Now().Sub(j.received); late > b.Timeframe.Duration() {
+		// Under overload a queued signal can outlive its candle; acting on
+		// it would trade on a price a whole candle old. The next candle
+		// decides afresh.
+		r.last.recordError(b, fmt.Sprintf("signal of candle %d dropped: %s late", j.candle.Time, late.Round(time.Millisecond)), r.s.opts.Now())
+		r.observe(Event{Kind: EventOrdered, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Signal: j.signal, Err: ErrSignalExpired})
+		return
 	}
 	ent, err := r.ents.get(ctx, b.UserID)
 	if err != nil {

@@ -93,9 +93,10 @@ func TestCRUD(t *testing.T) {
 		list, _, err := e.svc.List(ctx, bob, 0, 0)
 		require.NoError(t, err)
 		assert.Empty(t, list)
-		// ... nor may bob put a bot on alice's account.
+		// ... nor may bob put a bot on alice's account: it is not found,
+		// like any other user's object.
 		_, err = e.svc.Create(ctx, bob, rsiSpec(acct))
-		require.ErrorIs(t, err, bots.ErrInvalidSpec)
+		require.ErrorIs(t, err, accounts.ErrNotFound)
 
 		require.NoError(t, e.svc.Delete(ctx, alice, b3.ID))
 		_, err = e.svc.Get(ctx, alice, b3.ID)
