@@ -90,6 +90,7 @@ type Service struct {
 	wake chan struct{}
 
 	instruments instrumentCache
+	users       userLocks
 }
 
 // NewService returns a Service. log may be nil.
@@ -105,6 +106,7 @@ func NewService(st *store.Store, accts Accounts, policy Policy, opts Options, lo
 		inflight:    make(map[int64]struct{}),
 		wake:        make(chan struct{}, 1),
 		instruments: instrumentCache{m: make(map[string]instrumentEntry)},
+		users:       userLocks{m: make(map[int64]*userLock)},
 	}
 }
 
