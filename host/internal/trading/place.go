@@ -37,7 +37,10 @@ const (
 // unknown (StatusUnknown, resolved later by reconciliation). Errors are
 // refusals before any order was sent: ErrInvalidRequest, ErrRiskLimit (a
 // *RiskError), ErrIdempotencyConflict, ErrNotFound (account),
-// ErrAccountNotConnected, ErrNotEntitled, or a store failure.
+// ErrAccountNotConnected, ErrNotEntitled, or a store failure. The one
+// error after the order was sent is a failure to record its outcome: then
+// the trade is returned as written (pending) with the error, and
+// reconciliation resolves it.
 //
 // The broker call is detached from ctx's cancellation (it keeps its own
 // PlaceTimeout), so a client that goes away mid-request does not turn its
