@@ -43,6 +43,8 @@ import (
 //	STC_BENCH_SCALE   STC_PAPER_TIME_SCALE, default "6" (a 1m candle every 10 s)
 //	STC_BENCH_WORKERS Options.OrderWorkers, default the package default
 //	STC_BENCH_PER_USER bots per user (and paper account), default 100
+//	STC_BENCH_BATCH_BYTES, STC_BENCH_BATCH_CONC  Options.BatchBytes and
+//	                  BatchConcurrency, default the package defaults
 func BenchmarkRunningBots(b *testing.B) {
 	counts := []int{1000, 10000}
 	if v := os.Getenv("STC_BENCH_BOTS"); v != "" {
@@ -142,7 +144,7 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 		}
 	}
 	slices.Sort(symbols)
-	workers, _ := strconv.Atoi(os.Getenv("STC_BENCH_WORKERS"))
+	workers := envInt("STC_BENCH_WORKERS")
 	perUser := 100
 	if v, _ := strconv.Atoi(os.Getenv("STC_BENCH_PER_USER")); v > 0 {
 		perUser = min(v, 100)
@@ -163,7 +165,8 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 	// A host start: Run resumes every running bot.
 	e.svc = bots.NewService(st, bots.Deps{
 		Strategies: e.pm, Market: e.data, Accounts: e.acc, Entitlements: e.bill, Trader: trader,
-	}, bots.Options{EvaluateEachBot: each, EntitlementTTL: 30 * time.Second, Observer: lat.observe, OrderWorkers: workers}, hclog.NewNullLogger())
+	}, bots.Options{EvaluateEachBot: each, EntitlementTTL: 30 * time.Second, Observer: lat.observe, OrderWorkers: workers,
+		BatchBytes: envInt("STC_BENCH_BATCH_BYTES"), BatchConcurrency: envInt("STC_BENCH_BATCH_CONC")}, hclog.NewNullLogger())
 	resume := time.Now()
 	e.run()
 	// The first candle after the resume loads the warm-up windows; the
@@ -262,4 +265,10 @@ func rssMB(pid, field string) float64 {
 		}
 	}
 	return 0
+}
+
+// envInt reads an optional integer knob; 0 when unset.
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
 }
