@@ -40,7 +40,8 @@ func buildBinaries(t *testing.T) (stcBin, pluginDir string) {
 	for _, b := range [][]string{
 		{stcBin, "./host/cmd/stc"},
 		{pluginDir + string(filepath.Separator), "./plugins/broker/paper/cmd/stc-broker-paper",
-			"./plugins/strategy/rsi/cmd/stc-strategy-rsi", "./plugins/strategy/macd/cmd/stc-strategy-macd"},
+			"./plugins/strategy/rsi/cmd/stc-strategy-rsi", "./plugins/strategy/macd/cmd/stc-strategy-macd",
+			"./plugins/broker/iqoption/cmd/stc-broker-iqoption"},
 	} {
 		cmd := exec.Command("go", append(append(flags, "-o", b[0]), b[1:]...)...)
 		cmd.Dir = root

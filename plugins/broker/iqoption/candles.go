@@ -54,8 +54,12 @@ func timeframeSize(tf market.Timeframe) (int64, error) {
 
 // Candles returns closed candles with open times in [From, To), asking the
 // server for at most 1,000 per request (quotes-history.get-candles with
-// only_closed). The page token is the next open time.
+// only_closed). The page token is the next open time. The anonymous
+// session asks through a connected account.
 func (s *session) Candles(ctx context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
+	if s.anonymous() {
+		return borrow(ctx, s.a, func(l *session) (broker.CandlesPage, error) { return l.Candles(ctx, req) })
+	}
 	size, err := timeframeSize(req.Timeframe)
 	if err != nil {
 		return broker.CandlesPage{}, err
@@ -277,8 +281,12 @@ func (st *candleStream) run(ctx context.Context, out chan<- broker.CandleEvent, 
 
 // SubscribeCandles streams candle-generated updates of one active and
 // size until ctx or the session ends. After a reconnect the closed candles
-// the socket missed are fetched from history and delivered in order.
+// the socket missed are fetched from history and delivered in order. The
+// anonymous session relays a connected account's stream (anon.go).
 func (s *session) SubscribeCandles(ctx context.Context, req broker.SubscribeRequest) (<-chan broker.CandleEvent, error) {
+	if s.anonymous() {
+		return s.subscribeAnonymous(ctx, req)
+	}
 	size, err := timeframeSize(req.Timeframe)
 	if err != nil {
 		return nil, err

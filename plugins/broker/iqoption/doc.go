@@ -49,6 +49,16 @@
 // phase "C" delivers the candle as closed exactly once, other updates are
 // forming candles (the newest only, when the reader lags).
 //
+// The anonymous session (never opened; the host's market-data session)
+// reports AnonymousMarketData and serves Instruments, Candles and
+// SubscribeCandles through the connection of an open session of the same
+// Adapter (anon.go): the oldest live one, so anonymous streams of one
+// active and size share its upstream subscription. When the lending
+// session ends, a stream moves to another live session, re-subscribes and
+// first delivers from history the candles that closed meanwhile. Without
+// any open session these answer broker.ErrUnavailable ("no IQ Option
+// account is connected yet"); the account calls stay refused.
+//
 // # Orders
 //
 // binary-options.open-option v2.0 with price as a JSON number and

@@ -44,21 +44,25 @@ func metadata() broker.Metadata {
 		Description: "IQ Option binary and turbo options over the platform's WebSocket protocol",
 		Credentials: credentialFields(),
 		Capabilities: broker.Capabilities{
-			CandleStream: true,
-			OrderStream:  true,
-			SecondFactor: true,
-			RealAccounts: true,
+			CandleStream:        true,
+			OrderStream:         true,
+			SecondFactor:        true,
+			RealAccounts:        true,
+			AnonymousMarketData: true, // through any connected account: see anon.go
 		},
 	}
 }
 
 // Adapter holds what the sessions of one plugin process share: the
-// configuration and the pending second-factor logins.
+// configuration, the pending second-factor logins, the catalogues, the
+// order journals and the open sessions that lend their connection to the
+// anonymous market-data session.
 type Adapter struct {
 	cfg      Config
 	pending  challenges
 	catalogs sharedCatalogs
 	journals journals
+	lenders  lenders
 }
 
 // New returns an adapter for cfg (defaults applied).
@@ -126,7 +130,7 @@ func (s *session) clientLocked() (*wsClient, error) {
 		return nil, broker.NewError(broker.ErrSessionNotFound, "session closed")
 	}
 	if s.c == nil {
-		return nil, broker.NewError(broker.ErrAuthFailed, "session not open")
+		return nil, broker.NewError(broker.ErrAuthFailed, "session not open (the anonymous session serves market data only)")
 	}
 	if err := s.c.deadErr(); err != nil {
 		return nil, err
@@ -186,6 +190,7 @@ func (s *session) Open(ctx context.Context, req broker.OpenRequest) (broker.Acco
 	s.mu.Lock()
 	s.identifier = identifier
 	s.mu.Unlock()
+	s.a.lenders.add(s)
 	s.reconcile(ctx) // orders a previous process journaled
 	return s.account(ctx)
 }
@@ -351,6 +356,7 @@ func (s *session) Close(context.Context) error {
 		fd.stopAll()
 	}
 	s.mu.Unlock()
+	s.a.lenders.remove(s)
 	if c != nil {
 		c.close()
 	}
@@ -359,8 +365,12 @@ func (s *session) Close(context.Context) error {
 }
 
 // Instruments lists the discovered actives, refreshing the catalogue when
-// it is older than CatalogTTL.
+// it is older than CatalogTTL. The anonymous session asks through a
+// connected account.
 func (s *session) Instruments(ctx context.Context) ([]broker.Instrument, error) {
+	if s.anonymous() {
+		return borrow(ctx, s.a, func(l *session) ([]broker.Instrument, error) { return l.Instruments(ctx) })
+	}
 	cat, c, err := s.catalog(ctx)
 	if err != nil {
 		return nil, err
