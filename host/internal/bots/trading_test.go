@@ -112,6 +112,12 @@ func TestThroughTradingService(t *testing.T) {
 		require.NoError(t, e.acc.Disconnect(ctx, alice, acct))
 		got := e.waitStatus(alice, b.ID, bots.StatusPaused)
 		assert.Equal(t, bots.ReasonAccountNotConnected, got.StatusReason)
+
+		// Deleting the bot keeps its trades and their bot_id.
+		require.NoError(t, e.svc.Delete(ctx, alice, b.ID))
+		kept, _, err := tr.List(ctx, alice, trading.Filter{BotID: b.ID, Limit: 500})
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, len(kept), len(all))
 	})
 }
 
