@@ -38,6 +38,22 @@
 // The stake is the base amount, or the martingale or soros progression
 // derived from the bot's recent settled trades (Trader.RecentSettled), so a
 // restart never resets it; see stake.go.
+//
+// # Pauses
+//
+// The runner checks the user's entitlements (cached for EntitlementTTL)
+// before every order and pauses a bot the plan no longer covers; with a
+// plan of n bots the user's n oldest running bots keep running. An order
+// refused because the account is not connected pauses the bot too;
+// PauseAccount pauses an account's bots at once (call it on disconnect).
+//
+// # One host
+//
+// The runner assumes it is the only one: the plan's running-bot rank is
+// counted among this host's bots, and Run resumes every running bot.
+// Several replicas would lease bots to hosts (ARCHITECTURE.md §7); nothing
+// here keeps state that a lease could not carry, since the status, the
+// last signal and the progression (the trades) are all in the database.
 package bots
 
 import (
