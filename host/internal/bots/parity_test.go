@@ -168,6 +168,9 @@ func TestWarmupParity(t *testing.T) {
 
 	for name, sp := range specs {
 		t.Run(name, func(t *testing.T) {
+			// A fresh hang guard: releasing thousands of candles one by
+			// one may have used up the first one on a loaded machine.
+			ctx := ctxT(t)
 			h, err := e.pm.Strategy(ctx, sp.Strategy)
 			require.NoError(t, err)
 			bt, err := h.Backtest(ctx, plugin.InstanceConfig{Params: sp.Params, Symbol: sp.Symbol, Timeframe: sp.Timeframe}, series, 0)
