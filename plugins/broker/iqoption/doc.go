@@ -19,7 +19,10 @@
 //
 // authenticate (protocol 3) then setOptions{sendResults:true}, whose own
 // result is not waited for (requests work with or without result frames).
-// Requests
+// Requests wait for their answer at most Config.RequestTimeout, and end a
+// margin before the caller's deadline (a tenth of the time left, at most
+// 1 s) so a lost answer comes back as the adapter's ErrUnavailable and not
+// as the host's call timeout, which counts against the whole process. They
 // are correlated by request_id; the result frame that precedes a typed
 // answer is checked (success false is an error) and skipped; status ≥ 4000
 // is an error whatever the answer's name. Pushes are routed by

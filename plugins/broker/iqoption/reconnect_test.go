@@ -187,3 +187,23 @@ func TestTimedOutAnswerIsClaimedFromItsPosition(t *testing.T) {
 	assertQuiet(t, s, results)
 	assert.Len(t, fk.Positions(uid), 1)
 }
+
+// A swallowed answer under a caller's deadline shorter than the request
+// timeout ends the wait just before that deadline, so the caller gets the
+// adapter's answer (the order claimed by its position push, or
+// ErrUnavailable) rather than its own timeout, which the host counts
+// against the whole plugin process. The order is never resent.
+func TestLostAnswerReportedBeforeTheCallersDeadline(t *testing.T) {
+	fk, uid, s := manual(t, func(c *iqoption.Config) { c.RequestTimeout = time.Minute })
+	fk.SetFaults(iqfake.Faults{SwallowAnswer: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o, err := s.PlaceOrder(ctx, order("swallowed", "EURUSD-OTC", time.Minute, "3"))
+	require.NoError(t, ctx.Err(), "answered before the caller's deadline (a tenth of it early)")
+	if err != nil {
+		require.ErrorIs(t, err, broker.ErrUnavailable)
+	} else {
+		assert.Equal(t, broker.Open, o.State, "claimed by its position push")
+	}
+	assert.Len(t, fk.Positions(uid), 1)
+}

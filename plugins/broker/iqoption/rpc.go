@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -44,7 +45,7 @@ func (c *wsClient) send(ctx context.Context, name, version string, body any) (fr
 // their result frame. Errors wrapping errNotSent mean the request never
 // left; any other error after sending leaves the outcome unknown.
 func (c *wsClient) call(ctx context.Context, name string, msg any, resultOnly bool) (frame, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, answerWithin(ctx, c.cfg.RequestTimeout))
 	defer cancel()
 	ws, err := c.live(ctx)
 	if err != nil {
@@ -138,4 +139,19 @@ func (c *wsClient) deadErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.fatal
+}
+
+// answerWithin is how long a request may wait for its answer: timeout, or
+// less when the caller's deadline comes sooner, ending a margin before it
+// (a tenth of the time left, at most a second) so that a lost answer is
+// reported as this adapter's ErrUnavailable rather than as the caller's
+// own timeout: the host counts those against the whole plugin process,
+// which serves every user.
+func answerWithin(ctx context.Context, timeout time.Duration) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return timeout
+	}
+	left := time.Until(dl)
+	return min(timeout, left-min(left/10, time.Second))
 }
