@@ -13,6 +13,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
+	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/secrets"
@@ -115,4 +116,40 @@ func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, broke
 		return fmt.Errorf("%w: the %s plan allows practice accounts only; upgrade for real-money trading", accounts.ErrNotEntitled, ent.PlanID)
 	}
 	return nil
+}
+
+// accountsAPI is the account manager as the API uses it: disconnecting an
+// account also pauses its bots at once, instead of at their next signal.
+type accountsAPI struct {
+	*accounts.Manager
+	bots *bots.Service
+}
+
+func (a accountsAPI) Disconnect(ctx context.Context, userID, accountID int64) error {
+	if err := a.Manager.Disconnect(ctx, userID, accountID); err != nil {
+		return err
+	}
+	if _, err := a.bots.PauseAccount(ctx, userID, accountID); err != nil {
+		return fmt.Errorf("account disconnected, but pausing its bots failed: %w", err)
+	}
+	return nil
+}
+
+func (a accountsAPI) DisconnectBroker(ctx context.Context, userID int64, brokerName string) (int, error) {
+	list, err := a.Manager.List(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := a.Manager.DisconnectBroker(ctx, userID, brokerName)
+	if err != nil {
+		return n, err
+	}
+	for _, acct := range list {
+		if acct.Broker == brokerName {
+			if _, err := a.bots.PauseAccount(ctx, userID, acct.ID); err != nil {
+				return n, fmt.Errorf("accounts disconnected, but pausing their bots failed: %w", err)
+			}
+		}
+	}
+	return n, nil
 }

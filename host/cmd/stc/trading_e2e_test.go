@@ -259,4 +259,18 @@ func TestTradingEndToEnd(t *testing.T) {
 		}
 		assert.Equal(t, totals["trades"], rowTrades, "per-bot rows add up to the totals")
 	}
+
+	// Disconnecting an account pauses its running bots at once, with the
+	// reason shown.
+	bot := bob.bots[0]
+	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", bot), bob.token, "")
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = h.call("POST", "/api/v2/user/disconnect", bob.token, `{"broker":"paper"}`)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = h.call("GET", fmt.Sprintf("/api/v2/bots/%d", bot), bob.token, "")
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	assert.Equal(t, "paused", obj(t, body["bot"])["status"])
+	assert.Equal(t, "account_not_connected", obj(t, body["bot"])["status_reason"])
+	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", bot), bob.token, "")
+	assert.Equal(t, http.StatusConflict, code, "a bot cannot start on a disconnected account: %v", body)
 }
