@@ -2,6 +2,7 @@ package iqoption
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/stc-trading/stc/sdk/broker"
@@ -68,27 +69,41 @@ func (s *session) anonymous() bool {
 }
 
 // borrow runs fn on a live session of the process, trying the next one
-// when the chosen session ends under fn. With none it is ErrUnavailable.
+// when the chosen session ends under fn or cannot answer now (its socket
+// is reconnecting). With none it is ErrUnavailable.
 func borrow[T any](ctx context.Context, a *Adapter, fn func(*session) (T, error)) (T, error) {
 	var zero T
 	tried := map[*session]bool{}
+	var last error
 	for {
 		l := a.lenders.pick(tried)
 		if l == nil {
-			if len(tried) == 0 {
-				return zero, broker.NewError(broker.ErrUnavailable, errNoLender)
+			if last != nil {
+				return zero, last
 			}
-			return zero, broker.NewError(broker.ErrUnavailable, "every connected IQ Option account ended while serving market data")
+			return zero, broker.NewError(broker.ErrUnavailable, errNoLender)
 		}
 		v, err := fn(l)
 		if err == nil {
 			return v, nil
 		}
-		if _, lerr := l.client(); lerr == nil || ctx.Err() != nil {
-			return zero, err // the lender is fine: the answer stands
+		if !tryAnother(ctx, l, err) {
+			return zero, err // the lender answered: the answer stands
 		}
-		tried[l] = true
+		tried[l], last = true, err
 	}
+}
+
+// tryAnother reports whether err from lender l is l's trouble rather than
+// an answer: l ended, or it is unavailable for now.
+func tryAnother(ctx context.Context, l *session, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if _, lerr := l.client(); lerr != nil {
+		return true
+	}
+	return errors.Is(err, broker.ErrUnavailable)
 }
 
 // subscribeAnonymous relays a candle stream of a borrowed session. When
@@ -145,7 +160,7 @@ func (a *Adapter) borrowStream(ctx context.Context, req broker.SubscribeRequest,
 			return l, in, stop, nil
 		}
 		stop()
-		if _, lerr := l.client(); lerr == nil || ctx.Err() != nil {
+		if !tryAnother(ctx, l, err) {
 			return nil, nil, nil, err // refused by a live session: e.g. unknown symbol
 		}
 		skip[l] = true
