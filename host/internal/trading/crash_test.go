@@ -15,7 +15,6 @@ import (
 
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
-	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -42,7 +41,7 @@ func checkProfit(t *testing.T, tr Trade) {
 // count equals the trade rows.
 func TestPluginKilledMidOrder(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		// A call deadline far beyond the kill, so that only the kill ends
@@ -119,7 +118,7 @@ func TestPluginKilledMidOrder(t *testing.T) {
 // restart reconciliation finds the order with GetOrder and settles it.
 func TestLostAnswerIsReconciled(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -156,7 +155,7 @@ func TestLostAnswerIsReconciled(t *testing.T) {
 // paper broker holds exactly one order per placed trade row.
 func TestPluginKilledDuringBurst(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -224,7 +223,7 @@ func TestPluginKilledDuringBurst(t *testing.T) {
 // opens (and Run settles) the one the broker holds and rejects the other.
 func TestHostCrashLeavesPendingTrades(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -263,7 +262,7 @@ func TestHostCrashLeavesPendingTrades(t *testing.T) {
 // past expiry on the host clock; a result seen again changes nothing.
 func TestPollingFallbackSettlesOnce(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -314,7 +313,7 @@ func TestPollingFallbackSettlesOnce(t *testing.T) {
 // unresolved; a result the broker pushes later still settles it.
 func TestUnresolvedAfterDeadline(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)

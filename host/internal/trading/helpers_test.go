@@ -25,6 +25,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -36,6 +37,18 @@ const hangGuard = 2 * time.Minute
 
 // otc is a paper symbol that trades 24/7.
 const otc = "EURUSD-OTC"
+
+// pgConns caps each test store's PostgreSQL pool: the tests run in
+// parallel (and beside other packages' tests) against one server with
+// max_connections = 100, and the service needs few connections, since one
+// user's inserts take turns anyway.
+const pgConns = 6
+
+// each runs f on both stores, as storetest.Each, with a small pool.
+func each(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	storetest.Each(t, f, store.WithMaxOpenConns(pgConns))
+}
 
 // clock is the host clock of a test: the wall clock plus an offset the
 // test moves forward to pass deadlines without waiting for them.

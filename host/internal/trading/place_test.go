@@ -14,7 +14,6 @@ import (
 
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
-	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -25,7 +24,7 @@ import (
 // order per trade row; stats add up.
 func TestPlaceOpensAndSettles(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -122,7 +121,7 @@ func TestPlaceOpensAndSettles(t *testing.T) {
 // the host can refuse itself create no trade at all.
 func TestRejectedAndRefused(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -199,7 +198,7 @@ func TestRejectedAndRefused(t *testing.T) {
 // forgets its user_id filter.
 func TestTenancy(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -241,7 +240,7 @@ func TestTenancy(t *testing.T) {
 // cursor, newest first.
 func TestListFiltersAndPages(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/store"
-	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -41,7 +40,7 @@ func (e *env) settle(tr Trade, st broker.OrderState, profit string) {
 // Each limit refuses with its rule, for the user's limits and for a bot's.
 func TestRiskLimits(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -157,7 +156,7 @@ func TestRiskLimits(t *testing.T) {
 // conflict.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
@@ -214,7 +213,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 // Concurrent Places against MaxOpenTrades never exceed it.
 func TestConcurrentMaxOpenTrades(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
+	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		ctx := ctxT(t)
 		e := newEnv(t, st)
