@@ -136,7 +136,7 @@ func (a accountsAPI) Disconnect(ctx context.Context, userID, accountID int64) er
 }
 
 func (a accountsAPI) DisconnectBroker(ctx context.Context, userID int64, brokerName string) (int, error) {
-	list, err := a.Manager.List(ctx, userID)
+	list, err := a.List(ctx, userID)
 	if err != nil {
 		return 0, err
 	}
