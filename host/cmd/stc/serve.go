@@ -46,6 +46,10 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*p
 	if err != nil {
 		return nil, nil, err
 	}
+	iqDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "iqoption"))
+	if err != nil {
+		return nil, nil, err
+	}
 	socketDir := filepath.Join(cfg.DataDir, "run")
 	if err := os.MkdirAll(socketDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("socket directory: %w", err)
@@ -63,6 +67,11 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*p
 			}
 		}
 		if e.Kind == plugin.KindBroker && e.Name == "iqoption" {
+			// The order journal keeps PlaceOrder idempotent across plugin
+			// restarts, so a GetOrder after a crash finds an order that was
+			// sent; without it the host could take a placed order for one
+			// that never reached the broker.
+			m["STC_IQOPTION_DATA_DIR"] = iqDir
 			if cfg.IQOptionAuthURL != "" {
 				m["STC_IQOPTION_AUTH_URL"] = cfg.IQOptionAuthURL
 			}
