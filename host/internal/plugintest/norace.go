@@ -1,5 +1,5 @@
 //go:build !race
 
-package httpapi_test
+package plugintest
 
 const raceEnabled = false
