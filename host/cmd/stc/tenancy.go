@@ -118,14 +118,36 @@ func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, broke
 	return nil
 }
 
-// accountsAPI is the account manager as the API uses it: disconnecting an
-// account also pauses its bots at once, instead of at their next signal.
+// accountsAPI is the account manager as the API uses it: an account with
+// trades the broker has still to resolve cannot be disconnected (they
+// would have no session to settle through), and disconnecting one pauses
+// its bots at once instead of at their next signal.
 type accountsAPI struct {
 	*accounts.Manager
-	bots *bots.Service
+	bots    *bots.Service
+	trading *trading.Service
+}
+
+// checkNoActiveTrades refuses to disconnect an account with trades in
+// flight.
+func (a accountsAPI) checkNoActiveTrades(ctx context.Context, userID, accountID int64) error {
+	n, err := a.trading.ActiveOnAccount(ctx, userID, accountID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %d trade(s) on this account are still open; stop its bots and disconnect once they have settled", accounts.ErrBusy, n)
+	}
+	return nil
 }
 
 func (a accountsAPI) Disconnect(ctx context.Context, userID, accountID int64) error {
+	if _, err := a.Get(ctx, userID, accountID); err != nil {
+		return err
+	}
+	if err := a.checkNoActiveTrades(ctx, userID, accountID); err != nil {
+		return err
+	}
 	if err := a.Manager.Disconnect(ctx, userID, accountID); err != nil {
 		return err
 	}
@@ -139,6 +161,13 @@ func (a accountsAPI) DisconnectBroker(ctx context.Context, userID int64, brokerN
 	list, err := a.List(ctx, userID)
 	if err != nil {
 		return 0, err
+	}
+	for _, acct := range list {
+		if acct.Broker == brokerName {
+			if err := a.checkNoActiveTrades(ctx, userID, acct.ID); err != nil {
+				return 0, err
+			}
+		}
 	}
 	n, err := a.Manager.DisconnectBroker(ctx, userID, brokerName)
 	if err != nil {

@@ -62,12 +62,18 @@ func grant(t *testing.T, h *hostProc, admin string, userID int64, plan string) {
 	require.Equal(t, http.StatusOK, code, "%v", body)
 }
 
-// startBot creates and starts a bot and returns its id.
+// startBot creates and starts a bot on 1m candles and returns its id.
 func startBot(t *testing.T, h *hostProc, u *trader, strategy, params, symbol string) int64 {
 	t.Helper()
+	return startBotTF(t, h, u, strategy, params, symbol, "1m")
+}
+
+// startBotTF is startBot on timeframe tf.
+func startBotTF(t *testing.T, h *hostProc, u *trader, strategy, params, symbol, tf string) int64 {
+	t.Helper()
 	code, body := h.call("POST", "/api/v2/bots", u.token, fmt.Sprintf(
-		`{"name":"%s on %s","strategy":"%s","params":%s,"account_id":%d,"symbol":"%s","timeframe":"1m","amount":5,"expiration":60}`,
-		strategy, symbol, strategy, params, u.account, symbol))
+		`{"name":"%s on %s","strategy":"%s","params":%s,"account_id":%d,"symbol":"%s","timeframe":"%s","amount":5,"expiration":60}`,
+		strategy, symbol, strategy, params, u.account, symbol, tf))
 	require.Equal(t, http.StatusCreated, code, "%v", body)
 	id := int64(num(t, obj(t, body["bot"])["id"]))
 	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", id), u.token, "")
@@ -260,17 +266,31 @@ func TestTradingEndToEnd(t *testing.T) {
 		assert.Equal(t, totals["trades"], rowTrades, "per-bot rows add up to the totals")
 	}
 
-	// Disconnecting an account pauses its running bots at once, with the
-	// reason shown.
-	bot := bob.bots[0]
-	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", bot), bob.token, "")
-	require.Equal(t, http.StatusOK, code, "%v", body)
+	// An account with trades in flight cannot be disconnected: they would
+	// have no session to settle through.
+	code, body = h.call("POST", "/api/v2/user/trade", bob.token, `{"broker":"paper","symbol":"EURUSD-OTC","direction":"PUT","amount":1,"expiration":60}`)
+	require.Equal(t, http.StatusCreated, code, "%v", body)
+	code, body = h.call("POST", "/api/v2/user/disconnect", bob.token, `{"broker":"paper"}`)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	assert.Equal(t, "account_busy", errCode(body))
+	waitFor(t, h, "bob's last trade settles", time.Minute, func() bool {
+		for _, tr := range allTrades(t, h, bob.token) {
+			if !isFinal(tr["status"]) {
+				return false
+			}
+		}
+		return true
+	})
+	// Disconnecting pauses the account's running bots at once, with the
+	// reason shown. A daily bot has no candle closing during the test, so
+	// it is running without trades in flight.
+	daily := startBotTF(t, h, bob, "rsi", `{}`, "EURUSD-OTC", "1d")
 	code, body = h.call("POST", "/api/v2/user/disconnect", bob.token, `{"broker":"paper"}`)
 	require.Equal(t, http.StatusOK, code, "%v", body)
-	code, body = h.call("GET", fmt.Sprintf("/api/v2/bots/%d", bot), bob.token, "")
+	code, body = h.call("GET", fmt.Sprintf("/api/v2/bots/%d", daily), bob.token, "")
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	assert.Equal(t, "paused", obj(t, body["bot"])["status"])
 	assert.Equal(t, "account_not_connected", obj(t, body["bot"])["status_reason"])
-	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", bot), bob.token, "")
+	code, body = h.call("POST", fmt.Sprintf("/api/v2/bots/%d/start", daily), bob.token, "")
 	assert.Equal(t, http.StatusConflict, code, "a bot cannot start on a disconnected account: %v", body)
 }

@@ -132,6 +132,9 @@ var (
 	ErrInvalidRequest = errors.New("accounts: invalid request")
 	// ErrUnknownBroker: no broker plugin of that name is installed.
 	ErrUnknownBroker = errors.New("accounts: unknown broker")
+	// ErrBusy: the account cannot be changed now (for example, it has
+	// trades the broker has still to resolve); the caller may retry later.
+	ErrBusy = errors.New("accounts: account busy")
 )
 
 // SecondFactorError is returned by Connect when the broker wants a

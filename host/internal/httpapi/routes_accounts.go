@@ -48,6 +48,8 @@ func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error
 			Details: map[string]any{"account_id": sf.AccountID}})
 	case errors.Is(err, accounts.ErrNotFound):
 		writeError(w, notFound("no such account"))
+	case errors.Is(err, accounts.ErrBusy):
+		writeError(w, &apiError{Status: http.StatusConflict, Code: "account_busy", Message: cleanMessage(err, "")})
 	case errors.Is(err, accounts.ErrNotEntitled):
 		writeError(w, &apiError{Status: http.StatusForbidden, Code: "not_entitled", Message: cleanMessage(err, "")})
 	case errors.Is(err, accounts.ErrUnknownBroker):
