@@ -35,6 +35,19 @@ func (sc Scope) UserID() int64 { return sc.userID }
 // IsSystem reports whether sc is the System scope.
 func (sc Scope) IsSystem() bool { return sc.system }
 
+// setConfig is the statement that sets sc's transaction-local settings.
+// It has no parameters, so the driver sends it in one round trip (simple
+// protocol) instead of two (parse, then bind and execute): this runs at
+// the start of every transaction. Only a constant and a formatted integer
+// are inlined, so there is nothing to quote.
+func (sc Scope) setConfig() string {
+	scope, user := "tenant", strconv.FormatInt(sc.userID, 10)
+	if sc.system {
+		scope, user = "system", ""
+	}
+	return "SELECT set_config('stc.scope', '" + scope + "', true), set_config('stc.user_id', '" + user + "', true)"
+}
+
 func (sc Scope) valid() error {
 	if !sc.system && sc.userID <= 0 {
 		return fmt.Errorf("store: a transaction needs a scope: Tenant(user id > 0) or System()")
@@ -72,12 +85,7 @@ func (s *Store) inTx(ctx context.Context, db *sqlx.DB, sc Scope, readOnly bool, 
 		}
 	}()
 	if s.dialect == DialectPostgres {
-		scope, user := "tenant", strconv.FormatInt(sc.userID, 10)
-		if sc.system {
-			scope, user = "system", ""
-		}
-		if _, err := tx.ExecContext(ctx,
-			"SELECT set_config('stc.scope', $1, true), set_config('stc.user_id', $2, true)", scope, user); err != nil {
+		if _, err := tx.ExecContext(ctx, sc.setConfig()); err != nil {
 			return fmt.Errorf("store: set tenant scope: %w", mapError(err))
 		}
 	}

@@ -1,6 +1,8 @@
 package trading
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,6 +40,39 @@ func (c change) apply(tx *sqlx.Tx, id int64) (bool, error) {
 	if len(c.from) == 0 {
 		return false, nil
 	}
+	q, args := c.update(id)
+	res, err := tx.Exec(tx.Rebind(q), args...)
+	if err != nil {
+		return false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("trading: update trade %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// applyRow runs the transition on trade id of userID and returns the row
+// as it is afterwards, whether the transition applied or not: one
+// statement (UPDATE … RETURNING) when it applies, a read when it does not.
+func (c change) applyRow(tx *sqlx.Tx, userID, id int64) (row, error) {
+	if len(c.from) == 0 {
+		return getRow(tx, userID, id)
+	}
+	q, args := c.update(id)
+	var r row
+	err := tx.Get(&r, tx.Rebind(q+` AND user_id = ? RETURNING `+columns), append(args, userID)...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return getRow(tx, userID, id)
+	case err != nil:
+		return row{}, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
+	}
+	return r, nil
+}
+
+// update is the transition's UPDATE statement on trade id, before Rebind.
+func (c change) update(id int64) (string, []any) {
 	q := `UPDATE trades SET status = ?`
 	args := []any{string(c.to)}
 	if len(c.sets) > 0 {
@@ -49,15 +84,7 @@ func (c change) apply(tx *sqlx.Tx, id int64) (bool, error) {
 	for _, f := range c.from {
 		args = append(args, string(f))
 	}
-	res, err := tx.Exec(tx.Rebind(q), args...)
-	if err != nil {
-		return false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("trading: update trade %d: %w", id, err)
-	}
-	return n == 1, nil
+	return q, args
 }
 
 // price converts a broker float price to the columns' scale.

@@ -142,7 +142,7 @@ func (b *hookBroker) OrderResults(ctx context.Context) (<-chan broker.Order, err
 // env is one host: a store, the real paper plugin under a plugin manager,
 // the account manager, and the trading service under test.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	st      *store.Store
 	keys    *secrets.Keyring
 	plugins *pluginmgr.Manager
@@ -154,7 +154,7 @@ type env struct {
 	opts    Options
 }
 
-func newKeyring(t *testing.T) *secrets.Keyring {
+func newKeyring(t testing.TB) *secrets.Keyring {
 	t.Helper()
 	spec, err := secrets.GenerateKeySpec("k1")
 	require.NoError(t, err)
@@ -165,7 +165,7 @@ func newKeyring(t *testing.T) *secrets.Keyring {
 
 // newEnv starts a host on st. Paper runs 60 market seconds per wall
 // second, so a 60 s trade settles in about a second.
-func newEnv(t *testing.T, st *store.Store, tune ...func(*Options)) *env {
+func newEnv(t testing.TB, st *store.Store, tune ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, st: st, keys: newKeyring(t), policy: &allowPolicy{}, clock: &clock{}, dataDir: t.TempDir()}
 	e.opts = Options{
@@ -293,14 +293,14 @@ func (e *env) waitRestarted(old int) {
 	})
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // addUser creates a user (system scope, as registration does).
-func addUser(t *testing.T, st *store.Store, email string) int64 {
+func addUser(t testing.TB, st *store.Store, email string) int64 {
 	t.Helper()
 	var id int64
 	require.NoError(t, st.Update(context.Background(), store.System(), func(tx *sqlx.Tx) error {
@@ -334,7 +334,7 @@ func manual(userID int64, side market.Side, amount string) PlaceRequest {
 }
 
 // eventually polls f until it returns nil or hangGuard passes.
-func eventually(t *testing.T, what string, f func() error) {
+func eventually(t testing.TB, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(hangGuard)
 	var err error

@@ -334,3 +334,55 @@ func TestClassify(t *testing.T) {
 		assert.Equal(t, c.want, classify(c.err), "%v", c.err)
 	}
 }
+
+// applyRow returns the row as it is after the transition: the updated row
+// (UPDATE … RETURNING) when the transition applies, the unchanged row when
+// the trade is no longer in one of its from states, and ErrNotFound for
+// another user's trade, which it leaves alone.
+func TestChangeApplyRow(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st)
+		alice, _ := e.connect("alice@example.com")
+		bob := addUser(t, st, "bob@example.com")
+		tr, err := e.svc.Place(ctx, manual(alice, market.Call, "5"))
+		require.NoError(t, err)
+		require.Equal(t, StatusOpen, tr.Status, tr.Error)
+
+		apply := func(user int64, c change) (Trade, error) {
+			var out Trade
+			err := st.Update(ctx, store.Tenant(user), func(tx *sqlx.Tx) error {
+				r, err := c.applyRow(tx, user, tr.ID)
+				out = r.trade()
+				return err
+			})
+			return out, err
+		}
+		// Applies: an open trade rechecked later keeps its status and
+		// returns its fields.
+		got, err := apply(alice, recheckChange(StatusOpen, time.Now(), "look again"))
+		require.NoError(t, err)
+		assert.Equal(t, StatusOpen, got.Status)
+		assert.Equal(t, "look again", got.Error)
+		assert.Equal(t, tr.ClientOrderID, got.ClientOrderID)
+		assert.Equal(t, tr.OpenPrice, got.OpenPrice)
+
+		// Does not apply: rejection only moves pending or unknown trades.
+		got, err = apply(alice, rejectedChange("too late", time.Now()))
+		require.NoError(t, err)
+		assert.Equal(t, StatusOpen, got.Status)
+		assert.Equal(t, "look again", got.Error)
+
+		// Another user's trade: not found, and untouched.
+		_, err = apply(bob, rejectedChange("not yours", time.Now()))
+		require.ErrorIs(t, err, ErrNotFound)
+		_, err = apply(bob, recheckChange(StatusOpen, time.Now(), "not yours"))
+		require.ErrorIs(t, err, ErrNotFound)
+		got, err = e.svc.Get(ctx, alice, tr.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusOpen, got.Status)
+		assert.Equal(t, "look again", got.Error)
+	})
+}

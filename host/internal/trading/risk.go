@@ -118,6 +118,35 @@ type limitsRow struct {
 	CooldownMS      int64           `db:"cooldown_ms"`
 }
 
+// limitsNullRow is a user_limits row read through an outer join, where
+// every column may be NULL (no row).
+type limitsNullRow struct {
+	MaxStake        decimal.NullDecimal `db:"max_stake"`
+	MaxOpenTrades   sql.NullInt64       `db:"max_open_trades"`
+	MaxTradesPerDay sql.NullInt64       `db:"max_trades_per_day"`
+	MaxDailyLoss    decimal.NullDecimal `db:"max_daily_loss"`
+	CooldownLosses  sql.NullInt64       `db:"cooldown_losses"`
+	CooldownMS      sql.NullInt64       `db:"cooldown_ms"`
+}
+
+// limits converts a row that exists to Limits, as loadLimits does.
+func (r limitsNullRow) limits() Limits {
+	return limitsRow{
+		MaxStake: r.MaxStake.Decimal, MaxOpenTrades: int(r.MaxOpenTrades.Int64),
+		MaxTradesPerDay: int(r.MaxTradesPerDay.Int64), MaxDailyLoss: r.MaxDailyLoss.Decimal,
+		CooldownLosses: int(r.CooldownLosses.Int64), CooldownMS: r.CooldownMS.Int64,
+	}.limits()
+}
+
+// limits converts a stored row to Limits.
+func (r limitsRow) limits() Limits {
+	return Limits{
+		MaxStake: norm(r.MaxStake), MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
+		MaxDailyLoss: norm(r.MaxDailyLoss), CooldownLosses: r.CooldownLosses,
+		Cooldown: time.Duration(r.CooldownMS) * time.Millisecond,
+	}
+}
+
 // loadLimits returns userID's limits, or DefaultLimits without a row.
 func loadLimits(tx *sqlx.Tx, userID int64) (Limits, error) {
 	var r limitsRow
@@ -129,11 +158,7 @@ func loadLimits(tx *sqlx.Tx, userID int64) (Limits, error) {
 	if err != nil {
 		return Limits{}, fmt.Errorf("trading: read limits: %w", err)
 	}
-	return Limits{
-		MaxStake: norm(r.MaxStake), MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
-		MaxDailyLoss: norm(r.MaxDailyLoss), CooldownLosses: r.CooldownLosses,
-		Cooldown: time.Duration(r.CooldownMS) * time.Millisecond,
-	}, nil
+	return r.limits(), nil
 }
 
 // Limits returns userID's risk limits: what SetLimits stored, or

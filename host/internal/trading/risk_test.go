@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -281,4 +282,29 @@ func TestStatsDrawdown(t *testing.T) {
 	loser.add(StatusLost, decimal.NewFromInt(-3))
 	assert.Equal(t, "3", loser.done().MaxDrawdown.String(), "the starting balance is the first peak")
 	assert.Equal(t, fmt.Sprint(0.0), fmt.Sprint((&statsAcc{}).done().WinRate))
+}
+
+// A user without a limits row trades under DefaultLimits (read in the same
+// statement that locks the user on PostgreSQL), and a stored row replaces
+// them.
+func TestRiskDefaultLimitsWithoutRow(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st)
+		alice, _ := e.connect("alice@example.com")
+		require.NoError(t, st.Update(ctx, store.Tenant(alice), func(tx *sqlx.Tx) error {
+			_, err := tx.Exec(tx.Rebind(`DELETE FROM user_limits WHERE user_id = ?`), alice)
+			return err
+		}))
+		over := DefaultLimits().MaxStake.Add(decimal.NewFromInt(1))
+		_, err := e.svc.Place(ctx, manual(alice, market.Call, over.String()))
+		requireRule(t, err, RuleMaxStake)
+
+		require.NoError(t, e.svc.SetLimits(ctx, alice, Limits{MaxStake: over}))
+		tr, err := e.svc.Place(ctx, manual(alice, market.Call, over.String()))
+		require.NoError(t, err)
+		assert.Equal(t, StatusOpen, tr.Status, tr.Error)
+	})
 }

@@ -1,0 +1,101 @@
+package trading
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/storetest"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// BenchmarkPlaceBurst measures the order path alone — Place through the
+// real paper plugin on PostgreSQL — as a bot candle close uses it: a burst
+// of simultaneous orders spread over several users, each with one paper
+// account. One iteration is one burst; it reports orders per second and
+// the per-order latency from the burst's start (p50, p99).
+//
+//	go test -run '^$' -bench PlaceBurst -benchtime 3x ./host/internal/trading/
+//
+// Environment:
+//
+//	STC_BENCH_ORDERS   orders per burst, default 1000
+//	STC_BENCH_USERS    users the orders are spread over, default 10
+//	STC_BENCH_WORKERS  concurrent callers, default 64 (the bot runner's
+//	                   default order workers)
+//	STC_BENCH_CONNS    PostgreSQL pool size, default 32
+func BenchmarkPlaceBurst(b *testing.B) {
+	knob := func(name string, def int) int {
+		if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+			return n
+		}
+		return def
+	}
+	orders, users := knob("STC_BENCH_ORDERS", 1000), knob("STC_BENCH_USERS", 10)
+	workers, conns := knob("STC_BENCH_WORKERS", 64), knob("STC_BENCH_CONNS", 32)
+	st := storetest.OpenPostgres(b, store.WithMaxOpenConns(conns))
+	e := newEnv(b, st)
+	ctx := ctxT(b)
+	uids := make([]int64, users)
+	for i := range uids {
+		uids[i], _ = e.connect(fmt.Sprintf("bench%d@example.com", i))
+	}
+	e.run()
+
+	var all []time.Duration
+	var rate []float64
+	for b.Loop() {
+		lat := make([]time.Duration, orders)
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		start := time.Now()
+		for range workers {
+			wg.Go(func() {
+				for i := range jobs {
+					t, err := e.svc.Place(ctx, manual(uids[i%users], market.Call, "1"))
+					if err == nil && t.Status != StatusOpen {
+						err = fmt.Errorf("trade %d is %s: %s", t.ID, t.Status, t.Error)
+					}
+					if err != nil {
+						mu.Lock()
+						firstErr = cmpOr(firstErr, err)
+						mu.Unlock()
+					}
+					lat[i] = time.Since(start)
+				}
+			})
+		}
+		for i := range orders {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		elapsed := time.Since(start)
+		require.NoError(b, firstErr)
+		rate = append(rate, float64(orders)/elapsed.Seconds())
+		all = append(all, lat...)
+	}
+	slices.Sort(all)
+	slices.Sort(rate)
+	pct := func(p float64) float64 { return float64(all[min(len(all)-1, int(p*float64(len(all))))]) / 1e6 }
+	b.ReportMetric(rate[len(rate)/2], "orders/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// cmpOr returns a if it is set, else b.
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
