@@ -32,6 +32,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/shopspring/decimal"
 
+	"github.com/stc-trading/stc/host/internal/keylock"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -184,7 +185,7 @@ type Manager struct {
 	log     hclog.Logger
 	// users serialises one user's Connect and Disconnect calls, so two
 	// requests cannot race on finding or creating the same account row.
-	users keyedMutex
+	users keylock.Map
 }
 
 // NewManager returns a Manager. log may be nil.
@@ -194,8 +195,7 @@ func NewManager(st *store.Store, keys *secrets.Keyring, brokers Brokers, policy 
 	}
 	return &Manager{
 		st: st, keys: keys, brokers: brokers, policy: policy,
-		log:   log.Named("accounts"),
-		users: keyedMutex{m: make(map[int64]*keyedLock)},
+		log: log.Named("accounts"),
 	}
 }
 

@@ -62,7 +62,7 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 	if err := checkAgainstMetadata(&in, h.Session("").Metadata()); err != nil {
 		return Account{}, err
 	}
-	unlock, err := m.users.lock(ctx, userID)
+	unlock, err := m.lockUser(ctx, userID)
 	if err != nil {
 		return Account{}, err
 	}

@@ -1,11 +1,9 @@
 package accounts
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -49,26 +47,6 @@ func TestLoginFromMetadata(t *testing.T) {
 
 // The per-user lock serialises one user, not everyone, and gives up when
 // the context ends.
-func TestKeyedMutex(t *testing.T) {
-	t.Parallel()
-	k := keyedMutex{m: map[int64]*keyedLock{}}
-	ctx := context.Background()
-	unlock1, err := k.lock(ctx, 1)
-	require.NoError(t, err)
-	unlock2, err := k.lock(ctx, 2)
-	require.NoError(t, err, "another user is not blocked")
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	_, err = k.lock(short, 1)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	unlock1()
-	unlock2()
-	unlock1, err = k.lock(ctx, 1)
-	require.NoError(t, err)
-	unlock1()
-	assert.Empty(t, k.m, "idle locks are dropped")
-}
-
 // FuzzValidateConnect: no input panics, and every accepted request keeps
 // the documented bounds.
 func FuzzValidateConnect(f *testing.F) {

@@ -108,7 +108,7 @@ func (accountSession) Close(context.Context) error { return nil }
 // erases its sealed credentials. Disconnecting a disconnected account
 // succeeds; another user's account is ErrNotFound.
 func (m *Manager) Disconnect(ctx context.Context, userID, accountID int64) error {
-	unlock, err := m.users.lock(ctx, userID)
+	unlock, err := m.lockUser(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (m *Manager) DisconnectBroker(ctx context.Context, userID int64, brokerName
 	if err := validateBrokerName(brokerName); err != nil {
 		return 0, err
 	}
-	unlock, err := m.users.lock(ctx, userID)
+	unlock, err := m.lockUser(ctx, userID)
 	if err != nil {
 		return 0, err
 	}

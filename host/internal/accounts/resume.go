@@ -60,7 +60,7 @@ func (m *Manager) ResumeAll(ctx context.Context) (resumed, failed int, err error
 // since the listing is left alone (and counted as neither).
 func (m *Manager) resume(ctx context.Context, listed row) (ok, skipped bool) {
 	log := m.log.With("user_id", listed.UserID, "account_id", listed.ID, "broker", listed.Broker)
-	unlock, err := m.users.lock(ctx, listed.UserID)
+	unlock, err := m.lockUser(ctx, listed.UserID)
 	if err != nil {
 		log.Warn("could not resume broker session", "reason", reason(err))
 		return false, false

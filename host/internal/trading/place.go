@@ -235,7 +235,7 @@ func (s *Service) checkInstrument(ctx context.Context, b broker.Broker, brokerNa
 // Idempotency-Key) in one transaction. fresh is false when the key had
 // already created a trade, which is returned instead.
 func (s *Service) insert(ctx context.Context, req PlaceRequest, acct accounts.Account) (t Trade, fresh bool, err error) {
-	unlock, err := s.users.lock(ctx, req.UserID)
+	unlock, err := s.waitUser(ctx, req.UserID)
 	if err != nil {
 		return Trade{}, false, err
 	}

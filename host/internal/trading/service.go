@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/stc-trading/stc/host/internal/keylock"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
 )
@@ -90,7 +91,7 @@ type Service struct {
 	wake chan struct{}
 
 	instruments instrumentCache
-	users       userLocks
+	users       keylock.Map
 }
 
 // NewService returns a Service. log may be nil.
@@ -106,7 +107,6 @@ func NewService(st *store.Store, accts Accounts, policy Policy, opts Options, lo
 		inflight:    make(map[int64]struct{}),
 		wake:        make(chan struct{}, 1),
 		instruments: instrumentCache{m: make(map[string]instrumentEntry)},
-		users:       userLocks{m: make(map[int64]*userLock)},
 	}
 }
 
