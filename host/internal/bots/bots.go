@@ -199,6 +199,9 @@ var (
 	// ErrRiskLimit: a Trader refused an order because of a risk limit; the
 	// bot keeps running. Trader implementations wrap it.
 	ErrRiskLimit = errors.New("bots: risk limit")
+	// ErrIdempotencyConflict: the Idempotency-Key of a create was used
+	// before with a different request.
+	ErrIdempotencyConflict = errors.New("bots: idempotency key reused with a different request")
 )
 
 // Bounds of a spec.

@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,21 +76,42 @@ func notFound(err error, id int64) error {
 
 // Create validates spec and stores a stopped bot for userID.
 func (s *Service) Create(ctx context.Context, userID int64, spec Spec) (Bot, error) {
+	b, _, err := s.CreateIdempotent(ctx, userID, spec, "", nil)
+	return b, err
+}
+
+// CreateIdempotent is Create guarded by an idempotency key: when userID
+// already created a bot with key and the same request hash, that bot is
+// returned (replayed true) and nothing is created; with another hash the
+// answer is ErrIdempotencyConflict. An empty key is a plain Create.
+func (s *Service) CreateIdempotent(ctx context.Context, userID int64, spec Spec, key string, hash []byte) (b Bot, replayed bool, err error) {
+	if key != "" {
+		// A retry is answered without validating anew.
+		if b, ok, err := s.byKey(ctx, userID, key, hash); ok || err != nil {
+			return b, ok, err
+		}
+	}
 	spec = spec.normalize()
 	if err := spec.validate(); err != nil {
-		return Bot{}, err
+		return Bot{}, false, err
 	}
 	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
 	if err != nil {
-		return Bot{}, fmt.Errorf("bots: entitlements: %w", err)
+		return Bot{}, false, fmt.Errorf("bots: entitlements: %w", err)
 	}
 	brokerName, err := s.check(ctx, userID, spec, ent)
 	if err != nil {
-		return Bot{}, err
+		return Bot{}, false, err
 	}
 	defer s.lockUser(userID)()
-	var b Bot
 	err = s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		if key != "" {
+			existing, ok, err := botByKey(tx, userID, key, hash)
+			if ok || err != nil {
+				b, replayed = existing, ok
+				return err
+			}
+		}
 		n, err := countBots(tx, userID)
 		if err != nil {
 			return err
@@ -101,13 +123,53 @@ func (s *Service) Create(ctx context.Context, userID int64, spec Spec) (Bot, err
 		if err != nil {
 			return err
 		}
+		if key != "" {
+			if _, err := tx.Exec(tx.Rebind("UPDATE bots SET idempotency_key = ?, request_hash = ? WHERE id = ? AND user_id = ?"),
+				key, hash, id, userID); err != nil {
+				return err
+			}
+		}
 		b, err = getBot(tx, userID, id)
 		return err
 	})
-	if err != nil {
-		return Bot{}, err
+	if key != "" && errors.Is(err, store.ErrConflict) {
+		// Another host created it first with this key.
+		return s.byKey(ctx, userID, key, hash)
 	}
-	return b, nil
+	if err != nil {
+		return Bot{}, false, err
+	}
+	return b, replayed, nil
+}
+
+// byKey looks up userID's bot created with key.
+func (s *Service) byKey(ctx context.Context, userID int64, key string, hash []byte) (b Bot, ok bool, err error) {
+	err = s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		b, ok, err = botByKey(tx, userID, key, hash)
+		return err
+	})
+	return b, ok, err
+}
+
+// botByKey returns the bot userID created with key; ok is false when
+// there is none, and a different hash is ErrIdempotencyConflict.
+func botByKey(tx *sqlx.Tx, userID int64, key string, hash []byte) (Bot, bool, error) {
+	var row struct {
+		ID   int64  `db:"id"`
+		Hash []byte `db:"request_hash"`
+	}
+	err := tx.Get(&row, tx.Rebind("SELECT id, request_hash FROM bots WHERE user_id = ? AND idempotency_key = ?"), userID, key)
+	if errors.Is(store.MapError(err), store.ErrNotFound) {
+		return Bot{}, false, nil
+	}
+	if err != nil {
+		return Bot{}, false, err
+	}
+	if !bytes.Equal(row.Hash, hash) {
+		return Bot{}, false, ErrIdempotencyConflict
+	}
+	b, err := getBot(tx, userID, row.ID)
+	return b, err == nil, err
 }
 
 // check validates what needs other services: the plan allows the strategy

@@ -93,6 +93,9 @@ func (s *Server) botsError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
 	case errors.Is(err, bots.ErrNotEntitled):
 		writeError(w, &apiError{Status: http.StatusForbidden, Code: "not_entitled", Message: cleanMessage(err, "")})
+	case errors.Is(err, bots.ErrIdempotencyConflict):
+		writeError(w, &apiError{Status: http.StatusConflict, Code: "idempotency_conflict",
+			Message: "this Idempotency-Key was used with a different request"})
 	case errors.Is(err, bots.ErrConflict):
 		writeError(w, &apiError{Status: http.StatusConflict, Code: "conflict", Message: cleanMessage(err, "")})
 	case errors.Is(err, bots.ErrAccountNotConnected):
@@ -261,7 +264,12 @@ func (s *Server) createBot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	b, err := s.bots.Create(r.Context(), mustPrincipal(r).UserID, spec)
+	key, hash, e := idempotency(r, body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	b, _, err := s.bots.CreateIdempotent(r.Context(), mustPrincipal(r).UserID, spec, key, hash)
 	if err != nil {
 		s.botsError(w, r, err)
 		return

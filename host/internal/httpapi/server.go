@@ -93,7 +93,7 @@ type Trading interface {
 
 // Bots manages users' bots (*bots.Service).
 type Bots interface {
-	Create(ctx context.Context, userID int64, spec bots.Spec) (bots.Bot, error)
+	CreateIdempotent(ctx context.Context, userID int64, spec bots.Spec, key string, hash []byte) (bots.Bot, bool, error)
 	Get(ctx context.Context, userID, id int64) (bots.Bot, error)
 	List(ctx context.Context, userID int64, limit int, cursor int64) ([]bots.Bot, int64, error)
 	Update(ctx context.Context, userID, id int64, spec bots.Spec) (bots.Bot, error)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -96,4 +97,41 @@ func TestTradeValidation(t *testing.T) {
 	r = e.call("POST", "/api/v2/user/trade", a.token, `{`+acct+`,"symbol":"EURUSD-OTC","direction":"CALL","amount":4,"expiration":60}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Raw)
 	assert.Equal(t, "risk_limit", r.errorCode())
+}
+
+// Creating a bot with an Idempotency-Key is safe to retry: concurrent
+// retries make one bot, and the key with another body is a 409.
+func TestIdempotencyKeyCreatesOneBot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.OpenPostgres(t), noLimits)
+	a := e.register("judy")
+	e.connectPaper(&a, "judy-password-1")
+	body := `{"name":"r","strategy":"rsi","params":{"period":14},"account_id":` + strconv.FormatInt(a.account, 10) +
+		`,"symbol":"EURUSD-OTC","timeframe":"1m","amount":1,"expiration":60}`
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		ids = map[int64]int{}
+		bad []string
+	)
+	for range 20 {
+		wg.Go(func() {
+			r := e.call("POST", "/api/v2/bots", a.token, body, httpapi.IdempotencyKeyHeader, "bot-1")
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status != http.StatusCreated {
+				bad = append(bad, r.Raw)
+				return
+			}
+			ids[jsonID(t, jsonObj(t, r.JSON["bot"])["id"])]++
+		})
+	}
+	wg.Wait()
+	require.Empty(t, bad)
+	assert.Len(t, ids, 1, "one bot for one key")
+	r := e.call("POST", "/api/v2/bots", a.token, strings.Replace(body, `"amount":1`, `"amount":2`, 1), httpapi.IdempotencyKeyHeader, "bot-1")
+	assert.Equal(t, http.StatusConflict, r.Status, r.Raw)
+	assert.Equal(t, "idempotency_conflict", r.errorCode())
+	r = e.call("GET", "/api/v2/bots", a.token, "")
+	assert.Len(t, r.JSON["items"], 1)
 }
