@@ -85,37 +85,31 @@ func newTenancy(cfg config.Config, db *store.Store, m *pluginmgr.Manager, log hc
 }
 
 // entitlementPolicy asks the billing service whether a user's plan allows
-// connecting an account.
+// connecting an account or placing a trade on a broker.
 type entitlementPolicy struct{ billing *billing.Service }
 
-// CheckTrade asks the same of a trade: a lapsed plan stops real-money
-// trading and trading on brokers the plan no longer includes.
-func (p entitlementPolicy) CheckTrade(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
+// check asks the plan whether userID may use brokerName in mode; a
+// refusal wraps the consumer's sentinel so each maps it to its own answer.
+func (p entitlementPolicy) check(ctx context.Context, userID int64, brokerName string, mode broker.Mode, sentinel error) error {
 	ent, err := p.billing.Entitlements(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if !ent.AllowsBroker(brokerName) {
-		return fmt.Errorf("%w: the %s plan does not include the %s broker", trading.ErrNotEntitled, ent.PlanID, brokerName)
-	}
-	if mode == broker.Real && !ent.LiveTrading {
-		return fmt.Errorf("%w: the %s plan allows practice trading only", trading.ErrNotEntitled, ent.PlanID)
+	if err := ent.CheckBroker(brokerName, mode == broker.Real); err != nil {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	return nil
 }
 
+// CheckTrade asks the plan about a trade: a lapsed plan stops real-money
+// trading and trading on brokers the plan no longer includes.
+func (p entitlementPolicy) CheckTrade(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
+	return p.check(ctx, userID, brokerName, mode, trading.ErrNotEntitled)
+}
+
+// CheckConnect asks the plan about connecting an account.
 func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error {
-	ent, err := p.billing.Entitlements(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if !ent.AllowsBroker(brokerName) {
-		return fmt.Errorf("%w: the %s plan does not include the %s broker; upgrade to use it", accounts.ErrNotEntitled, ent.PlanID, brokerName)
-	}
-	if mode == broker.Real && !ent.LiveTrading {
-		return fmt.Errorf("%w: the %s plan allows practice accounts only; upgrade for real-money trading", accounts.ErrNotEntitled, ent.PlanID)
-	}
-	return nil
+	return p.check(ctx, userID, brokerName, mode, accounts.ErrNotEntitled)
 }
 
 // accountsAPI is the account manager as the API uses it: an account with
@@ -142,9 +136,8 @@ func (a accountsAPI) checkNoActiveTrades(ctx context.Context, userID, accountID 
 }
 
 func (a accountsAPI) Disconnect(ctx context.Context, userID, accountID int64) error {
-	if _, err := a.Get(ctx, userID, accountID); err != nil {
-		return err
-	}
+	// Another user's account has no trades of userID, and the manager
+	// answers ErrNotFound for it below.
 	if err := a.checkNoActiveTrades(ctx, userID, accountID); err != nil {
 		return err
 	}

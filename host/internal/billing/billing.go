@@ -14,6 +14,7 @@ package billing
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -139,6 +140,20 @@ type Entitlements struct {
 
 // AllowsBroker reports whether the entitlements cover broker name.
 func (e Entitlements) AllowsBroker(name string) bool { return allows(e.Brokers, name) }
+
+// CheckBroker says why the entitlements do not cover using broker name
+// (with real money when real is set), or nil when they do. Connecting an
+// account and placing a trade ask the same question, so the rule and its
+// message live here once.
+func (e Entitlements) CheckBroker(name string, real bool) error {
+	if !e.AllowsBroker(name) {
+		return fmt.Errorf("the %s plan does not include the %s broker; upgrade to use it", e.PlanID, name)
+	}
+	if real && !e.LiveTrading {
+		return fmt.Errorf("the %s plan allows practice trading only; upgrade for real-money trading", e.PlanID)
+	}
+	return nil
+}
 
 // AllowsStrategy reports whether the entitlements cover strategy name.
 func (e Entitlements) AllowsStrategy(name string) bool { return allows(e.Strategies, name) }
