@@ -230,3 +230,43 @@ type Broker interface {
 
 // Factory returns a new, unopened session.
 type Factory func() Broker
+
+// OrderResult is the answer for one order of a batch: the order as the
+// broker accepted it, or the error PlaceOrder would have returned for it.
+type OrderResult struct {
+	Order Order
+	Err   error
+}
+
+// BatchPlacer is implemented by sessions that can place many orders in one
+// call, such as the paper broker (one journal fsync for the batch) and the
+// SDK's plugin client (one RPC for the batch). Adapters need not implement
+// it: the SDK places a batch on any Broker one order after another.
+type BatchPlacer interface {
+	// PlaceOrders places reqs and returns one result per request, in
+	// order. Each order is idempotent on its ClientOrderID exactly as with
+	// PlaceOrder, also when one id appears twice in a batch (the second is
+	// answered with the first's order). A non-nil error means the call as
+	// a whole failed and says nothing about which orders were placed: the
+	// caller must treat every order of the batch as PlaceOrder's caller
+	// treats a failed call.
+	PlaceOrders(ctx context.Context, reqs []OrderRequest) ([]OrderResult, error)
+}
+
+// PlaceOrders places reqs on b: in one call when b is a BatchPlacer, else
+// with one PlaceOrder after another (stopping at ctx's end: the orders not
+// sent get ctx's error).
+func PlaceOrders(ctx context.Context, b Broker, reqs []OrderRequest) ([]OrderResult, error) {
+	if bp, ok := b.(BatchPlacer); ok {
+		return bp.PlaceOrders(ctx, reqs)
+	}
+	out := make([]OrderResult, len(reqs))
+	for i, r := range reqs {
+		if err := ctx.Err(); err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Order, out[i].Err = b.PlaceOrder(ctx, r)
+	}
+	return out, nil
+}
