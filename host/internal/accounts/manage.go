@@ -104,6 +104,12 @@ type accountSession struct{ broker.Broker }
 // the account out under the other users of it (bots, the API).
 func (accountSession) Close(context.Context) error { return nil }
 
+// PlaceOrders forwards a batch in one call when the plugin session can
+// take one (embedding the interface would hide that it can).
+func (s accountSession) PlaceOrders(ctx context.Context, reqs []broker.OrderRequest) ([]broker.OrderResult, error) {
+	return broker.PlaceOrders(ctx, s.Broker, reqs)
+}
+
 // Disconnect closes the account's session, marks it disconnected and
 // erases its sealed credentials. Disconnecting a disconnected account
 // succeeds; another user's account is ErrNotFound.
