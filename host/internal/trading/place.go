@@ -57,20 +57,8 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest) (Trade, error) {
 			return t, err
 		}
 	}
-	b, acct, err := s.session(ctx, req)
+	b, acct, err := newPrep(s).check(ctx, req)
 	if err != nil {
-		return Trade{}, err
-	}
-	if err := s.policy.CheckTrade(ctx, req.UserID, acct.Broker, acct.Mode); err != nil {
-		if errors.Is(err, ErrNotEntitled) {
-			return Trade{}, err
-		}
-		if errors.Is(err, accounts.ErrNotEntitled) {
-			return Trade{}, fmt.Errorf("%w: %w", ErrNotEntitled, err)
-		}
-		return Trade{}, fmt.Errorf("trading: check entitlement: %w", err)
-	}
-	if err := s.checkInstrument(ctx, b, acct.Broker, req); err != nil {
 		return Trade{}, err
 	}
 	t, fresh, err := s.insert(ctx, req, acct)
@@ -269,13 +257,8 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 				return err
 			}
 		}
-		if err := checkRisk(tx, riskScope{userID: req.UserID}, userLimits, req, now); err != nil {
+		if err := s.checkRisk(tx, req, userLimits, now); err != nil {
 			return err
-		}
-		if req.BotID != 0 {
-			if err := checkRisk(tx, riskScope{userID: req.UserID, botID: req.BotID}, req.BotLimits, req, now); err != nil {
-				return err
-			}
 		}
 		// RETURNING the whole row saves reading it back.
 		var r row
@@ -308,32 +291,17 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 
 // lockUser serialises one user's trade inserts on PostgreSQL, so that
 // concurrent Places see each other's trades in their risk checks and
-// Idempotency-Key lookups, and returns the user's limits (DefaultLimits
-// without a row). On PostgreSQL the lock and the limits are one statement,
-// one round trip fewer on every order. SQLite needs no lock: the store has
-// one writer and its transactions take the write lock at BEGIN.
+// Idempotency-Key lookups, and returns the user's limits (see lockUsers).
 func (s *Service) lockUser(ctx context.Context, tx *sqlx.Tx, userID int64) (Limits, error) {
-	if !s.postgres {
-		return loadLimits(tx, userID)
+	m, err := s.lockUsers(ctx, tx, []int64{userID})
+	if err != nil {
+		return Limits{}, err
 	}
-	var r struct {
-		HasLimits bool `db:"has_limits"`
-		limitsNullRow
-	}
-	err := tx.QueryRowxContext(ctx, `SELECT l.user_id IS NOT NULL AS has_limits, l.max_stake, l.max_open_trades,
-			l.max_trades_per_day, l.max_daily_loss, l.cooldown_losses, l.cooldown_ms
-		FROM users u LEFT JOIN user_limits l ON l.user_id = u.id
-		WHERE u.id = $1 FOR UPDATE OF u`, userID).StructScan(&r)
-	if errors.Is(err, sql.ErrNoRows) {
+	l, ok := m[userID]
+	if !ok {
 		return Limits{}, fmt.Errorf("%w: user %d", ErrNotFound, userID)
 	}
-	if err != nil {
-		return Limits{}, fmt.Errorf("trading: lock user %d: %w", userID, err)
-	}
-	if !r.HasLimits {
-		return DefaultLimits(), nil
-	}
-	return r.limits(), nil
+	return l, nil
 }
 
 // send calls PlaceOrder for the committed pending trade t and records the
@@ -351,19 +319,7 @@ func (s *Service) send(ctx context.Context, b broker.Broker, t Trade) (Trade, er
 		Expiry:        t.Expiration,
 	})
 	cancel()
-	log := s.log.With("trade_id", t.ID, "user_id", t.UserID, "bot_id", t.BotID, "account_id", t.AccountID, "client_order_id", t.ClientOrderID)
-	now := s.now()
-	var c change
-	switch {
-	case callErr == nil:
-		c = orderChange(o, t, now, s.opts.SettleGrace)
-	case classify(callErr) == StatusRejected:
-		c = rejectedChange(callErr.Error(), now)
-		log.Info("order rejected", "error", callErr)
-	default:
-		c = unknownChange(callErr.Error(), now)
-		log.Warn("order outcome unknown; it will be resolved with GetOrder, never sent again", "error", callErr)
-	}
+	c := s.outcomeChange(t, o, callErr, s.now())
 	// Recording gets a generous deadline of its own: giving up leaves the
 	// trade pending until reconciliation, which is safe but slow.
 	wctx, wcancel := context.WithTimeout(detached, recordTimeout)
@@ -376,13 +332,29 @@ func (s *Service) send(ctx context.Context, b broker.Broker, t Trade) (Trade, er
 	})
 	if err != nil {
 		// The row stays pending; reconciliation resolves it.
-		log.Error("could not record the order outcome", "order_error", callErr, "error", err)
+		s.log.Error("could not record the order outcome", "trade_id", t.ID, "order_error", callErr, "error", err)
 		return t, fmt.Errorf("trading: record outcome of trade %d: %w", t.ID, err)
 	}
 	if out.Status == StatusOpen {
 		s.nudge()
 	}
 	return out, nil
+}
+
+// outcomeChange is the change a PlaceOrder answer for trade t asks for:
+// the order o, or the call's error.
+func (s *Service) outcomeChange(t Trade, o broker.Order, callErr error, now time.Time) change {
+	switch {
+	case callErr == nil:
+		return orderChange(o, t, now, s.opts.SettleGrace)
+	case classify(callErr) == StatusRejected:
+		s.log.Info("order rejected", "trade_id", t.ID, "user_id", t.UserID, "bot_id", t.BotID, "client_order_id", t.ClientOrderID, "error", callErr)
+		return rejectedChange(callErr.Error(), now)
+	default:
+		s.log.Warn("order outcome unknown; it will be resolved with GetOrder, never sent again",
+			"trade_id", t.ID, "user_id", t.UserID, "bot_id", t.BotID, "account_id", t.AccountID, "client_order_id", t.ClientOrderID, "error", callErr)
+		return unknownChange(callErr.Error(), now)
+	}
 }
 
 // classify maps a failed PlaceOrder call to StatusRejected (the order

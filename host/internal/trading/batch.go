@@ -1,0 +1,371 @@
+package trading
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+)
+
+// PlaceResult is what Place returns for one request of a PlaceBatch.
+type PlaceResult struct {
+	Trade Trade
+	Err   error
+}
+
+// PlaceBatch places many trades, each with exactly the guarantees and
+// results of Place, at a fraction of the cost per trade: the checks ask
+// once per account and user, the risk limits of every user in the batch
+// are read and their pending rows written in one transaction, each
+// account's orders go to its broker plugin in one PlaceOrders call (one
+// journal fsync on the paper broker), and all outcomes are recorded in one
+// transaction. A bot runner hands it the signals of a candle close.
+//
+// Requests of one user are checked against the limits in the order given,
+// each counting the ones accepted before it. Requests with an
+// IdempotencyKey are placed one by one with Place after the rest.
+//
+// The batch transaction runs in the system scope (it writes for several
+// users); every statement names its users explicitly, and each request's
+// account was checked to be its user's (accounts.Manager.Session) first.
+func (s *Service) PlaceBatch(ctx context.Context, reqs []PlaceRequest) []PlaceResult {
+	out := make([]PlaceResult, len(reqs))
+	p := newPrep(s)
+	var (
+		items []*batchItem
+		keyed []int
+	)
+	for i, req := range reqs {
+		if err := validatePlace(req); err != nil {
+			out[i].Err = err
+			continue
+		}
+		if req.IdempotencyKey != "" {
+			keyed = append(keyed, i)
+			continue
+		}
+		b, acct, err := p.check(ctx, req)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		items = append(items, &batchItem{idx: i, req: req, b: b, acct: acct})
+	}
+	if len(items) > 0 {
+		if err := s.insertBatch(ctx, items); err != nil {
+			for _, it := range items {
+				out[it.idx].Err = err
+			}
+		} else {
+			s.sendBatch(ctx, items)
+			for _, it := range items {
+				out[it.idx] = PlaceResult{Trade: it.trade, Err: it.err}
+			}
+		}
+	}
+	for _, i := range keyed {
+		out[i].Trade, out[i].Err = s.Place(ctx, reqs[i])
+	}
+	return out
+}
+
+// batchItem is one request of a batch on its way.
+type batchItem struct {
+	idx  int
+	req  PlaceRequest
+	b    broker.Broker
+	acct accounts.Account
+	// trade is the row as written (and then as recorded); err a refusal
+	// (then no row) or the failure to record the outcome.
+	trade   Trade
+	written bool
+	err     error
+}
+
+// insertBatch checks the items' risk limits and writes the pending rows
+// of those that pass, in one transaction. Items refused by a limit get
+// their err; an error return means nothing was written.
+func (s *Service) insertBatch(ctx context.Context, items []*batchItem) error {
+	var users []int64
+	for _, it := range items {
+		users = append(users, it.req.UserID)
+	}
+	slices.Sort(users)
+	users = slices.Compact(users)
+	// In ascending order, as every other holder of several takes them, so
+	// two batches cannot deadlock.
+	var unlocks []func()
+	defer func() {
+		for _, u := range unlocks {
+			u()
+		}
+	}()
+	for _, u := range users {
+		unlock, err := s.waitUser(ctx, u)
+		if err != nil {
+			return err
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	now := s.now()
+	type verdict struct {
+		row  row
+		err  error
+		sent bool
+	}
+	var verdicts []verdict
+	err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+		verdicts = make([]verdict, len(items))
+		limits, err := s.lockUsers(ctx, tx, users)
+		if err != nil {
+			return err
+		}
+		var needs []riskNeed
+		seen := make(map[riskScope]bool)
+		for _, it := range items {
+			l, ok := limits[it.req.UserID]
+			if !ok {
+				continue
+			}
+			for _, n := range riskNeeds(it.req, l) {
+				if !seen[n.scope] {
+					seen[n.scope] = true
+					needs = append(needs, n)
+				}
+			}
+		}
+		states, err := s.loadRisk(tx, needs, now)
+		if err != nil {
+			return err
+		}
+		var accepted []int
+	items:
+		for j, it := range items {
+			l, ok := limits[it.req.UserID]
+			if !ok {
+				verdicts[j].err = fmt.Errorf("%w: user %d", ErrNotFound, it.req.UserID)
+				continue
+			}
+			scopeNeeds := riskNeeds(it.req, l)
+			for _, n := range scopeNeeds {
+				if err := states[n.scope].check(n.scope, n.limits, it.req, now); err != nil {
+					verdicts[j].err = err
+					continue items
+				}
+			}
+			for _, n := range scopeNeeds {
+				states[n.scope].add()
+			}
+			accepted = append(accepted, j)
+		}
+		for len(accepted) > 0 {
+			n := min(len(accepted), bulkRows)
+			rows, err := s.insertRows(tx, items, accepted[:n], now)
+			if err != nil {
+				return err
+			}
+			for k, j := range accepted[:n] {
+				verdicts[j] = verdict{row: rows[k], sent: true}
+			}
+			accepted = accepted[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for j, it := range items {
+		it.err = verdicts[j].err
+		if verdicts[j].sent {
+			it.trade, it.written = verdicts[j].row.trade(), true
+		}
+	}
+	return nil
+}
+
+// insertRows writes the pending rows of items[idx...] with one INSERT and
+// returns them in that order.
+func (s *Service) insertRows(tx *sqlx.Tx, items []*batchItem, idx []int, now time.Time) ([]row, error) {
+	const cols = 13
+	var q strings.Builder
+	q.WriteString(`INSERT INTO trades (user_id, bot_id, account_id, broker, symbol, direction,
+		amount, expiration_ms, status, client_order_id, created_at, updated_at, next_check_at) VALUES `)
+	args := make([]any, 0, cols*len(idx))
+	byOrder := make(map[string]int, len(idx))
+	for k, j := range idx {
+		if k > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?" + strings.Repeat(", ?", cols-1) + ")")
+		req, acct := items[j].req, items[j].acct
+		id := newClientOrderID()
+		byOrder[id] = k
+		args = append(args, req.UserID, nullBot(req.BotID), acct.ID, acct.Broker, req.Symbol, req.Direction.String(),
+			req.Amount, req.Expiration.Milliseconds(), string(StatusPending), id,
+			now.UnixMilli(), now.UnixMilli(), s.quietAfter(now).UnixMilli())
+	}
+	q.WriteString(" RETURNING " + columns)
+	var rows []row
+	if err := tx.Select(&rows, tx.Rebind(q.String()), args...); err != nil {
+		return nil, fmt.Errorf("trading: insert %d trades: %w", len(idx), err)
+	}
+	if len(rows) != len(idx) {
+		return nil, fmt.Errorf("trading: inserted %d trades, got %d rows back", len(idx), len(rows))
+	}
+	// RETURNING's order is not promised: match on the client order ids.
+	out := make([]row, len(idx))
+	for _, r := range rows {
+		out[byOrder[r.ClientOrderID]] = r
+	}
+	return out, nil
+}
+
+// sendBatch sends the written items' orders, one PlaceOrders call per
+// account (at most Options.Concurrency at once), and records every
+// outcome in one transaction, as send does for one trade.
+func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
+	byAcct := make(map[int64][]*batchItem)
+	var accts []int64
+	for _, it := range items {
+		if !it.written {
+			continue
+		}
+		if byAcct[it.acct.ID] == nil {
+			accts = append(accts, it.acct.ID)
+		}
+		byAcct[it.acct.ID] = append(byAcct[it.acct.ID], it)
+		s.beginFlight(it.trade.ID)
+	}
+	if len(accts) == 0 {
+		return
+	}
+	defer func() {
+		for _, it := range items {
+			if it.written {
+				s.endFlight(it.trade.ID)
+			}
+		}
+	}()
+	detached := context.WithoutCancel(ctx)
+	changes := make(map[*batchItem]change, len(items))
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, s.opts.Concurrency)
+	)
+	for _, id := range accts {
+		group := byAcct[id]
+		sem <- struct{}{}
+		wg.Go(func() { // owned by sendBatch, which waits below
+			defer func() { <-sem }()
+			cs := s.placeGroup(detached, group)
+			mu.Lock()
+			for k, it := range group {
+				changes[it] = cs[k]
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	var list []idChange
+	var recorded []*batchItem
+	for _, it := range items {
+		if it.written {
+			list = append(list, idChange{userID: it.trade.UserID, id: it.trade.ID, c: changes[it]})
+			recorded = append(recorded, it)
+		}
+	}
+	wctx, cancel := context.WithTimeout(detached, recordTimeout)
+	defer cancel()
+	var rows []row
+	err := s.st.Update(wctx, store.System(), func(tx *sqlx.Tx) error {
+		var err error
+		rows, err = s.applyMany(tx, list)
+		return err
+	})
+	if err != nil {
+		// The rows stay pending; reconciliation resolves them.
+		s.log.Error("could not record the outcomes of a batch of orders", "orders", len(list), "error", err)
+		for _, it := range recorded {
+			it.err = fmt.Errorf("trading: record outcome of trade %d: %w", it.trade.ID, err)
+		}
+		return
+	}
+	opened := false
+	for k, it := range recorded {
+		it.trade = rows[k].trade()
+		opened = opened || it.trade.Status == StatusOpen
+	}
+	if opened {
+		s.nudge()
+	}
+}
+
+// placeGroup sends one account's orders in one PlaceOrders call and
+// returns the change each outcome asks for, in order.
+func (s *Service) placeGroup(ctx context.Context, group []*batchItem) []change {
+	reqs := make([]broker.OrderRequest, len(group))
+	for k, it := range group {
+		t := it.trade
+		reqs[k] = broker.OrderRequest{
+			ClientOrderID: t.ClientOrderID, Symbol: t.Symbol, Side: t.Direction,
+			Amount: t.Amount, Expiry: t.Expiration,
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.opts.PlaceTimeout)
+	res, callErr := broker.PlaceOrders(cctx, group[0].b, reqs)
+	cancel()
+	if callErr == nil && len(res) != len(reqs) {
+		callErr = fmt.Errorf("broker answered %d results for %d orders", len(res), len(reqs))
+	}
+	now := s.now()
+	out := make([]change, len(group))
+	for k, it := range group {
+		var o broker.Order
+		err := callErr
+		if err == nil {
+			o, err = res[k].Order, res[k].Err
+		}
+		out[k] = s.outcomeChange(it.trade, o, err, now)
+	}
+	return out
+}
+// lockUsers locks the users' rows (PostgreSQL; SQLite has one writer) and
+// returns their limits, DefaultLimits for a user without a row. Users that
+// do not exist are missing from the map.
+func (s *Service) lockUsers(ctx context.Context, tx *sqlx.Tx, users []int64) (map[int64]Limits, error) {
+	q := `SELECT u.id AS user_id, l.user_id IS NOT NULL AS has_limits, l.max_stake, l.max_open_trades,
+			l.max_trades_per_day, l.max_daily_loss, l.cooldown_losses, l.cooldown_ms
+		FROM users u LEFT JOIN user_limits l ON l.user_id = u.id
+		WHERE u.id IN (?) ORDER BY u.id`
+	if s.postgres {
+		q += ` FOR UPDATE OF u`
+	}
+	type limitsUserRow struct {
+		UserID    int64 `db:"user_id"`
+		HasLimits bool  `db:"has_limits"`
+		limitsNullRow
+	}
+	rows, err := selectIn[limitsUserRow](tx, q, users)
+	if err != nil {
+		return nil, fmt.Errorf("trading: lock users: %w", err)
+	}
+	out := make(map[int64]Limits, len(rows))
+	for _, r := range rows {
+		if r.HasLimits {
+			out[r.UserID] = r.limits()
+		} else {
+			out[r.UserID] = DefaultLimits()
+		}
+	}
+	return out, nil
+}
+

@@ -1,0 +1,190 @@
+package trading
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/market"
+)
+
+// A batch gives every request what Place would have given it: trades on
+// the requester's own account with its bot id, broker refusals as
+// rejected trades, and host refusals (invalid, foreign account, user and
+// bot risk limits counted in request order) as errors with no trade; the
+// broker holds exactly one order per placed trade, and all settle.
+func TestPlaceBatch(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st)
+		e.run()
+		alice, aliceAcct := e.connect("alice@example.com")
+		bob, bobAcct := e.connect("bob@example.com")
+		require.NoError(t, e.svc.SetLimits(ctx, bob, Limits{MaxOpenTrades: 3}))
+
+		bot := func(r PlaceRequest, id int64, l Limits) PlaceRequest {
+			r.BotID, r.BotLimits = id, l
+			return r
+		}
+		foreign := manual(bob, market.Call, "5")
+		foreign.AccountID = aliceAcct
+		foreign.Broker = ""
+		unknownSymbol := manual(alice, market.Call, "5")
+		unknownSymbol.Symbol = "NOPE-OTC"
+		reqs := []PlaceRequest{
+			0:  manual(alice, market.Call, "10"),
+			1:  bot(manual(alice, market.Put, "11"), 7, Limits{MaxOpenTrades: 1}),
+			2:  manual(bob, market.Call, "12"),
+			3:  bot(manual(alice, market.Call, "13"), 7, Limits{MaxOpenTrades: 1}), // the bot's limit: its first counts
+			4:  bot(manual(bob, market.Put, "14"), 9, Limits{}),
+			5:  manual(alice, market.Call, "0"), // invalid
+			6:  foreign,                         // bob on alice's account
+			7:  manual(bob, market.Call, "15"),
+			8:  manual(bob, market.Call, "16"), // bob's fourth: his limit of 3 open
+			9:  unknownSymbol,
+			10: manual(alice, market.Put, "20000"), // more than the paper balance: the broker refuses
+		}
+		res := e.svc.PlaceBatch(ctx, reqs)
+		require.Len(t, res, len(reqs))
+
+		for _, i := range []int{0, 1, 2, 4, 7} {
+			require.NoError(t, res[i].Err, "request %d", i)
+			tr := res[i].Trade
+			require.Equal(t, StatusOpen, tr.Status, "request %d: %s", i, tr.Error)
+			assert.Equal(t, reqs[i].UserID, tr.UserID, "request %d", i)
+			assert.Equal(t, reqs[i].BotID, tr.BotID, "request %d", i)
+			assert.True(t, reqs[i].Amount.Equal(tr.Amount), "request %d", i)
+			assert.Equal(t, reqs[i].Direction, tr.Direction, "request %d", i)
+			want := aliceAcct
+			if tr.UserID == bob {
+				want = bobAcct
+			}
+			assert.Equal(t, want, tr.AccountID, "request %d", i)
+			assert.NotEmpty(t, tr.BrokerOrderID)
+		}
+		var re *RiskError
+		require.ErrorAs(t, res[3].Err, &re)
+		assert.Equal(t, RuleMaxOpenTrades, re.Rule)
+		assert.Contains(t, re.Message, "the bot's")
+		require.ErrorAs(t, res[8].Err, &re)
+		assert.Equal(t, RuleMaxOpenTrades, re.Rule)
+		assert.Contains(t, re.Message, "your")
+		assert.ErrorIs(t, res[5].Err, ErrInvalidRequest)
+		assert.ErrorIs(t, res[6].Err, ErrNotFound)
+		assert.ErrorIs(t, res[9].Err, ErrInvalidRequest)
+		for _, i := range []int{3, 5, 6, 8, 9} {
+			assert.Zero(t, res[i].Trade.ID, "request %d wrote no trade", i)
+		}
+		require.NoError(t, res[10].Err)
+		assert.Equal(t, StatusRejected, res[10].Trade.Status)
+		assert.Contains(t, res[10].Trade.Error, "insufficient")
+
+		// Nothing leaks: each user lists only their own trades.
+		aliceList, _, err := e.svc.List(ctx, alice, Filter{})
+		require.NoError(t, err)
+		assert.Len(t, aliceList, 3) // 0, 1, 10
+		bobList, _, err := e.svc.List(ctx, bob, Filter{})
+		require.NoError(t, err)
+		assert.Len(t, bobList, 3) // 2, 4, 7
+		for _, tr := range bobList {
+			assert.Equal(t, bob, tr.UserID)
+		}
+
+		for _, i := range []int{0, 1, 2, 4, 7} {
+			checkProfit(t, e.waitFinal(reqs[i].UserID, res[i].Trade.ID))
+		}
+		e.checkOrdersMatchTrades()
+	})
+}
+
+// A batch whose broker call dies with the plugin (kill -9 while the call
+// waits): every order of it is unknown, none is sent again, and
+// reconciliation after the restart gives each its true state; the
+// broker's orders equal the trade rows.
+func TestPlaceBatchPluginKilled(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st, func(o *Options) { o.PlaceTimeout = time.Minute })
+		alice, aliceAcct := e.connect("alice@example.com")
+		bob, bobAcct := e.connect("bob@example.com")
+		// A first trade warms the instrument cache, so the batch's checks
+		// need nothing of the frozen process.
+		first, err := e.svc.Place(ctx, manual(alice, market.Call, "10"))
+		require.NoError(t, err)
+		require.Equal(t, StatusOpen, first.Status)
+		pid := e.paperPID()
+		e.freeze(pid)
+		go func() { // owned by the test: ends after the sleep
+			time.Sleep(time.Second)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}()
+		var reqs []PlaceRequest
+		for i := range 6 {
+			r := manual(alice, market.Call, "10")
+			r.AccountID = aliceAcct
+			if i%2 == 1 {
+				r = manual(bob, market.Put, "10")
+				r.AccountID = bobAcct
+			}
+			reqs = append(reqs, r)
+		}
+		res := e.svc.PlaceBatch(ctx, reqs)
+		e.waitRestarted(pid)
+		unknown := 0
+		for i, r := range res {
+			require.NoError(t, r.Err, "request %d", i)
+			if r.Trade.Status == StatusUnknown {
+				unknown++
+			}
+			// Frozen before the call: the plugin never read the orders,
+			// but the host cannot know that.
+			assert.Contains(t, []Status{StatusUnknown, StatusOpen}, r.Trade.Status, "request %d: %s", i, r.Trade.Error)
+		}
+		require.NotZero(t, unknown, "the kill left the orders it cut off unknown")
+		e.clock.advance(2 * e.svc.opts.PlaceTimeout)
+		_, err = e.svc.Reconcile(ctx)
+		require.NoError(t, err)
+		for i, r := range res {
+			got, err := e.svc.Get(ctx, reqs[i].UserID, r.Trade.ID)
+			require.NoError(t, err)
+			assert.Contains(t, []Status{StatusRejected, StatusOpen, StatusWon, StatusLost, StatusDraw}, got.Status, "request %d", i)
+		}
+		e.checkOrdersMatchTrades()
+	})
+}
+
+// An error for the whole batch (the store refuses the insert) is every
+// request's error, and nothing is sent.
+func TestPlaceBatchStoreFailure(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		e := newEnv(t, st)
+		alice, _ := e.connect("alice@example.com")
+		ctx, cancel := context.WithCancel(ctxT(t))
+		sent := false
+		e.accts.setPlace(func(ctx context.Context, inner broker.Broker, req broker.OrderRequest) (broker.Order, error) {
+			sent = true
+			return inner.PlaceOrder(ctx, req)
+		})
+		cancel()
+		res := e.svc.PlaceBatch(ctx, []PlaceRequest{manual(alice, market.Call, "10"), manual(alice, market.Put, "10")})
+		for _, r := range res {
+			require.Error(t, r.Err)
+			assert.True(t, errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, ErrAccountNotConnected), "%v", r.Err)
+		}
+		assert.False(t, sent)
+		assert.Empty(t, e.allTrades())
+	})
+}

@@ -1,0 +1,179 @@
+package trading
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// bulkRows bounds the rows of one multi-row statement (PostgreSQL allows
+// 65,535 parameters; a trade row takes up to 16).
+const bulkRows = 500
+
+// idChange is a transition for trade id of userID.
+type idChange struct {
+	userID, id int64
+	c          change
+}
+
+// columnTypes are the SQL types of the columns a change sets, for the
+// casts of a multi-row UPDATE's VALUES list (lib/pq sends every parameter
+// as text).
+func columnType(col string) string {
+	switch col {
+	case "open_price", "close_price", "payout", "profit":
+		return "numeric"
+	case "error", "broker_order_id", "status":
+		return "text"
+	default: // the *_at times
+		return "bigint"
+	}
+}
+
+// applyMany applies every change in tx and returns each trade's row as it
+// is afterwards, in the order of items, whether its change applied or not.
+// On PostgreSQL the changes of one shape (target, source states, columns)
+// are one UPDATE … FROM (VALUES …) per bulkRows trades, instead of a
+// statement per trade; SQLite, an embedded single writer, takes them one
+// by one.
+func (s *Service) applyMany(tx *sqlx.Tx, items []idChange) ([]row, error) {
+	out := make([]row, len(items))
+	if !s.postgres {
+		for i, it := range items {
+			r, err := it.c.applyRow(tx, it.userID, it.id)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	byID := make(map[int64]row, len(items))
+	groups := make(map[string][]idChange)
+	var keys []string
+	for _, it := range items {
+		if len(it.c.from) == 0 {
+			continue
+		}
+		k := it.c.shape()
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], it)
+	}
+	for _, k := range keys {
+		g := groups[k]
+		for len(g) > 0 {
+			n := min(len(g), bulkRows)
+			rows, err := updateShape(tx, g[:n])
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				byID[r.ID] = r
+			}
+			g = g[n:]
+		}
+	}
+	// Trades whose change did not apply (already moved on) are read as
+	// they are.
+	var missing []int64
+	for _, it := range items {
+		if _, ok := byID[it.id]; !ok {
+			missing = append(missing, it.id)
+		}
+	}
+	for len(missing) > 0 {
+		n := min(len(missing), bulkRows)
+		rows, err := selectIn[row](tx, `SELECT `+columns+` FROM trades WHERE id IN (?)`, missing[:n])
+		if err != nil {
+			return nil, fmt.Errorf("trading: read trades: %w", err)
+		}
+		for _, r := range rows {
+			byID[r.ID] = r
+		}
+		missing = missing[n:]
+	}
+	for i, it := range items {
+		r, ok := byID[it.id]
+		if !ok || r.UserID != it.userID {
+			return nil, fmt.Errorf("%w: trade %d", ErrNotFound, it.id)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// shape identifies the changes one multi-row UPDATE can apply together.
+func (c change) shape() string {
+	var b strings.Builder
+	b.WriteString(string(c.to))
+	for _, f := range c.from {
+		b.WriteString("|" + string(f))
+	}
+	for _, set := range c.sets {
+		b.WriteString("|" + set)
+	}
+	return b.String()
+}
+
+// updateShape applies changes of one shape with one UPDATE … FROM (VALUES
+// …) statement and returns the rows it changed.
+func updateShape(tx *sqlx.Tx, items []idChange) ([]row, error) {
+	c0 := items[0].c
+	cols := make([]string, len(c0.sets))
+	for i, set := range c0.sets {
+		cols[i] = strings.TrimSuffix(set, " = ?")
+	}
+	var (
+		q    strings.Builder
+		args = make([]any, 0, 1+len(c0.from)+len(items)*(2+len(cols)))
+	)
+	param := func(v any, typ string) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args)) + "::" + typ
+	}
+	q.WriteString("UPDATE trades SET status = " + param(string(c0.to), "text"))
+	for i, col := range cols {
+		q.WriteString(", " + col + " = v.c" + strconv.Itoa(i))
+	}
+	q.WriteString(" FROM (VALUES ")
+	for j, it := range items {
+		if j > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(" + param(it.id, "bigint") + ", " + param(it.userID, "bigint"))
+		for i, col := range cols {
+			q.WriteString(", " + param(it.c.args[i], columnType(col)))
+		}
+		q.WriteString(")")
+	}
+	q.WriteString(") AS v(vid, vuser")
+	for i := range cols {
+		q.WriteString(", c" + strconv.Itoa(i))
+	}
+	q.WriteString(") WHERE trades.id = v.vid AND trades.user_id = v.vuser AND trades.status IN (")
+	for i, f := range c0.from {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(param(string(f), "text"))
+	}
+	q.WriteString(") RETURNING " + qualified("trades", columns))
+	var rows []row
+	if err := tx.Select(&rows, q.String(), args...); err != nil {
+		return nil, fmt.Errorf("trading: update %d trades to %s: %w", len(items), c0.to, err)
+	}
+	return rows, nil
+}
+
+// qualified prefixes every column of a SELECT list with table.
+func qualified(table, list string) string {
+	fields := strings.Split(list, ",")
+	for i, f := range fields {
+		fields[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
