@@ -338,6 +338,7 @@ func (s *Service) placeGroup(ctx context.Context, group []*batchItem) []change {
 	}
 	return out
 }
+
 // lockUsers locks the users' rows (PostgreSQL; SQLite has one writer) and
 // returns their limits, DefaultLimits for a user without a row. Users that
 // do not exist are missing from the map.
@@ -368,4 +369,3 @@ func (s *Service) lockUsers(ctx context.Context, tx *sqlx.Tx, users []int64) (ma
 	}
 	return out, nil
 }
-
