@@ -299,9 +299,9 @@ func TestPollingFallbackSettlesOnce(t *testing.T) {
 
 		// The same result again, as the stream would deliver it after the
 		// poll, applies nothing.
-		applied, err := e.svc.applyResult(ctx, acct, final)
+		changed, err := e.svc.applyResults(ctx, acct, []broker.Order{final, final})
 		require.NoError(t, err)
-		assert.False(t, applied)
+		assert.Zero(t, changed)
 		again, err := e.svc.Get(ctx, alice, tr.ID)
 		require.NoError(t, err)
 		assert.Equal(t, got, again)
@@ -343,9 +343,9 @@ func TestUnresolvedAfterDeadline(t *testing.T) {
 		// The open-trade limit no longer counts it.
 		require.NoError(t, e.svc.SetLimits(ctx, alice, Limits{MaxOpenTrades: 1}))
 
-		applied, err := e.svc.applyResult(ctx, acct, result(got, broker.Lost, "-10"))
+		changed, err := e.svc.applyResults(ctx, acct, []broker.Order{result(got, broker.Lost, "-10")})
 		require.NoError(t, err)
-		assert.True(t, applied)
+		assert.Equal(t, 1, changed)
 		got, err = e.svc.Get(ctx, alice, tr.ID)
 		require.NoError(t, err)
 		assert.Equal(t, StatusLost, got.Status)

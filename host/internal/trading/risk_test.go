@@ -33,9 +33,9 @@ func requireRule(t *testing.T, err error, rule string) {
 // broker's own results are never applied).
 func (e *env) settle(tr Trade, st broker.OrderState, profit string) {
 	e.t.Helper()
-	ok, err := e.svc.applyResult(context.Background(), tr.AccountID, result(tr, st, profit))
+	n, err := e.svc.applyResults(context.Background(), tr.AccountID, []broker.Order{result(tr, st, profit)})
 	require.NoError(e.t, err)
-	require.True(e.t, ok)
+	require.Equal(e.t, 1, n)
 }
 
 // Each limit refuses with its rule, for the user's limits and for a bot's.

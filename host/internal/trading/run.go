@@ -149,8 +149,23 @@ func (s *Service) watch(ctx context.Context, r accountRef) {
 			log.Debug("order result stream ended")
 			return
 		}
-		if _, err := s.applyResult(ctx, r.AccountID, o); err != nil && ctx.Err() == nil {
-			log.Warn("could not apply an order result; the sweep will poll it", "client_order_id", o.ClientOrderID, "error", err)
+		// Results of a candle's trades arrive together: take every one
+		// already waiting and record them in one transaction.
+		batch := []broker.Order{o}
+	drain:
+		for len(batch) < bulkRows {
+			select {
+			case o, ok = <-ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		if _, err := s.applyResults(ctx, r.AccountID, batch); err != nil && ctx.Err() == nil {
+			log.Warn("could not apply order results; the sweep will poll them", "orders", len(batch), "error", err)
 		}
 	}
 }

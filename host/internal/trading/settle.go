@@ -169,40 +169,67 @@ func (s *Service) applySystem(ctx context.Context, id int64, c change) (bool, er
 	return applied, err
 }
 
-// applyResult applies an order pushed by account accountID's result
-// stream. Results for orders the host does not know, or already final,
-// change nothing.
-func (s *Service) applyResult(ctx context.Context, accountID int64, o broker.Order) (bool, error) {
-	if o.ClientOrderID == "" {
-		return false, nil
+// applyResults applies orders pushed by account accountID's result
+// stream and returns how many trades changed. Results for orders the host
+// does not know, or already final, change nothing.
+func (s *Service) applyResults(ctx context.Context, accountID int64, orders []broker.Order) (int, error) {
+	ids := make([]string, 0, len(orders))
+	for _, o := range orders {
+		if o.ClientOrderID != "" {
+			ids = append(ids, o.ClientOrderID)
+		}
 	}
-	var (
-		r     row
-		found bool
-	)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var rows []row
 	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
-		var rs []row
-		if err := tx.Select(&rs, tx.Rebind(`SELECT `+columns+` FROM trades WHERE account_id = ? AND client_order_id = ?`),
-			accountID, o.ClientOrderID); err != nil {
+		q, args, err := sqlx.In(`SELECT `+columns+` FROM trades WHERE account_id = ? AND client_order_id IN (?)`, accountID, ids)
+		if err != nil {
 			return err
 		}
-		if len(rs) == 1 {
-			r, found = rs[0], true
-		}
-		return nil
+		return tx.Select(&rows, tx.Rebind(q), args...)
 	})
-	if err != nil || !found {
-		return false, err
+	if err != nil {
+		return 0, fmt.Errorf("trading: read trades of results: %w", err)
 	}
-	t := r.trade()
-	if t.Status == StatusOpen && !o.State.Final() {
-		return false, nil
+	byOrder := make(map[string]Trade, len(rows))
+	for _, r := range rows {
+		byOrder[r.ClientOrderID] = r.trade()
 	}
 	now := s.now()
-	c := orderChange(o, t, now, s.opts.SettleGrace)
-	applied, err := s.applySystem(ctx, t.ID, c)
-	if applied {
-		s.log.Debug("trade updated from the result stream", "trade_id", t.ID, "to", c.to)
+	var (
+		list   []idChange
+		before []Status
+	)
+	for _, o := range orders {
+		t, ok := byOrder[o.ClientOrderID]
+		if !ok || t.Status == StatusOpen && !o.State.Final() {
+			continue
+		}
+		list = append(list, idChange{userID: t.UserID, id: t.ID, c: orderChange(o, t, now, s.opts.SettleGrace)})
+		before = append(before, t.Status)
 	}
-	return applied, err
+	if len(list) == 0 {
+		return 0, nil
+	}
+	var after []row
+	err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+		var err error
+		after, err = s.applyMany(tx, list)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for i, r := range after {
+		if Status(r.Status) != before[i] {
+			changed++
+		}
+	}
+	if changed > 0 {
+		s.log.Debug("trades updated from the result stream", "account_id", accountID, "changed", changed)
+	}
+	return changed, nil
 }
