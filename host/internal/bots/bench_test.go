@@ -36,8 +36,10 @@ import (
 //	STC_BENCH_BOTS    bot counts, default "1000,10000"
 //	STC_BENCH_TRADER  "count" (default: the order is handed to a Trader that
 //	                  counts it, measuring the bot pipeline) or "trading" (the
-//	                  real trading service: trade row, risk checks, paper
-//	                  PlaceOrder with its fsync, open)
+//	                  real trading service: trade rows, risk checks, paper
+//	                  PlaceOrders with its fsync, open; the signals waiting
+//	                  at once are placed as one batch) or "trading1" (the
+//	                  same, one Trader call per order: the unbatched path)
 //	STC_BENCH_EACH    "1" evaluates every bot's own instance instead of one
 //	                  per group of identical bots
 //	STC_BENCH_SCALE   STC_PAPER_TIME_SCALE, default "6" (a 1m candle every 10 s)
@@ -118,14 +120,17 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 	lat := &latencies{byTime: map[int64][]time.Duration{}, errs: map[int64]int{}, notify: make(chan struct{}, 1)}
 	var tr *trading.Service
 	var trader bots.Trader = &countTrader{}
-	if mode == "trading" {
+	switch mode {
+	case "trading":
 		trader = lazyTrader{&tr}
+	case "trading1":
+		trader = oneByOne{lazyTrader{&tr}}
 	}
 	e := newEnv(b, st, envOpts{timeScale: scale, trader: trader, botOpts: bots.Options{
 		EvaluateEachBot: each, EntitlementTTL: 30 * time.Second,
 	}})
 	ctx := ctxT(b)
-	if mode == "trading" {
+	if mode != "count" {
 		tr = trading.NewService(st, e.acc, tradePolicy{e.bill}, trading.Options{}, hclog.NewNullLogger())
 		tctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -153,7 +158,7 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 	made := 0
 	for u := 0; made < n; u++ {
 		uid, acct := e.user(fmt.Sprintf("bench%05d", u), "elite")
-		if mode == "trading" {
+		if mode != "count" {
 			require.NoError(b, tr.SetLimits(ctx, uid, trading.Limits{MaxStake: decimal.NewFromInt(100)}))
 		}
 		k := min(perUser, n-made)

@@ -94,6 +94,15 @@ type Trader interface {
 	RecentSettled(ctx context.Context, userID, botID int64, n int) ([]SettledTrade, error)
 }
 
+// BatchTrader is a Trader that can place many orders in one call; the
+// runner then hands it all the signals waiting at once. PlaceBatch
+// returns one error per request, in order, each as Place would have
+// returned it.
+type BatchTrader interface {
+	Trader
+	PlaceBatch(ctx context.Context, reqs []OrderRequest) []error
+}
+
 // Deps are the services a bot service works with.
 type Deps struct {
 	Strategies   Strategies
@@ -150,8 +159,13 @@ type Options struct {
 	// BatchConcurrency is how many BatchOnCandle calls of one key run at
 	// once. Default 4.
 	BatchConcurrency int
-	// OrderWorkers bounds concurrent Trader.Place calls. Default 64.
+	// OrderWorkers bounds concurrent Trader calls. Default 64, or 4 when
+	// the Trader is a BatchTrader (each call then carries many orders,
+	// and fewer, larger batches cost less).
 	OrderWorkers int
+	// OrderBatch bounds the orders of one BatchTrader.PlaceBatch call.
+	// Default 1,000.
+	OrderBatch int
 	// EvaluateEachBot turns off the shared evaluation of identical bots,
 	// so every bot's own instance is evaluated; for measurement.
 	EvaluateEachBot bool
@@ -181,8 +195,8 @@ func (o Options) withDefaults() Options {
 	if o.BatchConcurrency <= 0 {
 		o.BatchConcurrency = 4
 	}
-	if o.OrderWorkers <= 0 {
-		o.OrderWorkers = 64
+	if o.OrderBatch <= 0 {
+		o.OrderBatch = 1000
 	}
 	if o.StatusFlush <= 0 {
 		o.StatusFlush = 250 * time.Millisecond

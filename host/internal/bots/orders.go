@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
 
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -37,24 +38,80 @@ func (r *runner) observe(ev Event) {
 }
 
 // orderWorker places orders until ctx ends. Jobs still queued then are
-// dropped: they were never sent, and the next candle decides afresh.
+// dropped: they were never sent, and the next candle decides afresh. With
+// a BatchTrader it takes every job already queued (up to OrderBatch) and
+// places them in one call: a candle close's signals then cost a few
+// transactions and broker calls, not one each.
 func (r *runner) orderWorker(ctx context.Context) {
+	bt, batching := r.s.deps.Trader.(BatchTrader)
 	for {
+		var j orderJob
 		select {
 		case <-ctx.Done():
 			return
-		case j := <-r.orders:
-			r.place(ctx, j)
+		case j = <-r.orders:
+		}
+		if !batching {
+			if p, ok := r.prepare(ctx, j); ok {
+				err := r.s.deps.Trader.Place(ctx, p.req)
+				p.job.bot.leave()
+				r.finish(ctx, p, err)
+			}
+			continue
+		}
+		jobs := []orderJob{j}
+	drain:
+		for len(jobs) < r.s.opts.OrderBatch {
+			select {
+			case j = <-r.orders:
+				jobs = append(jobs, j)
+			default:
+				break drain
+			}
+		}
+		var (
+			ready []prepared
+			reqs  []OrderRequest
+		)
+		for _, j := range jobs {
+			if p, ok := r.prepare(ctx, j); ok {
+				ready = append(ready, p)
+				reqs = append(reqs, p.req)
+			}
+		}
+		if len(reqs) == 0 {
+			continue
+		}
+		errs := bt.PlaceBatch(ctx, reqs)
+		for i, p := range ready {
+			p.job.bot.leave()
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			} else {
+				err = fmt.Errorf("trader answered %d results for %d orders", len(errs), len(reqs))
+			}
+			r.finish(ctx, p, err)
 		}
 	}
 }
 
-// place turns one signal into an order: entitlement check (cached), stake
-// from the progression, Trader.Place, and the outcome recorded on the bot.
-func (r *runner) place(ctx context.Context, j orderJob) {
+// prepared is a signal ready to be placed: the bot has entered its gate
+// (leave it after the Trader call).
+type prepared struct {
+	job   orderJob
+	req   OrderRequest
+	stake decimal.Decimal
+}
+
+// prepare turns one signal into an order request: entitlement check
+// (cached), stake from the progression. ok is false when the signal is
+// dropped (bot stopped, signal too late, not entitled, progression
+// unknown); the reason is recorded on the bot.
+func (r *runner) prepare(ctx context.Context, j orderJob) (prepared, bool) {
 	b := j.bot
 	if !r.current(b) {
-		return // stopped or paused since the candle closed
+		return prepared{}, false // stopped or paused since the candle closed
 	}
 	if late := r.s.opts.Now().Sub(j.received); late > b.Timeframe.Duration() {
 		// Under overload a queued signal can outlive its candle; acting on
@@ -62,17 +119,17 @@ func (r *runner) place(ctx context.Context, j orderJob) {
 		// decides afresh.
 		r.last.recordError(b, fmt.Sprintf("signal of candle %d dropped: %s late", j.candle.Time, late.Round(time.Millisecond)), r.s.opts.Now())
 		r.observe(Event{Kind: EventOrdered, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Signal: j.signal, Err: ErrSignalExpired})
-		return
+		return prepared{}, false
 	}
 	ent, err := r.ents.get(ctx, b.UserID)
 	if err != nil {
 		// Billing unreachable: do not trade blind, do not pause either.
 		r.last.recordError(b, fmt.Sprintf("entitlements: %v", err), r.s.opts.Now())
-		return
+		return prepared{}, false
 	}
 	if err := allowed(b.Bot, b.mode, ent, r.rank(b)); err != nil {
 		r.pause(ctx, j, ReasonNotEntitled, err)
-		return
+		return prepared{}, false
 	}
 	stake := b.Amount
 	if n := b.Progression.historyNeeded(); n > 0 {
@@ -81,7 +138,7 @@ func (r *runner) place(ctx context.Context, j orderJob) {
 			// Trading without knowing the streak could break the caps'
 			// intent; skip this signal.
 			r.last.recordError(b, fmt.Sprintf("progression: %v", err), r.s.opts.Now())
-			return
+			return prepared{}, false
 		}
 		stake = b.Progression.stake(b.Amount, recent)
 	}
@@ -100,12 +157,18 @@ func (r *runner) place(ctx context.Context, j orderJob) {
 		Reason:   j.signal.Reason,
 	}
 	if !b.enter() {
-		return // stopped while we prepared the order
+		return prepared{}, false // stopped while we prepared the order
 	}
-	err = r.s.deps.Trader.Place(ctx, req)
-	b.leave()
+	return prepared{job: j, req: req, stake: stake}, true
+}
+
+// finish records a placed order's outcome on its bot: the event, the last
+// signal, and a pause when the account or the plan no longer allows
+// trading.
+func (r *runner) finish(ctx context.Context, p prepared, err error) {
+	j, b := p.job, p.job.bot
 	now := r.s.opts.Now()
-	r.observe(Event{Kind: EventOrdered, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Signal: j.signal, Stake: stake, Err: err, At: now})
+	r.observe(Event{Kind: EventOrdered, BotID: b.ID, UserID: b.UserID, Candle: j.candle, Received: j.received, Signal: j.signal, Stake: p.stake, Err: err, At: now})
 	r.last.recordSignal(b, j.signal, now)
 	switch {
 	case err == nil:

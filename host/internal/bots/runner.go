@@ -121,7 +121,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return errors.New("bots: Run is already running")
 	}
 	r.ctx, r.wg = ctx, &wg
-	r.orders = make(chan orderJob, 4*s.opts.OrderWorkers)
+	// Room for a whole batch per worker, so a candle close's signals
+	// queue up for the batches instead of blocking the dispatchers.
+	r.orders = make(chan orderJob, max(4*s.opts.OrderWorkers, s.opts.OrderBatch))
 	r.last = newLastWriter(s)
 	r.ents = newEntCache(s)
 	r.mu.Unlock()

@@ -48,6 +48,12 @@ func NewService(st *store.Store, deps Deps, opts Options, log hclog.Logger) *Ser
 		log = hclog.NewNullLogger()
 	}
 	s := &Service{st: st, deps: deps, opts: opts.withDefaults(), log: log.Named("bots")}
+	if s.opts.OrderWorkers <= 0 {
+		s.opts.OrderWorkers = 64
+		if _, ok := deps.Trader.(BatchTrader); ok {
+			s.opts.OrderWorkers = 4
+		}
+	}
 	s.run = newRunner(s)
 	return s
 }

@@ -12,6 +12,7 @@ import (
 // *trading.Service satisfies it.
 type TradingService interface {
 	Place(ctx context.Context, req trading.PlaceRequest) (trading.Trade, error)
+	PlaceBatch(ctx context.Context, reqs []trading.PlaceRequest) []trading.PlaceResult
 	RecentSettled(ctx context.Context, userID, botID int64, n int) ([]trading.Trade, error)
 }
 
@@ -21,12 +22,36 @@ var _ TradingService = (*trading.Service)(nil)
 // exactly-once path with the bot's id and limits, and its errors are
 // mapped to this package's (ErrRiskLimit, ErrAccountNotConnected,
 // ErrNotEntitled), keeping the original in the chain.
-func FromTrading(t TradingService) Trader { return tradingTrader{t} }
+func FromTrading(t TradingService) BatchTrader { return tradingTrader{t} }
 
 type tradingTrader struct{ t TradingService }
 
 func (a tradingTrader) Place(ctx context.Context, req OrderRequest) error {
-	tr, err := a.t.Place(ctx, trading.PlaceRequest{
+	tr, err := a.t.Place(ctx, placeRequest(req))
+	return outcome(tr, err)
+}
+
+// PlaceBatch places the orders with the trading service's PlaceBatch.
+func (a tradingTrader) PlaceBatch(ctx context.Context, reqs []OrderRequest) []error {
+	in := make([]trading.PlaceRequest, len(reqs))
+	for i, r := range reqs {
+		in[i] = placeRequest(r)
+	}
+	res := a.t.PlaceBatch(ctx, in)
+	out := make([]error, len(reqs))
+	for i := range out {
+		if i >= len(res) {
+			out[i] = fmt.Errorf("trading answered %d results for %d orders", len(res), len(reqs))
+			continue
+		}
+		out[i] = outcome(res[i].Trade, res[i].Err)
+	}
+	return out
+}
+
+// placeRequest is the trading request of a bot order.
+func placeRequest(req OrderRequest) trading.PlaceRequest {
+	return trading.PlaceRequest{
 		UserID: req.UserID, AccountID: req.AccountID, Broker: req.Broker, Symbol: req.Symbol,
 		Direction: req.Direction, Amount: req.Amount, Expiration: req.Expiration, BotID: req.BotID,
 		BotLimits: trading.Limits{
@@ -34,7 +59,11 @@ func (a tradingTrader) Place(ctx context.Context, req OrderRequest) error {
 			MaxTradesPerDay: req.Limits.MaxTradesPerDay, MaxDailyLoss: req.Limits.MaxDailyLoss,
 			CooldownLosses: req.Limits.CooldownLosses, Cooldown: req.Cooldown,
 		},
-	})
+	}
+}
+
+// outcome maps the trading service's answer to this package's errors.
+func outcome(tr trading.Trade, err error) error {
 	switch {
 	case errors.Is(err, trading.ErrRiskLimit):
 		return fmt.Errorf("%w: %w", ErrRiskLimit, err)

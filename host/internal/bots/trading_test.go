@@ -131,3 +131,11 @@ func (l lazyTrader) Place(ctx context.Context, req bots.OrderRequest) error {
 func (l lazyTrader) RecentSettled(ctx context.Context, userID, botID int64, n int) ([]bots.SettledTrade, error) {
 	return bots.FromTrading(*l.t).RecentSettled(ctx, userID, botID, n)
 }
+
+func (l lazyTrader) PlaceBatch(ctx context.Context, reqs []bots.OrderRequest) []error {
+	return bots.FromTrading(*l.t).PlaceBatch(ctx, reqs)
+}
+
+// oneByOne hides a BatchTrader's PlaceBatch, so the runner places each
+// order with its own call (the benchmark's baseline).
+type oneByOne struct{ bots.Trader }
