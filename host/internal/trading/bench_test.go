@@ -31,6 +31,8 @@ import (
 //	STC_BENCH_WORKERS  concurrent callers, default 64 (the bot runner's
 //	                   default order workers)
 //	STC_BENCH_CONNS    PostgreSQL pool size, default 32
+//	STC_BENCH_BATCH    when set, each caller places this many orders with
+//	                   one PlaceBatch call instead of one Place each
 func BenchmarkPlaceBurst(b *testing.B) {
 	knob := func(name string, def int) int {
 		if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -40,6 +42,7 @@ func BenchmarkPlaceBurst(b *testing.B) {
 	}
 	orders, users := knob("STC_BENCH_ORDERS", 1000), knob("STC_BENCH_USERS", 10)
 	workers, conns := knob("STC_BENCH_WORKERS", 64), knob("STC_BENCH_CONNS", 32)
+	batch := knob("STC_BENCH_BATCH", 1)
 	st := storetest.OpenPostgres(b, store.WithMaxOpenConns(conns))
 	e := newEnv(b, st)
 	ctx := ctxT(b)
@@ -60,22 +63,36 @@ func BenchmarkPlaceBurst(b *testing.B) {
 		start := time.Now()
 		for range workers {
 			wg.Go(func() {
-				for i := range jobs {
-					t, err := e.svc.Place(ctx, manual(uids[i%users], market.Call, "1"))
-					if err == nil && t.Status != StatusOpen {
-						err = fmt.Errorf("trade %d is %s: %s", t.ID, t.Status, t.Error)
+				for from := range jobs {
+					var reqs []PlaceRequest
+					for i := from; i < min(from+batch, orders); i++ {
+						reqs = append(reqs, manual(uids[i%users], market.Call, "1"))
 					}
-					if err != nil {
-						mu.Lock()
-						firstErr = cmpOr(firstErr, err)
-						mu.Unlock()
+					var res []PlaceResult
+					if batch == 1 {
+						t, err := e.svc.Place(ctx, reqs[0])
+						res = []PlaceResult{{Trade: t, Err: err}}
+					} else {
+						res = e.svc.PlaceBatch(ctx, reqs)
 					}
-					lat[i] = time.Since(start)
+					done := time.Since(start)
+					for k, r := range res {
+						err := r.Err
+						if err == nil && r.Trade.Status != StatusOpen {
+							err = fmt.Errorf("trade %d is %s: %s", r.Trade.ID, r.Trade.Status, r.Trade.Error)
+						}
+						if err != nil {
+							mu.Lock()
+							firstErr = cmpOr(firstErr, err)
+							mu.Unlock()
+						}
+						lat[from+k] = done
+					}
 				}
 			})
 		}
-		for i := range orders {
-			jobs <- i
+		for from := 0; from < orders; from += batch {
+			jobs <- from
 		}
 		close(jobs)
 		wg.Wait()
