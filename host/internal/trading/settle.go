@@ -182,40 +182,42 @@ func (s *Service) applyResults(ctx context.Context, accountID int64, orders []br
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	var rows []row
-	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+	// One transaction reads the trades and applies the changes; each
+	// change is conditional on the state it read, so a result applied by
+	// the sweep meanwhile is not applied twice.
+	var (
+		byOrder map[string]Trade
+		before  []Status
+		after   []row
+	)
+	err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
 		q, args, err := sqlx.In(`SELECT `+columns+` FROM trades WHERE account_id = ? AND client_order_id IN (?)`, accountID, ids)
 		if err != nil {
 			return err
 		}
-		return tx.Select(&rows, tx.Rebind(q), args...)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("trading: read trades of results: %w", err)
-	}
-	byOrder := make(map[string]Trade, len(rows))
-	for _, r := range rows {
-		byOrder[r.ClientOrderID] = r.trade()
-	}
-	now := s.now()
-	var (
-		list   []idChange
-		before []Status
-	)
-	for _, o := range orders {
-		t, ok := byOrder[o.ClientOrderID]
-		if !ok || t.Status == StatusOpen && !o.State.Final() {
-			continue
+		var rows []row
+		if err := tx.Select(&rows, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("trading: read trades of results: %w", err)
 		}
-		list = append(list, idChange{userID: t.UserID, id: t.ID, c: orderChange(o, t, now, s.opts.SettleGrace)})
-		before = append(before, t.Status)
-	}
-	if len(list) == 0 {
-		return 0, nil
-	}
-	var after []row
-	err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-		var err error
+		byOrder = make(map[string]Trade, len(rows))
+		for _, r := range rows {
+			byOrder[r.ClientOrderID] = r.trade()
+		}
+		now := s.now()
+		var list []idChange
+		before = before[:0]
+		for _, o := range orders {
+			t, ok := byOrder[o.ClientOrderID]
+			if !ok || t.Status == StatusOpen && !o.State.Final() {
+				continue
+			}
+			list = append(list, idChange{userID: t.UserID, id: t.ID, c: orderChange(o, t, now, s.opts.SettleGrace)})
+			before = append(before, t.Status)
+		}
+		if len(list) == 0 {
+			after = nil
+			return nil
+		}
 		after, err = s.applyMany(tx, list)
 		return err
 	})
