@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -23,6 +24,11 @@ type BrokerClient struct {
 
 	mu   sync.Mutex
 	meta broker.Metadata // from the last Info call
+
+	// noBatch is set once the plugin answered PlaceOrders with
+	// UNIMPLEMENTED: it predates the RPC, and a process never changes its
+	// binary, so later batches go straight to one PlaceOrder per order.
+	noBatch atomic.Bool
 }
 
 // NewBrokerClient wraps a connection to a broker plugin.
@@ -66,7 +72,10 @@ type brokerSessionClient struct {
 	id string
 }
 
-var _ broker.Broker = (*brokerSessionClient)(nil)
+var (
+	_ broker.Broker      = (*brokerSessionClient)(nil)
+	_ broker.BatchPlacer = (*brokerSessionClient)(nil)
+)
 
 // Metadata returns the plugin's metadata, fetching it once if no Info call
 // has been made yet (Metadata has no context, so the fetch is bounded by
@@ -180,16 +189,7 @@ func (s *brokerSessionClient) Balance(ctx context.Context) (broker.Balance, erro
 }
 
 func (s *brokerSessionClient) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	msg := &brokerv1.PlaceOrderRequest{
-		SessionId: s.id, ClientOrderId: req.ClientOrderID, Symbol: req.Symbol, Side: convert.SideToPB(req.Side),
-		Amount: convert.DecimalToPB(req.Amount), ExpirySeconds: int64(req.Expiry.Seconds()),
-	}
-	if !req.StopLoss.IsZero() {
-		msg.StopLoss = convert.DecimalToPB(req.StopLoss)
-	}
-	if !req.TakeProfit.IsZero() {
-		msg.TakeProfit = convert.DecimalToPB(req.TakeProfit)
-	}
+	msg := convert.OrderRequestToPB(s.id, req)
 	resp, err := s.c.svc.PlaceOrder(ctx, msg)
 	if err != nil {
 		return broker.Order{}, convert.FromStatus(err)

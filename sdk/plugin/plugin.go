@@ -28,8 +28,9 @@ import (
 const ProtocolVersion = 1
 
 // ProtocolMinor counts additive changes inside ProtocolVersion. Plugins
-// report it in GetInfo; it is informational, never negotiated.
-const ProtocolMinor = 0
+// report it in GetInfo; it is informational, never negotiated. 1.1 added
+// BrokerService.PlaceOrders.
+const ProtocolMinor = 1
 
 // SDKVersion is the version of this SDK, reported in GetInfo.
 const SDKVersion = "0.1.0"

@@ -67,12 +67,22 @@ func ToStatus(err error) error {
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	}
-	reason := reasonOf(err)
+	detail := detailOf(err)
 	code := codes.Unknown
-	if reason != "" {
-		code = codeForReason(reason)
+	if detail.GetReason() != "" {
+		code = codeForReason(detail.GetReason())
 	}
-	detail := &commonv1.ErrorDetail{Reason: reason}
+	st, derr := status.New(code, err.Error()).WithDetails(detail)
+	if derr != nil {
+		return status.Error(code, err.Error())
+	}
+	return st.Err()
+}
+
+// detailOf returns the wire detail of err: its stable reason (empty when
+// err wraps no known sentinel) and its retry hint.
+func detailOf(err error) *commonv1.ErrorDetail {
+	detail := &commonv1.ErrorDetail{Reason: reasonOf(err)}
 	if d, ok := broker.RetryAfter(err); ok {
 		detail.RetryAfterMs = d.Milliseconds()
 		detail.Retryable = true
@@ -80,11 +90,7 @@ func ToStatus(err error) error {
 	if errors.Is(err, broker.ErrRateLimited) || errors.Is(err, broker.ErrUnavailable) {
 		detail.Retryable = true
 	}
-	st, derr := status.New(code, err.Error()).WithDetails(detail)
-	if derr != nil {
-		return status.Error(code, err.Error())
-	}
-	return st.Err()
+	return detail
 }
 
 func reasonOf(err error) string {
@@ -142,9 +148,18 @@ func FromStatus(err error) error {
 		}
 		return err
 	}
+	if e := errorFromDetail(detail, st.Code(), st.Message()); e != nil {
+		return e
+	}
+	return err
+}
+
+// errorFromDetail is the SDK error named by a wire detail with message
+// msg, or nil when the reason is not one the SDK knows.
+func errorFromDetail(detail *commonv1.ErrorDetail, code codes.Code, msg string) error {
 	reason := detail.GetReason()
 	if s := broker.SentinelForReason(reason); s != nil {
-		return &broker.Error{Kind: s, Message: trimPrefix(st.Message(), s), RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond}
+		return &broker.Error{Kind: s, Message: trimPrefix(msg, s), RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond}
 	}
 	var kind error
 	switch reason {
@@ -155,9 +170,9 @@ func FromStatus(err error) error {
 	case ReasonPanic:
 		kind = ErrPluginPanic
 	default:
-		return err
+		return nil
 	}
-	return &remoteError{kind: kind, msg: st.Message(), code: st.Code()}
+	return &remoteError{kind: kind, msg: msg, code: code}
 }
 
 // trimPrefix drops the sentinel's own text from a message so a round trip
@@ -171,4 +186,21 @@ func trimPrefix(msg string, sentinel error) string {
 		}
 	}
 	return msg
+}
+
+// IsUnimplemented reports an UNIMPLEMENTED answer that the plugin's gRPC
+// server gave because it does not know the method (a plugin built before
+// the method existed), as opposed to an adapter's broker.ErrUnsupported,
+// which carries a reason.
+func IsUnimplemented(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unimplemented {
+		return false
+	}
+	for _, d := range st.Details() {
+		if ed, ok := d.(*commonv1.ErrorDetail); ok && ed.GetReason() != "" {
+			return false
+		}
+	}
+	return true
 }

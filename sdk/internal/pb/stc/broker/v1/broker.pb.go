@@ -1285,6 +1285,252 @@ func (x *PlaceOrderResponse) GetOrder() *Order {
 	return nil
 }
 
+// PlaceOrdersRequest places many orders of one session.
+type PlaceOrdersRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// orders are the orders to place, at most 1000. Each order's own
+	// session_id must be empty or equal to session_id; another session id is
+	// that order's INVALID_ORDER error.
+	Orders        []*PlaceOrderRequest `protobuf:"bytes,2,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceOrdersRequest) Reset() {
+	*x = PlaceOrdersRequest{}
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceOrdersRequest) ProtoMessage() {}
+
+func (x *PlaceOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceOrdersRequest.ProtoReflect.Descriptor instead.
+func (*PlaceOrdersRequest) Descriptor() ([]byte, []int) {
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PlaceOrdersRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *PlaceOrdersRequest) GetOrders() []*PlaceOrderRequest {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+// PlaceOrdersResponse answers PlaceOrdersRequest.orders one for one.
+type PlaceOrdersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*PlaceOrderResult    `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceOrdersResponse) Reset() {
+	*x = PlaceOrdersResponse{}
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceOrdersResponse) ProtoMessage() {}
+
+func (x *PlaceOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceOrdersResponse.ProtoReflect.Descriptor instead.
+func (*PlaceOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PlaceOrdersResponse) GetResults() []*PlaceOrderResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// PlaceOrderResult is the outcome of one order of a batch: exactly one of
+// order and error is set.
+type PlaceOrderResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*PlaceOrderResult_Order
+	//	*PlaceOrderResult_Error
+	Result        isPlaceOrderResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceOrderResult) Reset() {
+	*x = PlaceOrderResult{}
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceOrderResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceOrderResult) ProtoMessage() {}
+
+func (x *PlaceOrderResult) ProtoReflect() protoreflect.Message {
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceOrderResult.ProtoReflect.Descriptor instead.
+func (*PlaceOrderResult) Descriptor() ([]byte, []int) {
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PlaceOrderResult) GetResult() isPlaceOrderResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *PlaceOrderResult) GetOrder() *Order {
+	if x != nil {
+		if x, ok := x.Result.(*PlaceOrderResult_Order); ok {
+			return x.Order
+		}
+	}
+	return nil
+}
+
+func (x *PlaceOrderResult) GetError() *OrderError {
+	if x != nil {
+		if x, ok := x.Result.(*PlaceOrderResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isPlaceOrderResult_Result interface {
+	isPlaceOrderResult_Result()
+}
+
+type PlaceOrderResult_Order struct {
+	// order is the order as the broker accepted it (or, for a repeated
+	// client_order_id, as it was first accepted).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3,oneof"`
+}
+
+type PlaceOrderResult_Error struct {
+	// error is what PlaceOrder would have failed with for this order.
+	Error *OrderError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*PlaceOrderResult_Order) isPlaceOrderResult_Result() {}
+
+func (*PlaceOrderResult_Error) isPlaceOrderResult_Result() {}
+
+// OrderError is one order's failure. It carries what a failed PlaceOrder
+// carries in its gRPC status: detail.reason is one of the stable reasons
+// of ErrorDetail ("MARKET_CLOSED", "INSUFFICIENT_FUNDS", "INVALID_ORDER",
+// "UNKNOWN_INSTRUMENT", "UNAVAILABLE", "PLUGIN_PANIC", ...) or empty for an
+// error the adapter did not classify.
+type OrderError struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Detail *v1.ErrorDetail        `protobuf:"bytes,1,opt,name=detail,proto3" json:"detail,omitempty"`
+	// message is the adapter's human message.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderError) Reset() {
+	*x = OrderError{}
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderError) ProtoMessage() {}
+
+func (x *OrderError) ProtoReflect() protoreflect.Message {
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderError.ProtoReflect.Descriptor instead.
+func (*OrderError) Descriptor() ([]byte, []int) {
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *OrderError) GetDetail() *v1.ErrorDetail {
+	if x != nil {
+		return x.Detail
+	}
+	return nil
+}
+
+func (x *OrderError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // GetOrderRequest looks an order up.
 type GetOrderRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1296,7 +1542,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[16]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1554,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[16]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1567,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{16}
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetOrderRequest) GetSessionId() string {
@@ -1348,7 +1594,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[17]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1606,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[17]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1619,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{17}
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -1393,7 +1639,7 @@ type StreamOrderResultsRequest struct {
 
 func (x *StreamOrderResultsRequest) Reset() {
 	*x = StreamOrderResultsRequest{}
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[18]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1651,7 @@ func (x *StreamOrderResultsRequest) String() string {
 func (*StreamOrderResultsRequest) ProtoMessage() {}
 
 func (x *StreamOrderResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[18]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1664,7 @@ func (x *StreamOrderResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamOrderResultsRequest.ProtoReflect.Descriptor instead.
 func (*StreamOrderResultsRequest) Descriptor() ([]byte, []int) {
-	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{18}
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StreamOrderResultsRequest) GetSessionId() string {
@@ -1438,7 +1684,7 @@ type StreamOrderResultsResponse struct {
 
 func (x *StreamOrderResultsResponse) Reset() {
 	*x = StreamOrderResultsResponse{}
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[19]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1696,7 @@ func (x *StreamOrderResultsResponse) String() string {
 func (*StreamOrderResultsResponse) ProtoMessage() {}
 
 func (x *StreamOrderResultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stc_broker_v1_broker_proto_msgTypes[19]
+	mi := &file_stc_broker_v1_broker_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1709,7 @@ func (x *StreamOrderResultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamOrderResultsResponse.ProtoReflect.Descriptor instead.
 func (*StreamOrderResultsResponse) Descriptor() ([]byte, []int) {
-	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{19}
+	return file_stc_broker_v1_broker_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StreamOrderResultsResponse) GetOrder() *Order {
@@ -1575,7 +1821,21 @@ const file_stc_broker_v1_broker_proto_rawDesc = "" +
 	"\rreject_reason\x18\x0e \x01(\tR\frejectReason\x12%\n" +
 	"\x0eexpiry_seconds\x18\x0f \x01(\x03R\rexpirySeconds\"@\n" +
 	"\x12PlaceOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.stc.broker.v1.OrderR\x05order\"X\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.stc.broker.v1.OrderR\x05order\"m\n" +
+	"\x12PlaceOrdersRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x128\n" +
+	"\x06orders\x18\x02 \x03(\v2 .stc.broker.v1.PlaceOrderRequestR\x06orders\"P\n" +
+	"\x13PlaceOrdersResponse\x129\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.stc.broker.v1.PlaceOrderResultR\aresults\"}\n" +
+	"\x10PlaceOrderResult\x12,\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.stc.broker.v1.OrderH\x00R\x05order\x121\n" +
+	"\x05error\x18\x02 \x01(\v2\x19.stc.broker.v1.OrderErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"Z\n" +
+	"\n" +
+	"OrderError\x122\n" +
+	"\x06detail\x18\x01 \x01(\v2\x1a.stc.common.v1.ErrorDetailR\x06detail\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"X\n" +
 	"\x0fGetOrderRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12&\n" +
@@ -1603,7 +1863,7 @@ const file_stc_broker_v1_broker_proto_rawDesc = "" +
 	"\x0fORDER_STATE_WON\x10\x03\x12\x14\n" +
 	"\x10ORDER_STATE_LOST\x10\x04\x12\x14\n" +
 	"\x10ORDER_STATE_DRAW\x10\x05\x12\x18\n" +
-	"\x14ORDER_STATE_REJECTED\x10\x062\xb1\x06\n" +
+	"\x14ORDER_STATE_REJECTED\x10\x062\x87\a\n" +
 	"\rBrokerService\x12T\n" +
 	"\vOpenSession\x12!.stc.broker.v1.OpenSessionRequest\x1a\".stc.broker.v1.OpenSessionResponse\x12W\n" +
 	"\fCloseSession\x12\".stc.broker.v1.CloseSessionRequest\x1a#.stc.broker.v1.CloseSessionResponse\x12`\n" +
@@ -1614,7 +1874,8 @@ const file_stc_broker_v1_broker_proto_rawDesc = "" +
 	"\n" +
 	"GetBalance\x12 .stc.broker.v1.GetBalanceRequest\x1a!.stc.broker.v1.GetBalanceResponse\x12Q\n" +
 	"\n" +
-	"PlaceOrder\x12 .stc.broker.v1.PlaceOrderRequest\x1a!.stc.broker.v1.PlaceOrderResponse\x12K\n" +
+	"PlaceOrder\x12 .stc.broker.v1.PlaceOrderRequest\x1a!.stc.broker.v1.PlaceOrderResponse\x12T\n" +
+	"\vPlaceOrders\x12!.stc.broker.v1.PlaceOrdersRequest\x1a\".stc.broker.v1.PlaceOrdersResponse\x12K\n" +
 	"\bGetOrder\x12\x1e.stc.broker.v1.GetOrderRequest\x1a\x1f.stc.broker.v1.GetOrderResponse\x12k\n" +
 	"\x12StreamOrderResults\x12(.stc.broker.v1.StreamOrderResultsRequest\x1a).stc.broker.v1.StreamOrderResultsResponse0\x01B\xb9\x01\n" +
 	"\x11com.stc.broker.v1B\vBrokerProtoP\x01ZAgithub.com/stc-trading/stc/sdk/internal/pb/stc/broker/v1;brokerv1\xa2\x02\x03SBX\xaa\x02\rStc.Broker.V1\xca\x02\rStc\\Broker\\V1\xe2\x02\x19Stc\\Broker\\V1\\GPBMetadata\xea\x02\x0fStc::Broker::V1b\x06proto3"
@@ -1632,7 +1893,7 @@ func file_stc_broker_v1_broker_proto_rawDescGZIP() []byte {
 }
 
 var file_stc_broker_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_stc_broker_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_stc_broker_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_stc_broker_v1_broker_proto_goTypes = []any{
 	(Mode)(0),                          // 0: stc.broker.v1.Mode
 	(Side)(0),                          // 1: stc.broker.v1.Side
@@ -1653,65 +1914,77 @@ var file_stc_broker_v1_broker_proto_goTypes = []any{
 	(*PlaceOrderRequest)(nil),          // 16: stc.broker.v1.PlaceOrderRequest
 	(*Order)(nil),                      // 17: stc.broker.v1.Order
 	(*PlaceOrderResponse)(nil),         // 18: stc.broker.v1.PlaceOrderResponse
-	(*GetOrderRequest)(nil),            // 19: stc.broker.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),           // 20: stc.broker.v1.GetOrderResponse
-	(*StreamOrderResultsRequest)(nil),  // 21: stc.broker.v1.StreamOrderResultsRequest
-	(*StreamOrderResultsResponse)(nil), // 22: stc.broker.v1.StreamOrderResultsResponse
-	nil,                                // 23: stc.broker.v1.OpenSessionRequest.CredentialsEntry
-	nil,                                // 24: stc.broker.v1.OpenSessionResponse.ResumeCredentialsEntry
-	(*v1.Decimal)(nil),                 // 25: stc.common.v1.Decimal
-	(v1.Timeframe)(0),                  // 26: stc.common.v1.Timeframe
-	(*v1.CandleSeries)(nil),            // 27: stc.common.v1.CandleSeries
-	(*v1.Candle)(nil),                  // 28: stc.common.v1.Candle
+	(*PlaceOrdersRequest)(nil),         // 19: stc.broker.v1.PlaceOrdersRequest
+	(*PlaceOrdersResponse)(nil),        // 20: stc.broker.v1.PlaceOrdersResponse
+	(*PlaceOrderResult)(nil),           // 21: stc.broker.v1.PlaceOrderResult
+	(*OrderError)(nil),                 // 22: stc.broker.v1.OrderError
+	(*GetOrderRequest)(nil),            // 23: stc.broker.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),           // 24: stc.broker.v1.GetOrderResponse
+	(*StreamOrderResultsRequest)(nil),  // 25: stc.broker.v1.StreamOrderResultsRequest
+	(*StreamOrderResultsResponse)(nil), // 26: stc.broker.v1.StreamOrderResultsResponse
+	nil,                                // 27: stc.broker.v1.OpenSessionRequest.CredentialsEntry
+	nil,                                // 28: stc.broker.v1.OpenSessionResponse.ResumeCredentialsEntry
+	(*v1.Decimal)(nil),                 // 29: stc.common.v1.Decimal
+	(v1.Timeframe)(0),                  // 30: stc.common.v1.Timeframe
+	(*v1.CandleSeries)(nil),            // 31: stc.common.v1.CandleSeries
+	(*v1.Candle)(nil),                  // 32: stc.common.v1.Candle
+	(*v1.ErrorDetail)(nil),             // 33: stc.common.v1.ErrorDetail
 }
 var file_stc_broker_v1_broker_proto_depIdxs = []int32{
 	0,  // 0: stc.broker.v1.OpenSessionRequest.mode:type_name -> stc.broker.v1.Mode
-	23, // 1: stc.broker.v1.OpenSessionRequest.credentials:type_name -> stc.broker.v1.OpenSessionRequest.CredentialsEntry
-	25, // 2: stc.broker.v1.OpenSessionResponse.balance:type_name -> stc.common.v1.Decimal
-	24, // 3: stc.broker.v1.OpenSessionResponse.resume_credentials:type_name -> stc.broker.v1.OpenSessionResponse.ResumeCredentialsEntry
-	25, // 4: stc.broker.v1.Instrument.min_stake:type_name -> stc.common.v1.Decimal
-	25, // 5: stc.broker.v1.Instrument.max_stake:type_name -> stc.common.v1.Decimal
+	27, // 1: stc.broker.v1.OpenSessionRequest.credentials:type_name -> stc.broker.v1.OpenSessionRequest.CredentialsEntry
+	29, // 2: stc.broker.v1.OpenSessionResponse.balance:type_name -> stc.common.v1.Decimal
+	28, // 3: stc.broker.v1.OpenSessionResponse.resume_credentials:type_name -> stc.broker.v1.OpenSessionResponse.ResumeCredentialsEntry
+	29, // 4: stc.broker.v1.Instrument.min_stake:type_name -> stc.common.v1.Decimal
+	29, // 5: stc.broker.v1.Instrument.max_stake:type_name -> stc.common.v1.Decimal
 	7,  // 6: stc.broker.v1.ListInstrumentsResponse.instruments:type_name -> stc.broker.v1.Instrument
-	26, // 7: stc.broker.v1.GetCandlesRequest.timeframe:type_name -> stc.common.v1.Timeframe
-	27, // 8: stc.broker.v1.GetCandlesResponse.candles:type_name -> stc.common.v1.CandleSeries
-	26, // 9: stc.broker.v1.StreamCandlesRequest.timeframe:type_name -> stc.common.v1.Timeframe
-	28, // 10: stc.broker.v1.StreamCandlesResponse.candle:type_name -> stc.common.v1.Candle
-	25, // 11: stc.broker.v1.GetBalanceResponse.balance:type_name -> stc.common.v1.Decimal
+	30, // 7: stc.broker.v1.GetCandlesRequest.timeframe:type_name -> stc.common.v1.Timeframe
+	31, // 8: stc.broker.v1.GetCandlesResponse.candles:type_name -> stc.common.v1.CandleSeries
+	30, // 9: stc.broker.v1.StreamCandlesRequest.timeframe:type_name -> stc.common.v1.Timeframe
+	32, // 10: stc.broker.v1.StreamCandlesResponse.candle:type_name -> stc.common.v1.Candle
+	29, // 11: stc.broker.v1.GetBalanceResponse.balance:type_name -> stc.common.v1.Decimal
 	0,  // 12: stc.broker.v1.GetBalanceResponse.mode:type_name -> stc.broker.v1.Mode
 	1,  // 13: stc.broker.v1.PlaceOrderRequest.side:type_name -> stc.broker.v1.Side
-	25, // 14: stc.broker.v1.PlaceOrderRequest.amount:type_name -> stc.common.v1.Decimal
-	25, // 15: stc.broker.v1.PlaceOrderRequest.stop_loss:type_name -> stc.common.v1.Decimal
-	25, // 16: stc.broker.v1.PlaceOrderRequest.take_profit:type_name -> stc.common.v1.Decimal
+	29, // 14: stc.broker.v1.PlaceOrderRequest.amount:type_name -> stc.common.v1.Decimal
+	29, // 15: stc.broker.v1.PlaceOrderRequest.stop_loss:type_name -> stc.common.v1.Decimal
+	29, // 16: stc.broker.v1.PlaceOrderRequest.take_profit:type_name -> stc.common.v1.Decimal
 	1,  // 17: stc.broker.v1.Order.side:type_name -> stc.broker.v1.Side
-	25, // 18: stc.broker.v1.Order.amount:type_name -> stc.common.v1.Decimal
+	29, // 18: stc.broker.v1.Order.amount:type_name -> stc.common.v1.Decimal
 	2,  // 19: stc.broker.v1.Order.state:type_name -> stc.broker.v1.OrderState
-	25, // 20: stc.broker.v1.Order.profit:type_name -> stc.common.v1.Decimal
+	29, // 20: stc.broker.v1.Order.profit:type_name -> stc.common.v1.Decimal
 	17, // 21: stc.broker.v1.PlaceOrderResponse.order:type_name -> stc.broker.v1.Order
-	17, // 22: stc.broker.v1.GetOrderResponse.order:type_name -> stc.broker.v1.Order
-	17, // 23: stc.broker.v1.StreamOrderResultsResponse.order:type_name -> stc.broker.v1.Order
-	3,  // 24: stc.broker.v1.BrokerService.OpenSession:input_type -> stc.broker.v1.OpenSessionRequest
-	5,  // 25: stc.broker.v1.BrokerService.CloseSession:input_type -> stc.broker.v1.CloseSessionRequest
-	8,  // 26: stc.broker.v1.BrokerService.ListInstruments:input_type -> stc.broker.v1.ListInstrumentsRequest
-	10, // 27: stc.broker.v1.BrokerService.GetCandles:input_type -> stc.broker.v1.GetCandlesRequest
-	12, // 28: stc.broker.v1.BrokerService.StreamCandles:input_type -> stc.broker.v1.StreamCandlesRequest
-	14, // 29: stc.broker.v1.BrokerService.GetBalance:input_type -> stc.broker.v1.GetBalanceRequest
-	16, // 30: stc.broker.v1.BrokerService.PlaceOrder:input_type -> stc.broker.v1.PlaceOrderRequest
-	19, // 31: stc.broker.v1.BrokerService.GetOrder:input_type -> stc.broker.v1.GetOrderRequest
-	21, // 32: stc.broker.v1.BrokerService.StreamOrderResults:input_type -> stc.broker.v1.StreamOrderResultsRequest
-	4,  // 33: stc.broker.v1.BrokerService.OpenSession:output_type -> stc.broker.v1.OpenSessionResponse
-	6,  // 34: stc.broker.v1.BrokerService.CloseSession:output_type -> stc.broker.v1.CloseSessionResponse
-	9,  // 35: stc.broker.v1.BrokerService.ListInstruments:output_type -> stc.broker.v1.ListInstrumentsResponse
-	11, // 36: stc.broker.v1.BrokerService.GetCandles:output_type -> stc.broker.v1.GetCandlesResponse
-	13, // 37: stc.broker.v1.BrokerService.StreamCandles:output_type -> stc.broker.v1.StreamCandlesResponse
-	15, // 38: stc.broker.v1.BrokerService.GetBalance:output_type -> stc.broker.v1.GetBalanceResponse
-	18, // 39: stc.broker.v1.BrokerService.PlaceOrder:output_type -> stc.broker.v1.PlaceOrderResponse
-	20, // 40: stc.broker.v1.BrokerService.GetOrder:output_type -> stc.broker.v1.GetOrderResponse
-	22, // 41: stc.broker.v1.BrokerService.StreamOrderResults:output_type -> stc.broker.v1.StreamOrderResultsResponse
-	33, // [33:42] is the sub-list for method output_type
-	24, // [24:33] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	16, // 22: stc.broker.v1.PlaceOrdersRequest.orders:type_name -> stc.broker.v1.PlaceOrderRequest
+	21, // 23: stc.broker.v1.PlaceOrdersResponse.results:type_name -> stc.broker.v1.PlaceOrderResult
+	17, // 24: stc.broker.v1.PlaceOrderResult.order:type_name -> stc.broker.v1.Order
+	22, // 25: stc.broker.v1.PlaceOrderResult.error:type_name -> stc.broker.v1.OrderError
+	33, // 26: stc.broker.v1.OrderError.detail:type_name -> stc.common.v1.ErrorDetail
+	17, // 27: stc.broker.v1.GetOrderResponse.order:type_name -> stc.broker.v1.Order
+	17, // 28: stc.broker.v1.StreamOrderResultsResponse.order:type_name -> stc.broker.v1.Order
+	3,  // 29: stc.broker.v1.BrokerService.OpenSession:input_type -> stc.broker.v1.OpenSessionRequest
+	5,  // 30: stc.broker.v1.BrokerService.CloseSession:input_type -> stc.broker.v1.CloseSessionRequest
+	8,  // 31: stc.broker.v1.BrokerService.ListInstruments:input_type -> stc.broker.v1.ListInstrumentsRequest
+	10, // 32: stc.broker.v1.BrokerService.GetCandles:input_type -> stc.broker.v1.GetCandlesRequest
+	12, // 33: stc.broker.v1.BrokerService.StreamCandles:input_type -> stc.broker.v1.StreamCandlesRequest
+	14, // 34: stc.broker.v1.BrokerService.GetBalance:input_type -> stc.broker.v1.GetBalanceRequest
+	16, // 35: stc.broker.v1.BrokerService.PlaceOrder:input_type -> stc.broker.v1.PlaceOrderRequest
+	19, // 36: stc.broker.v1.BrokerService.PlaceOrders:input_type -> stc.broker.v1.PlaceOrdersRequest
+	23, // 37: stc.broker.v1.BrokerService.GetOrder:input_type -> stc.broker.v1.GetOrderRequest
+	25, // 38: stc.broker.v1.BrokerService.StreamOrderResults:input_type -> stc.broker.v1.StreamOrderResultsRequest
+	4,  // 39: stc.broker.v1.BrokerService.OpenSession:output_type -> stc.broker.v1.OpenSessionResponse
+	6,  // 40: stc.broker.v1.BrokerService.CloseSession:output_type -> stc.broker.v1.CloseSessionResponse
+	9,  // 41: stc.broker.v1.BrokerService.ListInstruments:output_type -> stc.broker.v1.ListInstrumentsResponse
+	11, // 42: stc.broker.v1.BrokerService.GetCandles:output_type -> stc.broker.v1.GetCandlesResponse
+	13, // 43: stc.broker.v1.BrokerService.StreamCandles:output_type -> stc.broker.v1.StreamCandlesResponse
+	15, // 44: stc.broker.v1.BrokerService.GetBalance:output_type -> stc.broker.v1.GetBalanceResponse
+	18, // 45: stc.broker.v1.BrokerService.PlaceOrder:output_type -> stc.broker.v1.PlaceOrderResponse
+	20, // 46: stc.broker.v1.BrokerService.PlaceOrders:output_type -> stc.broker.v1.PlaceOrdersResponse
+	24, // 47: stc.broker.v1.BrokerService.GetOrder:output_type -> stc.broker.v1.GetOrderResponse
+	26, // 48: stc.broker.v1.BrokerService.StreamOrderResults:output_type -> stc.broker.v1.StreamOrderResultsResponse
+	39, // [39:49] is the sub-list for method output_type
+	29, // [29:39] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_stc_broker_v1_broker_proto_init() }
@@ -1719,13 +1992,17 @@ func file_stc_broker_v1_broker_proto_init() {
 	if File_stc_broker_v1_broker_proto != nil {
 		return
 	}
+	file_stc_broker_v1_broker_proto_msgTypes[18].OneofWrappers = []any{
+		(*PlaceOrderResult_Order)(nil),
+		(*PlaceOrderResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stc_broker_v1_broker_proto_rawDesc), len(file_stc_broker_v1_broker_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,7 @@ const (
 	BrokerService_StreamCandles_FullMethodName      = "/stc.broker.v1.BrokerService/StreamCandles"
 	BrokerService_GetBalance_FullMethodName         = "/stc.broker.v1.BrokerService/GetBalance"
 	BrokerService_PlaceOrder_FullMethodName         = "/stc.broker.v1.BrokerService/PlaceOrder"
+	BrokerService_PlaceOrders_FullMethodName        = "/stc.broker.v1.BrokerService/PlaceOrders"
 	BrokerService_GetOrder_FullMethodName           = "/stc.broker.v1.BrokerService/GetOrder"
 	BrokerService_StreamOrderResults_FullMethodName = "/stc.broker.v1.BrokerService/StreamOrderResults"
 )
@@ -56,6 +57,18 @@ type BrokerServiceClient interface {
 	// PlaceOrder opens a trade. It is idempotent on client_order_id: placing
 	// the same client_order_id again returns the first order, never a second.
 	PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*PlaceOrderResponse, error)
+	// PlaceOrders places up to 1000 orders of one session in one call (more
+	// is INVALID_ARGUMENT for the whole call, and nothing is placed). Each
+	// order is placed as by PlaceOrder, idempotent on its client_order_id,
+	// also within the batch: an id repeated in one batch is placed once and
+	// every occurrence is answered with that order. The answer holds one
+	// result per order, in order. An order's own failure (invalid, market
+	// closed, insufficient funds, ...) is that result's error, never the
+	// call's; a call error (unknown session, oversize batch, plugin panic,
+	// transport) means nothing is known about which orders were placed.
+	// Added in protocol 1.1; plugins built before answer UNIMPLEMENTED, and
+	// the host then places the orders one PlaceOrder at a time.
+	PlaceOrders(ctx context.Context, in *PlaceOrdersRequest, opts ...grpc.CallOption) (*PlaceOrdersResponse, error)
 	// GetOrder looks an order up by client_order_id, for reconciliation.
 	GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error)
 	// StreamOrderResults streams order state changes of a session.
@@ -149,6 +162,16 @@ func (c *brokerServiceClient) PlaceOrder(ctx context.Context, in *PlaceOrderRequ
 	return out, nil
 }
 
+func (c *brokerServiceClient) PlaceOrders(ctx context.Context, in *PlaceOrdersRequest, opts ...grpc.CallOption) (*PlaceOrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlaceOrdersResponse)
+	err := c.cc.Invoke(ctx, BrokerService_PlaceOrders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *brokerServiceClient) GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetOrderResponse)
@@ -200,6 +223,18 @@ type BrokerServiceServer interface {
 	// PlaceOrder opens a trade. It is idempotent on client_order_id: placing
 	// the same client_order_id again returns the first order, never a second.
 	PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderResponse, error)
+	// PlaceOrders places up to 1000 orders of one session in one call (more
+	// is INVALID_ARGUMENT for the whole call, and nothing is placed). Each
+	// order is placed as by PlaceOrder, idempotent on its client_order_id,
+	// also within the batch: an id repeated in one batch is placed once and
+	// every occurrence is answered with that order. The answer holds one
+	// result per order, in order. An order's own failure (invalid, market
+	// closed, insufficient funds, ...) is that result's error, never the
+	// call's; a call error (unknown session, oversize batch, plugin panic,
+	// transport) means nothing is known about which orders were placed.
+	// Added in protocol 1.1; plugins built before answer UNIMPLEMENTED, and
+	// the host then places the orders one PlaceOrder at a time.
+	PlaceOrders(context.Context, *PlaceOrdersRequest) (*PlaceOrdersResponse, error)
 	// GetOrder looks an order up by client_order_id, for reconciliation.
 	GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error)
 	// StreamOrderResults streams order state changes of a session.
@@ -234,6 +269,9 @@ func (UnimplementedBrokerServiceServer) GetBalance(context.Context, *GetBalanceR
 }
 func (UnimplementedBrokerServiceServer) PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlaceOrder not implemented")
+}
+func (UnimplementedBrokerServiceServer) PlaceOrders(context.Context, *PlaceOrdersRequest) (*PlaceOrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlaceOrders not implemented")
 }
 func (UnimplementedBrokerServiceServer) GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetOrder not implemented")
@@ -381,6 +419,24 @@ func _BrokerService_PlaceOrder_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BrokerService_PlaceOrders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlaceOrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServiceServer).PlaceOrders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BrokerService_PlaceOrders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServiceServer).PlaceOrders(ctx, req.(*PlaceOrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _BrokerService_GetOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetOrderRequest)
 	if err := dec(in); err != nil {
@@ -440,6 +496,10 @@ var BrokerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PlaceOrder",
 			Handler:    _BrokerService_PlaceOrder_Handler,
+		},
+		{
+			MethodName: "PlaceOrders",
+			Handler:    _BrokerService_PlaceOrders_Handler,
 		},
 		{
 			MethodName: "GetOrder",
