@@ -123,7 +123,10 @@ type sessionProxy struct {
 	id string
 }
 
-var _ broker.Broker = (*sessionProxy)(nil)
+var (
+	_ broker.Broker      = (*sessionProxy)(nil)
+	_ broker.BatchPlacer = (*sessionProxy)(nil)
+)
 
 // Metadata is the adapter's metadata from its last GetInfo; it needs no
 // process, so it also answers while the plugin restarts.
@@ -202,6 +205,25 @@ func (x *sessionProxy) PlaceOrder(ctx context.Context, req broker.OrderRequest) 
 		return err
 	})
 	return out, err
+}
+
+// PlaceOrders places a batch in one call to the session's process (a
+// plugin built before PlaceOrders gets one PlaceOrder per order). Like
+// PlaceOrder it is sent at most once, and the whole batch shares one
+// CallTimeout: a call error (ErrPluginExited, a timeout) leaves every
+// order's outcome unknown until GetOrder tells; per-order errors are the
+// adapter's answers for those orders.
+func (x *sessionProxy) PlaceOrders(ctx context.Context, reqs []broker.OrderRequest) ([]broker.OrderResult, error) {
+	var out []broker.OrderResult
+	err := x.unary(ctx, func(ctx context.Context, b broker.Broker) error {
+		var err error
+		out, err = broker.PlaceOrders(ctx, b, reqs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // GetOrder looks an order up by client order id.

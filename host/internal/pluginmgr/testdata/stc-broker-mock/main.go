@@ -1,6 +1,8 @@
 // Command stc-broker-mock is pluginmgr's test broker: an in-memory account
 // that accepts password "secret". STC_TEST_PER_SESSION=1 makes it ask for
-// one process per session.
+// one process per session. Orders on symbol CLOSED fail with
+// broker.ErrMarketClosed, and orders on HANG block until their call ends
+// (to kill the process under a call).
 package main
 
 import (
@@ -87,7 +89,14 @@ func (m *mock) Balance(context.Context) (broker.Balance, error) {
 	return broker.Balance{Amount: decimal.NewFromInt(1000), Currency: "USD", Mode: broker.Practice}, nil
 }
 
-func (m *mock) PlaceOrder(_ context.Context, req broker.OrderRequest) (broker.Order, error) {
+func (m *mock) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
+	switch req.Symbol {
+	case "CLOSED":
+		return broker.Order{}, broker.NewError(broker.ErrMarketClosed, "%s is closed", req.Symbol)
+	case "HANG":
+		<-ctx.Done()
+		return broker.Order{}, ctx.Err()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if o, ok := m.orders[req.ClientOrderID]; ok {
