@@ -101,32 +101,96 @@ func (m *Market) validateOrder(req broker.OrderRequest) (*instrument, error) {
 	return in, nil
 }
 
-// placeOrder accepts req for a, idempotently on ClientOrderID. The order
-// is appended to the account log and fsynced before it counts as accepted,
-// and the whole check-debit-persist step holds the account lock, so a
-// retry can never open a second trade or debit twice.
+// placeOrder accepts req for a: a batch of one, so single orders and
+// batches share every check and the persist-then-apply step.
 func (m *Market) placeOrder(ctx context.Context, a *account, req broker.OrderRequest) (broker.Order, error) {
-	if err := ctx.Err(); err != nil {
-		return broker.Order{}, fmt.Errorf("paper: place order: %w", err)
-	}
-	leave, err := m.enter()
+	res, err := m.placeOrders(ctx, a, []broker.OrderRequest{req})
 	if err != nil {
 		return broker.Order{}, err
 	}
-	defer leave()
-	if req.ClientOrderID == "" || len(req.ClientOrderID) > maxClientOrderID {
-		return broker.Order{}, broker.NewError(broker.ErrInvalidOrder, "client order id must be 1 to %d bytes", maxClientOrderID)
+	return res[0].Order, res[0].Err
+}
+
+// placeOrders accepts reqs for a, each idempotently on its ClientOrderID:
+// an id a already holds answers its stored order, and an id repeated in
+// reqs answers its first occurrence's result. The orders are checked in
+// sequence against a running balance, so a batch cannot overdraw; then
+// every accepted order is appended to the account log in one write and
+// one fsync, and only after that do they count (balance, orders,
+// settlement book). The whole check-debit-persist step holds the account
+// lock, so a retry can never open a second trade or debit twice. When the
+// append fails nothing is applied and every order that would have been
+// accepted fails with broker.ErrUnavailable.
+func (m *Market) placeOrders(ctx context.Context, a *account, reqs []broker.OrderRequest) ([]broker.OrderResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("paper: place orders: %w", err)
 	}
+	leave, err := m.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	out := make([]broker.OrderResult, len(reqs))
+	firstOf := make(map[string]int, len(reqs))
+	var fresh []int // indices of the orders this batch opens
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if o, ok := a.orders[req.ClientOrderID]; ok {
-		return *o, nil // idempotent replay: the first order, whatever this request says
+	now := m.clock.unix()
+	balance := a.balance
+	for i, req := range reqs {
+		if _, ok := firstOf[req.ClientOrderID]; ok {
+			continue // answered with its first occurrence's result at the end
+		}
+		firstOf[req.ClientOrderID] = i
+		if o, ok := a.orders[req.ClientOrderID]; ok {
+			out[i].Order = *o // idempotent replay: the first order, whatever this request says
+			continue
+		}
+		o, err := m.newOrder(req, now, balance, a.ref, len(a.orders)+len(fresh)+1)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		balance = balance.Sub(o.Amount)
+		out[i].Order = o
+		fresh = append(fresh, i)
+	}
+	if len(fresh) > 0 {
+		recs := make([]record, len(fresh))
+		for k, i := range fresh {
+			recs[k] = record{Type: recOrder, Order: newOrderRecord(out[i].Order)}
+		}
+		if err := appendRecords(a.file, recs); err != nil {
+			// The host resolves an unavailable PlaceOrder through GetOrder.
+			for _, i := range fresh {
+				out[i] = broker.OrderResult{Err: fmt.Errorf("%w: persist order: %w", broker.ErrUnavailable, err)}
+			}
+		} else {
+			a.balance = balance
+			for _, i := range fresh {
+				o := out[i].Order
+				a.orders[o.ClientOrderID] = &o
+				m.book.add(due{at: o.ExpiresAt.Unix(), acct: a, id: o.ClientOrderID})
+			}
+		}
+	}
+	for i, req := range reqs {
+		out[i] = out[firstOf[req.ClientOrderID]] // repeated ids: the first's final result
+	}
+	return out, nil
+}
+
+// newOrder checks req against the market at now and the account's
+// available balance, and returns the order it opens as the account's
+// seq-th. It changes nothing.
+func (m *Market) newOrder(req broker.OrderRequest, now int64, balance decimal.Decimal, ref string, seq int) (broker.Order, error) {
+	if req.ClientOrderID == "" || len(req.ClientOrderID) > maxClientOrderID {
+		return broker.Order{}, broker.NewError(broker.ErrInvalidOrder, "client order id must be 1 to %d bytes", maxClientOrderID)
 	}
 	in, err := m.validateOrder(req)
 	if err != nil {
 		return broker.Order{}, err
 	}
-	now := m.clock.unix()
 	exp, _ := expiryTime(now, req.Expiry)
 	if !in.openAt(now) {
 		return broker.Order{}, broker.NewError(broker.ErrMarketClosed, "%s is closed until %s", in.symbol, time.Unix(in.nextOpen(now), 0).UTC().Format(time.RFC3339))
@@ -134,12 +198,12 @@ func (m *Market) placeOrder(ctx context.Context, a *account, req broker.OrderReq
 	if !in.openAt(exp) {
 		return broker.Order{}, broker.NewError(broker.ErrMarketClosed, "%s closes before the expiry at %s", in.symbol, time.Unix(exp, 0).UTC().Format(time.RFC3339))
 	}
-	if a.balance.LessThan(req.Amount) {
-		return broker.Order{}, broker.NewError(broker.ErrInsufficientFunds, "balance %s %s is below the stake %s", a.balance.StringFixed(2), currency, req.Amount)
+	if balance.LessThan(req.Amount) {
+		return broker.Order{}, broker.NewError(broker.ErrInsufficientFunds, "balance %s %s is below the stake %s", balance.StringFixed(2), currency, req.Amount)
 	}
-	o := broker.Order{
+	return broker.Order{
 		ClientOrderID: req.ClientOrderID,
-		BrokerOrderID: fmt.Sprintf("%s-%d", a.ref, len(a.orders)+1),
+		BrokerOrderID: fmt.Sprintf("%s-%d", ref, seq),
 		Symbol:        in.symbol,
 		Side:          req.Side,
 		Amount:        req.Amount,
@@ -149,15 +213,7 @@ func (m *Market) placeOrder(ctx context.Context, a *account, req broker.OrderReq
 		Expiry:        req.Expiry,
 		OpenedAt:      time.Unix(now, 0).UTC(),
 		ExpiresAt:     time.Unix(exp, 0).UTC(),
-	}
-	if err := appendRecord(a.file, record{Type: recOrder, Order: newOrderRecord(o)}); err != nil {
-		// The host resolves an unavailable PlaceOrder through GetOrder.
-		return broker.Order{}, fmt.Errorf("%w: persist order: %w", broker.ErrUnavailable, err)
-	}
-	a.balance = a.balance.Sub(o.Amount)
-	a.orders[o.ClientOrderID] = &o
-	m.book.add(due{at: exp, acct: a, id: o.ClientOrderID})
-	return o, nil
+	}, nil
 }
 
 // getOrder returns the current state of an order of a.

@@ -68,7 +68,10 @@ type session struct {
 	wg     sync.WaitGroup
 }
 
-var _ broker.Broker = (*session)(nil)
+var (
+	_ broker.Broker      = (*session)(nil)
+	_ broker.BatchPlacer = (*session)(nil)
+)
 
 // Metadata is static, so the host can fingerprint the adapter cheaply.
 func (s *session) Metadata() broker.Metadata { return metadata() }
@@ -254,4 +257,14 @@ func (s *session) OrderResults(ctx context.Context) (<-chan broker.Order, error)
 		return nil, err
 	}
 	return ch, nil
+}
+
+// PlaceOrders opens a batch of binary options with one journal fsync; see
+// Market.placeOrders.
+func (s *session) PlaceOrders(ctx context.Context, reqs []broker.OrderRequest) ([]broker.OrderResult, error) {
+	a, err := s.opened()
+	if err != nil {
+		return nil, err
+	}
+	return s.m.placeOrders(ctx, a, reqs)
 }

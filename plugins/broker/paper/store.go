@@ -20,7 +20,7 @@ import (
 // DataDir/accounts, named by a hash of the username (usernames may hold
 // any character). The first record opens the account; each accepted order
 // and each settlement appends one record and fsyncs before the caller is
-// answered. Appends are O(1) whatever the history length, and the balance
+// answered (a batch of orders appends all its records with one fsync). Appends are O(1) whatever the history length, and the balance
 // is rebuilt by replay: initial − Σ stakes + Σ (stake + profit). A crash
 // mid-append leaves at most a torn last line, which load truncates.
 
@@ -98,21 +98,44 @@ func createLog(path string, first record) error {
 }
 
 // appendRecord appends r to the log at path and fsyncs it.
-func appendRecord(path string, r record) error {
-	b, err := encodeRecord(r)
-	if err != nil {
-		return err
+func appendRecord(path string, r record) error { return appendRecords(path, []record{r}) }
+
+// appendRecords appends rs to the log at path in one write and one fsync,
+// so a batch of orders costs one disk flush. A failed append is undone
+// (best effort: the log is cut back to its length before the write): its
+// records were never acknowledged, and a complete line left behind would
+// be replayed as accepted, or make a retried append a duplicate that
+// replay rejects; a torn one would glue onto the next append.
+func appendRecords(path string, rs []record) error {
+	var buf []byte
+	for _, r := range rs {
+		b, err := encodeRecord(r)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, b...)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("paper: open account log: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		_ = f.Close()
+		return fmt.Errorf("paper: stat account log: %w", err)
+	}
+	undo := func() {
+		if f.Truncate(st.Size()) == nil {
+			_ = f.Sync()
+		}
+		_ = f.Close()
+	}
+	if _, err := f.Write(buf); err != nil {
+		undo()
 		return fmt.Errorf("paper: append to account log: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		_ = f.Close()
+		undo()
 		return fmt.Errorf("paper: sync account log: %w", err)
 	}
 	if err := f.Close(); err != nil {
