@@ -117,6 +117,7 @@ func Conformance(t *testing.T, f broker.Factory, o Options) {
 	checkCandles(ctx, t, s, o)
 	checkStream(ctx, t, s, o)
 	checkOrders(ctx, t, s, ins, o)
+	checkBatches(ctx, t, s, ins, o)
 
 	t.Run("close", func(t *testing.T) {
 		if err := s.Close(ctx); err != nil {
@@ -325,6 +326,81 @@ func checkOrders(ctx context.Context, t *testing.T, s broker.Broker, in broker.I
 		settled := waitSettled(ctx, t, s, results, id, o.SettleTimeout)
 		checkProfit(t, settled)
 	})
+}
+
+// checkBatches places batches through broker.PlaceOrders, so it covers
+// adapters with and without broker.BatchPlacer alike.
+func checkBatches(ctx context.Context, t *testing.T, s broker.Broker, in broker.Instrument, o Options) {
+	t.Run("order batches", func(t *testing.T) {
+		base := fmt.Sprintf("confb-%d", o.Now().UnixNano())
+		req := func(n int) broker.OrderRequest {
+			return broker.OrderRequest{ClientOrderID: fmt.Sprintf("%s-%d", base, n), Symbol: in.Symbol, Side: market.Put, Amount: o.Stake, Expiry: o.Expiry}
+		}
+		before, err := s.Balance(ctx)
+		if err != nil {
+			t.Fatalf("Balance: %v", err)
+		}
+		batch := []broker.OrderRequest{req(1), req(2), req(3), req(1)}
+		first := placeBatch(ctx, t, s, batch)
+		ids := map[string]bool{}
+		for i, r := range first[:3] {
+			if r.Err != nil {
+				t.Fatalf("order %d of a valid batch: %v", i, r.Err)
+			}
+			if r.Order.ClientOrderID != batch[i].ClientOrderID || r.Order.BrokerOrderID == "" || r.Order.State == broker.Rejected {
+				t.Errorf("order %d = %+v: want the client id echoed, a broker id, not rejected", i, r.Order)
+			}
+			ids[r.Order.BrokerOrderID] = true
+		}
+		if len(ids) != 3 {
+			t.Errorf("three orders of a batch share broker ids: %v", ids)
+		}
+		if dup := first[3]; dup.Err != nil || dup.Order.BrokerOrderID != first[0].Order.BrokerOrderID {
+			t.Errorf("a client order id repeated in a batch gave %+v, %v: want the first order", dup.Order, dup.Err)
+		}
+		again := placeBatch(ctx, t, s, batch)
+		for i, r := range again {
+			if r.Err != nil || r.Order.BrokerOrderID != first[i].Order.BrokerOrderID {
+				t.Errorf("repeated batch, order %d: %+v, %v: want the first batch's order %s", i, r.Order, r.Err, first[i].Order.BrokerOrderID)
+			}
+		}
+		after, err := s.Balance(ctx)
+		if err != nil {
+			t.Fatalf("Balance: %v", err)
+		}
+		if spent, most := before.Amount.Sub(after.Amount), o.Stake.Mul(decimal.NewFromInt(3)); spent.GreaterThan(most) {
+			t.Errorf("balance fell by %s for three %s orders placed twice: a duplicate order was placed", spent, o.Stake)
+		}
+
+		zero, unknown := req(5), req(6)
+		zero.Amount, unknown.Symbol = decimal.Zero, "NO-SUCH-SYMBOL"
+		mixed := placeBatch(ctx, t, s, []broker.OrderRequest{req(4), zero, unknown})
+		if mixed[0].Err != nil || mixed[0].Order.State == broker.Rejected {
+			t.Errorf("the valid order of a mixed batch: %+v, %v: want it open", mixed[0].Order, mixed[0].Err)
+		}
+		if !errors.Is(mixed[1].Err, broker.ErrInvalidOrder) {
+			t.Errorf("zero stake in a batch: err = %v, want broker.ErrInvalidOrder", mixed[1].Err)
+		}
+		if !errors.Is(mixed[2].Err, broker.ErrUnknownInstrument) {
+			t.Errorf("unknown symbol in a batch: err = %v, want broker.ErrUnknownInstrument", mixed[2].Err)
+		}
+		if got, err := s.GetOrder(ctx, req(4).ClientOrderID); err != nil || got.BrokerOrderID != mixed[0].Order.BrokerOrderID {
+			t.Errorf("GetOrder of a batch's order = %+v, %v", got, err)
+		}
+	})
+}
+
+// placeBatch places reqs and checks the answer's shape.
+func placeBatch(ctx context.Context, t *testing.T, s broker.Broker, reqs []broker.OrderRequest) []broker.OrderResult {
+	t.Helper()
+	res, err := broker.PlaceOrders(ctx, s, reqs)
+	if err != nil {
+		t.Fatalf("PlaceOrders: %v", err)
+	}
+	if len(res) != len(reqs) {
+		t.Fatalf("PlaceOrders answered %d results for %d orders", len(res), len(reqs))
+	}
+	return res
 }
 
 func waitSettled(ctx context.Context, t *testing.T, s broker.Broker, results <-chan broker.Order, id string, timeout time.Duration) broker.Order {
