@@ -75,7 +75,10 @@
 // ClientOrderID per account, also across restarts: the order is persisted
 // before PlaceOrder returns, and a repeated id returns the stored order
 // without a second debit. The stake is debited at placement; the entry
-// price is the tick of the placement second.
+// price is the tick of the placement second. Sessions are also
+// broker.BatchPlacers: PlaceOrders checks a batch's orders in sequence
+// with the same rules and a running balance, and persists all accepted
+// ones with one write and one fsync before any of them counts.
 //
 // Settlement uses the tick of the expiry second: CALL wins above the
 // entry, PUT below, equal is a draw that refunds the stake. A win pays
