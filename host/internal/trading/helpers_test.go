@@ -129,6 +129,22 @@ func (b *hookBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (b
 	return b.Broker.PlaceOrder(ctx, req)
 }
 
+// PlaceOrders sends the batch in one call, unless a PlaceOrder hook is
+// set: then every order goes through the hook.
+func (b *hookBroker) PlaceOrders(ctx context.Context, reqs []broker.OrderRequest) ([]broker.OrderResult, error) {
+	b.h.mu.Lock()
+	f := b.h.place
+	b.h.mu.Unlock()
+	if f == nil {
+		return broker.PlaceOrders(ctx, b.Broker, reqs)
+	}
+	out := make([]broker.OrderResult, len(reqs))
+	for i, r := range reqs {
+		out[i].Order, out[i].Err = f(ctx, b.Broker, r)
+	}
+	return out, nil
+}
+
 func (b *hookBroker) OrderResults(ctx context.Context) (<-chan broker.Order, error) {
 	b.h.mu.Lock()
 	off := b.h.noStream
