@@ -2,6 +2,7 @@ package trading
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -192,36 +194,66 @@ func (s *Service) insertBatch(ctx context.Context, items []*batchItem) error {
 }
 
 // insertRows writes the pending rows of items[idx...] with one INSERT and
-// returns them in that order.
+// returns them in that order. On PostgreSQL the rows go as one array per
+// column (INSERT … SELECT FROM unnest): a statement of fixed size, where a
+// VALUES list of thousands of parameters costs more to parse and plan
+// than the insert itself.
 func (s *Service) insertRows(tx *sqlx.Tx, items []*batchItem, idx []int, now time.Time) ([]row, error) {
-	const cols = 13
-	var q strings.Builder
-	q.WriteString(`INSERT INTO trades (user_id, bot_id, account_id, broker, symbol, direction,
-		amount, expiration_ms, status, client_order_id, created_at, updated_at, next_check_at) VALUES `)
-	args := make([]any, 0, cols*len(idx))
-	byOrder := make(map[string]int, len(idx))
+	const head = `INSERT INTO trades (user_id, bot_id, account_id, broker, symbol, direction,
+		amount, expiration_ms, status, client_order_id, created_at, updated_at, next_check_at) `
+	n := len(idx)
+	var (
+		users, accts, exps  = make([]int64, n), make([]int64, n), make([]int64, n)
+		bots                = make([]sql.NullInt64, n)
+		brokers, symbols    = make([]string, n), make([]string, n)
+		dirs, amounts, oids = make([]string, n), make([]string, n), make([]string, n)
+		byOrder             = make(map[string]int, n)
+	)
 	for k, j := range idx {
-		if k > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?" + strings.Repeat(", ?", cols-1) + ")")
 		req, acct := items[j].req, items[j].acct
-		id := newClientOrderID()
-		byOrder[id] = k
-		args = append(args, req.UserID, nullBot(req.BotID), acct.ID, acct.Broker, req.Symbol, req.Direction.String(),
-			req.Amount, req.Expiration.Milliseconds(), string(StatusPending), id,
-			now.UnixMilli(), now.UnixMilli(), s.quietAfter(now).UnixMilli())
+		users[k], bots[k], accts[k] = req.UserID, nullBot(req.BotID), acct.ID
+		brokers[k], symbols[k], dirs[k] = acct.Broker, req.Symbol, req.Direction.String()
+		amounts[k], exps[k] = req.Amount.String(), req.Expiration.Milliseconds()
+		oids[k] = newClientOrderID()
+		byOrder[oids[k]] = k
 	}
-	q.WriteString(" RETURNING " + columns)
+	created, check := now.UnixMilli(), s.quietAfter(now).UnixMilli()
+	var (
+		q    string
+		args []any
+	)
+	if s.postgres {
+		// next_check_at: not before the call's deadline; until then only
+		// the placing call may decide what became of the order.
+		q = head + `SELECT u, b, a, br, sy, d, am, e, $9, o, $11, $11, $12
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+				$7::numeric[], $8::bigint[], $10::text[]) AS v(u, b, a, br, sy, d, am, e, o)
+			RETURNING ` + columns
+		args = []any{pq.Array(users), pq.Array(bots), pq.Array(accts), pq.Array(brokers), pq.Array(symbols),
+			pq.Array(dirs), pq.Array(amounts), pq.Array(exps), string(StatusPending), pq.Array(oids), created, check}
+	} else {
+		var b strings.Builder
+		b.WriteString(head + "VALUES ")
+		for k := range n {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, users[k], bots[k], accts[k], brokers[k], symbols[k], dirs[k], amounts[k], exps[k],
+				string(StatusPending), oids[k], created, created, check)
+		}
+		b.WriteString(" RETURNING " + columns)
+		q = b.String()
+	}
 	var rows []row
-	if err := tx.Select(&rows, tx.Rebind(q.String()), args...); err != nil {
-		return nil, fmt.Errorf("trading: insert %d trades: %w", len(idx), err)
+	if err := tx.Select(&rows, q, args...); err != nil {
+		return nil, fmt.Errorf("trading: insert %d trades: %w", n, err)
 	}
-	if len(rows) != len(idx) {
-		return nil, fmt.Errorf("trading: inserted %d trades, got %d rows back", len(idx), len(rows))
+	if len(rows) != n {
+		return nil, fmt.Errorf("trading: inserted %d trades, got %d rows back", n, len(rows))
 	}
 	// RETURNING's order is not promised: match on the client order ids.
-	out := make([]row, len(idx))
+	out := make([]row, n)
 	for _, r := range rows {
 		out[byOrder[r.ClientOrderID]] = r
 	}
