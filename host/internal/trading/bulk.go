@@ -163,7 +163,9 @@ func updateShape(tx *sqlx.Tx, items []idChange) ([]row, error) {
 	for i := range cols {
 		q.WriteString(", c" + strconv.Itoa(i))
 	}
-	q.WriteString(") WHERE trades.id = v.vid AND trades.user_id = v.vuser AND trades.status IN (")
+	// id = ANY repeats the join key so the planner reads the trades by
+	// primary key; joined to the unnest alone it hashes the whole table.
+	q.WriteString(") WHERE trades.id = ANY($2::bigint[]) AND trades.id = v.vid AND trades.user_id = v.vuser AND trades.status IN (")
 	for i, f := range c0.from {
 		if i > 0 {
 			q.WriteString(", ")
