@@ -25,6 +25,11 @@ func (s *Service) Run(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Info("startup reconciliation", "resolved", n)
 	}
+	// One applier writes what every account's watcher pushes; it and the
+	// watchers end with ctx (results not yet written are polled later).
+	var applier sync.WaitGroup
+	defer applier.Wait()
+	applier.Go(func() { s.applyStream(ctx) })
 	ws := &watchers{m: make(map[int64]*watcher)}
 	defer ws.stopAll()
 	tick := time.NewTicker(s.opts.PollInterval)
@@ -41,6 +46,43 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		case <-s.wake:
+		}
+	}
+}
+
+// resultWindow is how long the applier gathers pushed results after the
+// first before it writes them: a candle's trades settle together, and one
+// transaction for all of them costs far less than one each. It delays a
+// settlement by at most this much.
+const resultWindow = 20 * time.Millisecond
+
+// applyStream applies what the watchers push, in batches gathered over
+// resultWindow (at most bulkRows × 2), until ctx ends.
+func (s *Service) applyStream(ctx context.Context) {
+	for {
+		var first pushed
+		select {
+		case <-ctx.Done():
+			return
+		case first = <-s.results:
+		}
+		batch := []pushed{first}
+		window := time.NewTimer(resultWindow)
+	gather:
+		for len(batch) < 2*bulkRows {
+			select {
+			case p := <-s.results:
+				batch = append(batch, p)
+			case <-window.C:
+				break gather
+			case <-ctx.Done():
+				window.Stop()
+				return
+			}
+		}
+		window.Stop()
+		if _, err := s.applyPushed(ctx, batch); err != nil && ctx.Err() == nil {
+			s.log.Warn("could not apply order results; the sweep will poll them", "orders", len(batch), "error", err)
 		}
 	}
 }
@@ -149,23 +191,10 @@ func (s *Service) watch(ctx context.Context, r accountRef) {
 			log.Debug("order result stream ended")
 			return
 		}
-		// Results of a candle's trades arrive together: take every one
-		// already waiting and record them in one transaction.
-		batch := []broker.Order{o}
-	drain:
-		for len(batch) < bulkRows {
-			select {
-			case o, ok = <-ch:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, o)
-			default:
-				break drain
-			}
-		}
-		if _, err := s.applyResults(ctx, r.AccountID, batch); err != nil && ctx.Err() == nil {
-			log.Warn("could not apply order results; the sweep will poll them", "orders", len(batch), "error", err)
+		select {
+		case s.results <- pushed{accountID: r.AccountID, order: o}:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

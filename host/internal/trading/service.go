@@ -92,6 +92,10 @@ type Service struct {
 
 	instruments instrumentCache
 	users       keylock.Map
+
+	// results carries what the accounts' result streams push to Run's
+	// applier.
+	results chan pushed
 }
 
 // NewService returns a Service. log may be nil.
@@ -107,6 +111,7 @@ func NewService(st *store.Store, accts Accounts, policy Policy, opts Options, lo
 		inflight:    make(map[int64]struct{}),
 		wake:        make(chan struct{}, 1),
 		instruments: instrumentCache{m: make(map[string]instrumentEntry)},
+		results:     make(chan pushed, 4*bulkRows),
 	}
 }
 

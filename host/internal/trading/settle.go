@@ -169,55 +169,87 @@ func (s *Service) applySystem(ctx context.Context, id int64, c change) (bool, er
 	return applied, err
 }
 
+// pushed is an order pushed by an account's result stream.
+type pushed struct {
+	accountID int64
+	order     broker.Order
+}
+
 // applyResults applies orders pushed by account accountID's result
-// stream and returns how many trades changed. Results for orders the host
-// does not know, or already final, change nothing.
+// stream; see applyPushed.
 func (s *Service) applyResults(ctx context.Context, accountID int64, orders []broker.Order) (int, error) {
-	ids := make([]string, 0, len(orders))
-	for _, o := range orders {
-		if o.ClientOrderID != "" {
-			ids = append(ids, o.ClientOrderID)
-		}
+	ps := make([]pushed, len(orders))
+	for i, o := range orders {
+		ps[i] = pushed{accountID: accountID, order: o}
 	}
-	if len(ids) == 0 {
+	return s.applyPushed(ctx, ps)
+}
+
+// applyPushed applies pushed results of any accounts in one transaction
+// and returns how many trades changed. Results for orders the host does
+// not know, or already final, change nothing.
+func (s *Service) applyPushed(ctx context.Context, ps []pushed) (int, error) {
+	byAcct := make(map[int64][]string)
+	var accts []int64
+	for _, p := range ps {
+		if p.order.ClientOrderID == "" {
+			continue
+		}
+		if byAcct[p.accountID] == nil {
+			accts = append(accts, p.accountID)
+		}
+		byAcct[p.accountID] = append(byAcct[p.accountID], p.order.ClientOrderID)
+	}
+	if len(accts) == 0 {
 		return 0, nil
+	}
+	type key struct {
+		acct int64
+		id   string
 	}
 	// One transaction reads the trades and applies the changes; each
 	// change is conditional on the state it read, so a result applied by
 	// the sweep meanwhile is not applied twice.
 	var (
-		byOrder map[string]Trade
-		before  []Status
-		after   []row
+		before []Status
+		after  []row
 	)
 	err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-		q, args, err := sqlx.In(`SELECT `+columns+` FROM trades WHERE account_id = ? AND client_order_id IN (?)`, accountID, ids)
-		if err != nil {
-			return err
-		}
-		var rows []row
-		if err := tx.Select(&rows, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("trading: read trades of results: %w", err)
-		}
-		byOrder = make(map[string]Trade, len(rows))
-		for _, r := range rows {
-			byOrder[r.ClientOrderID] = r.trade()
+		found := make(map[key]Trade, len(ps))
+		for _, a := range accts {
+			ids := byAcct[a]
+			for len(ids) > 0 {
+				n := min(len(ids), bulkRows)
+				q, args, err := sqlx.In(`SELECT `+columns+` FROM trades WHERE account_id = ? AND client_order_id IN (?)`, a, ids[:n])
+				if err != nil {
+					return err
+				}
+				var rows []row
+				if err := tx.Select(&rows, tx.Rebind(q), args...); err != nil {
+					return fmt.Errorf("trading: read trades of results: %w", err)
+				}
+				for _, r := range rows {
+					found[key{r.AccountID, r.ClientOrderID}] = r.trade()
+				}
+				ids = ids[n:]
+			}
 		}
 		now := s.now()
 		var list []idChange
 		before = before[:0]
-		for _, o := range orders {
-			t, ok := byOrder[o.ClientOrderID]
-			if !ok || t.Status == StatusOpen && !o.State.Final() {
+		for _, p := range ps {
+			t, ok := found[key{p.accountID, p.order.ClientOrderID}]
+			if !ok || t.Status == StatusOpen && !p.order.State.Final() {
 				continue
 			}
-			list = append(list, idChange{userID: t.UserID, id: t.ID, c: orderChange(o, t, now, s.opts.SettleGrace)})
+			list = append(list, idChange{userID: t.UserID, id: t.ID, c: orderChange(p.order, t, now, s.opts.SettleGrace)})
 			before = append(before, t.Status)
 		}
 		if len(list) == 0 {
 			after = nil
 			return nil
 		}
+		var err error
 		after, err = s.applyMany(tx, list)
 		return err
 	})
@@ -229,9 +261,6 @@ func (s *Service) applyResults(ctx context.Context, accountID int64, orders []br
 		if Status(r.Status) != before[i] {
 			changed++
 		}
-	}
-	if changed > 0 {
-		s.log.Debug("trades updated from the result stream", "account_id", accountID, "changed", changed)
 	}
 	return changed, nil
 }
