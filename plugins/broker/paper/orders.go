@@ -246,38 +246,66 @@ func outcome(side market.Side, entry, closePrice float64, amount decimal.Decimal
 // Prices are a pure function of time, so an order that expired while no
 // process ran settles with the same historical price it would have had.
 func (m *Market) settleDue() {
+	var (
+		byAcct = make(map[*account][]due)
+		order  []*account
+	)
 	for _, d := range m.book.popDue(m.clock.unix()) {
-		if err := m.settle(d); err != nil {
-			m.book.add(d) // disk trouble: retry on the next pass
+		if byAcct[d.acct] == nil {
+			order = append(order, d.acct)
+		}
+		byAcct[d.acct] = append(byAcct[d.acct], d)
+	}
+	for _, a := range order {
+		if err := m.settle(a, byAcct[a]); err != nil {
+			for _, d := range byAcct[a] {
+				m.book.add(d) // disk trouble: retry on the next pass
+			}
 		}
 	}
 }
 
-func (m *Market) settle(d due) error {
-	a := d.acct
+// settle settles account a's due orders with one append and fsync of
+// their records (a candle's orders expire together: one fsync each would
+// hold the account's lock, and its new orders, for a second or more).
+// Nothing is applied unless the records are on disk.
+func (m *Market) settle(a *account, ds []due) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	o, ok := a.orders[d.id]
-	if !ok || o.State.Final() {
+	var (
+		recs   []record
+		orders []*broker.Order
+	)
+	for _, d := range ds {
+		o, ok := a.orders[d.id]
+		if !ok || o.State.Final() {
+			continue
+		}
+		closePrice := o.OpenPrice // an instrument no longer listed settles as a draw
+		if in, err := m.lookup(o.Symbol); err == nil {
+			closePrice = in.priceOf(in.path.at(d.at))
+		}
+		state, profit := outcome(o.Side, o.OpenPrice, closePrice, o.Amount, o.PayoutPercent)
+		recs = append(recs, record{Type: recSettle, Settle: &settleRecord{
+			ClientOrderID: o.ClientOrderID, State: state.String(), ClosePrice: closePrice, Profit: profit, ClosedAt: o.ExpiresAt,
+		}})
+		orders = append(orders, o)
+	}
+	if len(recs) == 0 {
 		return nil
 	}
-	closePrice := o.OpenPrice // an instrument no longer listed settles as a draw
-	if in, err := m.lookup(o.Symbol); err == nil {
-		closePrice = in.priceOf(in.path.at(d.at))
-	}
-	state, profit := outcome(o.Side, o.OpenPrice, closePrice, o.Amount, o.PayoutPercent)
-	rec := &settleRecord{ClientOrderID: o.ClientOrderID, State: state.String(), ClosePrice: closePrice, Profit: profit, ClosedAt: o.ExpiresAt}
-	if err := appendRecord(a.file, record{Type: recSettle, Settle: rec}); err != nil {
+	if err := appendRecords(a.file, recs); err != nil {
 		return err
 	}
-	if err := rec.apply(o); err != nil {
-		return err
-	}
-	a.balance = a.balance.Add(o.Amount).Add(o.Profit)
-	for s := range a.subs {
-		select {
-		case s.ch <- *o:
-		default: // full: this subscriber misses it and must poll GetOrder
+	for i, o := range orders {
+		// apply cannot fail here: the state comes from outcome.
+		_ = recs[i].Settle.apply(o)
+		a.balance = a.balance.Add(o.Amount).Add(o.Profit)
+		for s := range a.subs {
+			select {
+			case s.ch <- *o:
+			default: // full: this subscriber misses it and must poll GetOrder
+			}
 		}
 	}
 	return nil
