@@ -164,16 +164,19 @@ func updateShape(tx *sqlx.Tx, items []idChange) ([]row, error) {
 		q.WriteString(", c" + strconv.Itoa(i))
 	}
 	// id = ANY repeats the join key so the planner reads the trades by
-	// primary key; joined to the unnest alone it hashes the whole table.
-	q.WriteString(") WHERE trades.id = ANY($2::bigint[]) AND trades.id = v.vid AND trades.user_id = v.vuser AND trades.status IN (")
-	for i, f := range c0.from {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		args = append(args, string(f))
-		q.WriteString("$" + strconv.Itoa(len(args)))
+	// primary key (joined to the unnest alone it hashed the whole table).
+	// The source states go as a scalar subquery, which the planner cannot
+	// match against the partial indexes on active states: with stale
+	// statistics on this hot table it took one of them for a one-row
+	// scan and filtered thousands of active trades through the id list.
+	var from []string
+	for _, f := range c0.from {
+		from = append(from, string(f))
 	}
-	q.WriteString(") RETURNING " + qualified("trades", columns))
+	args = append(args, pq.Array(from))
+	q.WriteString(") WHERE trades.id = ANY($2::bigint[]) AND trades.id = v.vid AND trades.user_id = v.vuser" +
+		" AND trades.status::text = ANY((SELECT $" + strconv.Itoa(len(args)) + "::text[])::text[])")
+	q.WriteString(" RETURNING " + qualified("trades", columns))
 	var rows []row
 	if err := tx.Select(&rows, q.String(), args...); err != nil {
 		return nil, fmt.Errorf("trading: update %d trades to %s: %w", len(items), c0.to, err)
