@@ -297,7 +297,9 @@ func (w *lastWriter) flush(ctx context.Context) {
 	}
 	w.pending = make(map[lastKey]lastUpdate, len(batch))
 	w.mu.Unlock()
-	err := w.s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error { return writeLast(tx, batch) })
+	err := w.s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return writeLast(tx, w.s.st.Dialect() == store.DialectPostgres, batch)
+	})
 	if err != nil {
 		w.s.log.Warn("writing bots' last signals failed", "bots", len(batch), "error", err)
 	}

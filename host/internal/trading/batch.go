@@ -25,7 +25,8 @@ type PlaceResult struct {
 
 // PlaceBatch places many trades, each with exactly the guarantees and
 // results of Place, at a fraction of the cost per trade: the checks ask
-// once per account and user, the risk limits of every user in the batch
+// once per account and user (and reuse a successful answer of a batch
+// less than Options.BatchCheckTTL old), the risk limits of every user in the batch
 // are read and their pending rows written in one transaction, each
 // account's orders go to its broker plugin in one PlaceOrders call (one
 // journal fsync on the paper broker), and all outcomes are recorded in one
@@ -40,7 +41,7 @@ type PlaceResult struct {
 // account was checked to be its user's (accounts.Manager.Session) first.
 func (s *Service) PlaceBatch(ctx context.Context, reqs []PlaceRequest) []PlaceResult {
 	out := make([]PlaceResult, len(reqs))
-	p := newPrep(s)
+	p := newBatchPrep(s)
 	var (
 		items []*batchItem
 		keyed []int

@@ -43,6 +43,10 @@ type Options struct {
 	// Concurrency bounds parallel GetOrder calls of a sweep or Reconcile.
 	// Default 8.
 	Concurrency int
+	// BatchCheckTTL is how long PlaceBatch reuses an account's session
+	// and a user's entitlement answer from an earlier batch (see
+	// checkCache). Default 1 s; Place always asks afresh.
+	BatchCheckTTL time.Duration
 	// InstrumentTTL is how long a broker's instrument list (stake bounds,
 	// expiries) is cached for validation. Default 1 min.
 	InstrumentTTL time.Duration
@@ -64,6 +68,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RecheckInterval, 5*time.Second)
 	def(&o.UnknownDeadline, 10*time.Minute)
 	def(&o.InstrumentTTL, time.Minute)
+	def(&o.BatchCheckTTL, time.Second)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
@@ -91,6 +96,7 @@ type Service struct {
 	wake chan struct{}
 
 	instruments instrumentCache
+	checks      checkCache
 	users       keylock.Map
 
 	// results carries what the accounts' result streams push to Run's
