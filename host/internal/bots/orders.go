@@ -42,14 +42,14 @@ func (r *runner) observe(ev Event) {
 // a BatchTrader it takes every job already queued (up to OrderBatch) and
 // places them in one call: a candle close's signals then cost a few
 // transactions and broker calls, not one each.
-func (r *runner) orderWorker(ctx context.Context) {
+func (r *runner) orderWorker(ctx context.Context, queue <-chan orderJob) {
 	bt, batching := r.s.deps.Trader.(BatchTrader)
 	for {
 		var j orderJob
 		select {
 		case <-ctx.Done():
 			return
-		case j = <-r.orders:
+		case j = <-queue:
 		}
 		if !batching {
 			if p, ok := r.prepare(ctx, j); ok {
@@ -63,7 +63,7 @@ func (r *runner) orderWorker(ctx context.Context) {
 	drain:
 		for len(jobs) < r.s.opts.OrderBatch {
 			select {
-			case j = <-r.orders:
+			case j = <-queue:
 				jobs = append(jobs, j)
 			default:
 				break drain

@@ -296,7 +296,12 @@ func writeLastArrays(tx *sqlx.Tx, batch []lastUpdate) error {
 		}
 	}
 	// id = ANY lets the planner read the bots by primary key instead of
-	// hashing the table against the unnest.
+	// hashing the table against the unnest; no nested loop, which stale
+	// statistics made rescan the unnest for every bot (see
+	// trading.applyMany). Transaction-local.
+	if _, err := tx.Exec(`SET LOCAL enable_nestloop = off`); err != nil {
+		return fmt.Errorf("bots: plan last signals: %w", err)
+	}
 	if len(sigIDs) > 0 {
 		if _, err := tx.Exec(`UPDATE bots SET last_signal = v.s, last_signal_reason = v.r, last_signal_at = v.a
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS v(id, u, s, r, a)
