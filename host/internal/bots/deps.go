@@ -159,9 +159,9 @@ type Options struct {
 	// BatchConcurrency is how many BatchOnCandle calls of one key run at
 	// once. Default 4.
 	BatchConcurrency int
-	// OrderWorkers bounds concurrent Trader calls. Default 64, or 4 when
-	// the Trader is a BatchTrader (each call then carries many orders,
-	// and fewer, larger batches cost less).
+	// OrderWorkers bounds concurrent Trader calls. Default 64, or 8 when
+	// the Trader is a BatchTrader (each call then carries many orders;
+	// 2, 4, 8, 16 and 32 were measured, see docs/BENCHMARKS.md).
 	OrderWorkers int
 	// OrderBatch bounds the orders of one BatchTrader.PlaceBatch call.
 	// Default 1,000.

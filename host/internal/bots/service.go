@@ -51,7 +51,7 @@ func NewService(st *store.Store, deps Deps, opts Options, log hclog.Logger) *Ser
 	if s.opts.OrderWorkers <= 0 {
 		s.opts.OrderWorkers = 64
 		if _, ok := deps.Trader.(BatchTrader); ok {
-			s.opts.OrderWorkers = 4
+			s.opts.OrderWorkers = 8
 		}
 	}
 	s.run = newRunner(s)

@@ -57,7 +57,14 @@ func (s *Service) applyMany(tx *sqlx.Tx, items []idChange) ([]row, error) {
 	// analyze, PostgreSQL took trades for one row and rescanned the whole
 	// unnest for each trade (500 trades: 250,000 comparisons, 300 ms).
 	// Transaction-local; the transaction makes no other joins after this.
-	if _, err := tx.Exec(`SET LOCAL enable_nestloop = off`); err != nil {
+	//
+	// The commit need not wait for its WAL flush either: what these
+	// changes record (an order's acceptance, a settlement) is the broker's
+	// to tell again, so a crash that loses them leaves the trades pending
+	// or open, and reconciliation asks the broker (the crash tests cover
+	// that path). Only the pending row, written before the broker call,
+	// must be durable, and its transaction keeps the synchronous commit.
+	if _, err := tx.Exec(`SET LOCAL enable_nestloop = off; SET LOCAL synchronous_commit = off`); err != nil {
 		return nil, fmt.Errorf("trading: plan bulk update: %w", err)
 	}
 	byID := make(map[int64]row, len(items))
