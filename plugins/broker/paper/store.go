@@ -97,8 +97,6 @@ func createLog(path string, first record) error {
 	return writeFileAtomic(path, b)
 }
 
-// appendRecord appends r to the log at path and fsyncs it.
-func appendRecord(path string, r record) error { return appendRecords(path, []record{r}) }
 
 // appendRecords appends rs to the log at path in one write and one fsync,
 // so a batch of orders costs one disk flush. A failed append is undone
