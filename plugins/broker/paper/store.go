@@ -97,7 +97,6 @@ func createLog(path string, first record) error {
 	return writeFileAtomic(path, b)
 }
 
-
 // appendRecords appends rs to the log at path in one write and one fsync,
 // so a batch of orders costs one disk flush. A failed append is undone
 // (best effort: the log is cut back to its length before the write): its
