@@ -145,7 +145,7 @@ func (d *dispatcher) onCandle(ctx context.Context, older market.Series, c market
 				continue
 			}
 			select {
-			case d.r.queue(b.UserID) <- orderJob{bot: b, signal: res.Signal, candle: c, received: received}:
+			case d.r.orders <- orderJob{bot: b, signal: res.Signal, candle: c, received: received}:
 			case <-ctx.Done():
 				return
 			}

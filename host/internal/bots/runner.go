@@ -40,9 +40,7 @@ type runner struct {
 	keys   map[marketdata.Key]*dispatcher
 	bots   map[int64]*runBot
 	byUser map[int64]map[int64]struct{}
-	// orders holds one queue per order worker; a user's signals always
-	// go to the same worker (see queue).
-	orders []chan orderJob
+	orders chan orderJob
 	last   *lastWriter
 	ents   *entCache
 }
@@ -103,14 +101,6 @@ func (b *runBot) close() {
 	}
 }
 
-// queue is the order queue of userID's signals. One worker per user means
-// concurrent batches never share a user, so they do not wait for each
-// other's locks on the users' rows (the risk checks take them), and a
-// user's orders are placed in signal order.
-func (r *runner) queue(userID int64) chan orderJob {
-	return r.orders[uint64(userID)%uint64(len(r.orders))]
-}
-
 func newRunner(s *Service) *runner {
 	return &runner{
 		s: s, keys: make(map[marketdata.Key]*dispatcher), bots: make(map[int64]*runBot),
@@ -133,21 +123,19 @@ func (s *Service) Run(ctx context.Context) error {
 	r.ctx, r.wg = ctx, &wg
 	// With a BatchTrader, room for a whole batch per worker, so a candle
 	// close's signals queue up for the batches instead of blocking the
-	// dispatchers.
-	depth := 4
+	// dispatchers. One queue for all workers: a worker held up by a slow
+	// broker leaves the others draining it.
+	depth := 4 * s.opts.OrderWorkers
 	if _, ok := s.deps.Trader.(BatchTrader); ok {
-		depth = s.opts.OrderBatch
+		depth = s.opts.OrderBatch * s.opts.OrderWorkers
 	}
-	r.orders = make([]chan orderJob, s.opts.OrderWorkers)
-	for i := range r.orders {
-		r.orders[i] = make(chan orderJob, depth)
-	}
+	r.orders = make(chan orderJob, depth)
 	r.last = newLastWriter(s)
 	r.ents = newEntCache(s)
 	r.mu.Unlock()
 
-	for _, q := range r.orders {
-		wg.Go(func() { r.orderWorker(ctx, q) })
+	for range s.opts.OrderWorkers {
+		wg.Go(func() { r.orderWorker(ctx, r.orders) })
 	}
 	wg.Go(func() { r.last.run(ctx) })
 
