@@ -3,6 +3,7 @@ package bots_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,5 +74,70 @@ func TestBatchTraderErrorsArePerBot(t *testing.T) {
 		defer bt.mu.Unlock()
 		assert.Positive(t, bt.batches, "orders went through PlaceBatch")
 		assert.LessOrEqual(t, bt.largest, 1000)
+	})
+}
+
+// holdTrader is a batchTrader that holds the first batch with an order of
+// userID until release is closed.
+type holdTrader struct {
+	*batchTrader
+	userID  int64
+	held    atomic.Bool
+	release chan struct{}
+}
+
+func (h *holdTrader) PlaceBatch(ctx context.Context, reqs []bots.OrderRequest) []error {
+	for _, r := range reqs {
+		if r.UserID == h.userID {
+			if h.held.CompareAndSwap(false, true) {
+				select {
+				case <-h.release:
+				case <-ctx.Done():
+				}
+			}
+			break
+		}
+	}
+	return h.batchTrader.PlaceBatch(ctx, reqs)
+}
+
+// A worker held up by one user's slow broker call does not stall the
+// others: once its queue is full, signals spill to the queue every worker
+// drains. (A broker slow on every call can still hold every worker, each
+// for at most the trader's own timeout.)
+func TestSlowBatchDoesNotStallOtherUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ht := &holdTrader{batchTrader: &batchTrader{}, release: make(chan struct{})}
+		e := newEnv(t, st, envOpts{trader: ht, botOpts: bots.Options{OrderWorkers: 2, OrderBatch: 1}})
+		ht.recTrader = e.trader
+		e.newService()
+		e.run()
+		t.Cleanup(func() {
+			select {
+			case <-ht.release:
+			default:
+				close(ht.release)
+			}
+		})
+		ctx := ctxT(t)
+		alice, aliceAcct := e.user("alice", "pro")
+		e.user("carol", "pro")
+		bob, bobAcct := e.user("bob", "pro")
+		// Alice and bob on the same worker's queue (two workers): only the
+		// spill-over can keep alice trading.
+		require.Equal(t, alice%2, bob%2, "user ids %d and %d", alice, bob)
+		ht.userID = bob
+		start := func(user, acct int64) int64 {
+			b, err := e.svc.Create(ctx, user, eager(acct))
+			require.NoError(t, err)
+			_, err = e.svc.Start(ctx, user, b.ID)
+			require.NoError(t, err)
+			return b.ID
+		}
+		bobBot := start(bob, bobAcct)
+		aliceBot := start(alice, aliceAcct)
+		e.events.waitN(t, 4, "alice's orders while bob's first is held", ordered(aliceBot))
+		close(ht.release)
+		e.events.waitN(t, 2, "bob's orders after the release", ordered(bobBot))
 	})
 }

@@ -144,9 +144,7 @@ func (d *dispatcher) onCandle(ctx context.Context, older market.Series, c market
 			if res.Signal.Action != strategy.ActionCall && res.Signal.Action != strategy.ActionPut {
 				continue
 			}
-			select {
-			case d.r.orders <- orderJob{bot: b, signal: res.Signal, candle: c, received: received}:
-			case <-ctx.Done():
+			if !d.r.enqueue(ctx, orderJob{bot: b, signal: res.Signal, candle: c, received: received}) {
 				return
 			}
 		}

@@ -50,6 +50,7 @@ func (r *runner) orderWorker(ctx context.Context, queue <-chan orderJob) {
 		case <-ctx.Done():
 			return
 		case j = <-queue:
+		case j = <-r.overflow:
 		}
 		if !batching {
 			if p, ok := r.prepare(ctx, j); ok {
@@ -64,6 +65,8 @@ func (r *runner) orderWorker(ctx context.Context, queue <-chan orderJob) {
 		for len(jobs) < r.s.opts.OrderBatch {
 			select {
 			case j = <-queue:
+				jobs = append(jobs, j)
+			case j = <-r.overflow:
 				jobs = append(jobs, j)
 			default:
 				break drain

@@ -40,9 +40,15 @@ type runner struct {
 	keys   map[marketdata.Key]*dispatcher
 	bots   map[int64]*runBot
 	byUser map[int64]map[int64]struct{}
-	orders chan orderJob
-	last   *lastWriter
-	ents   *entCache
+	// orders holds one queue per order worker: a user's signals go to one
+	// worker, so concurrent batches do not share users (whose row locks
+	// the risk checks take). A full queue spills into overflow, which
+	// every worker drains, so one worker held up by a slow broker does
+	// not stall the dispatchers.
+	orders   []chan orderJob
+	overflow chan orderJob
+	last     *lastWriter
+	ents     *entCache
 }
 
 // runBot is one running bot as the runner sees it. It is immutable once
@@ -101,6 +107,23 @@ func (b *runBot) close() {
 	}
 }
 
+// enqueue hands j to its user's worker, or to the overflow queue when
+// that worker's queue is full; it blocks only when both are full, and
+// reports false when ctx ends first.
+func (r *runner) enqueue(ctx context.Context, j orderJob) bool {
+	select {
+	case r.orders[uint64(j.bot.UserID)%uint64(len(r.orders))] <- j:
+		return true
+	default:
+	}
+	select {
+	case r.overflow <- j:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 func newRunner(s *Service) *runner {
 	return &runner{
 		s: s, keys: make(map[marketdata.Key]*dispatcher), bots: make(map[int64]*runBot),
@@ -123,19 +146,22 @@ func (s *Service) Run(ctx context.Context) error {
 	r.ctx, r.wg = ctx, &wg
 	// With a BatchTrader, room for a whole batch per worker, so a candle
 	// close's signals queue up for the batches instead of blocking the
-	// dispatchers. One queue for all workers: a worker held up by a slow
-	// broker leaves the others draining it.
-	depth := 4 * s.opts.OrderWorkers
+	// dispatchers.
+	depth := 4
 	if _, ok := s.deps.Trader.(BatchTrader); ok {
-		depth = s.opts.OrderBatch * s.opts.OrderWorkers
+		depth = s.opts.OrderBatch
 	}
-	r.orders = make(chan orderJob, depth)
+	r.orders = make([]chan orderJob, s.opts.OrderWorkers)
+	for i := range r.orders {
+		r.orders[i] = make(chan orderJob, depth)
+	}
+	r.overflow = make(chan orderJob, depth)
 	r.last = newLastWriter(s)
 	r.ents = newEntCache(s)
 	r.mu.Unlock()
 
-	for range s.opts.OrderWorkers {
-		wg.Go(func() { r.orderWorker(ctx, r.orders) })
+	for _, q := range r.orders {
+		wg.Go(func() { r.orderWorker(ctx, q) })
 	}
 	wg.Go(func() { r.last.run(ctx) })
 
