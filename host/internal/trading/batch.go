@@ -26,11 +26,11 @@ type PlaceResult struct {
 // PlaceBatch places many trades, each with exactly the guarantees and
 // results of Place, at a fraction of the cost per trade: the checks ask
 // once per account and user (and reuse a successful answer of a batch
-// less than Options.BatchCheckTTL old), the risk limits of every user in the batch
-// are read and their pending rows written in one transaction, each
-// account's orders go to its broker plugin in one PlaceOrders call (one
-// journal fsync on the paper broker), and all outcomes are recorded in one
-// transaction. A bot runner hands it the signals of a candle close.
+// less than Options.BatchCheckTTL old), the risk limits of every user in
+// the batch are read and their pending rows written in one transaction,
+// each account's orders go to its broker plugin in one PlaceOrders call
+// (one journal fsync on the paper broker), and all outcomes are recorded
+// in one transaction. A bot runner hands it the signals of a candle close.
 //
 // Requests of one user are checked against the limits in the order given,
 // each counting the ones accepted before it. Requests with an
