@@ -263,7 +263,12 @@ func (s *Service) insertRows(tx *sqlx.Tx, items []*batchItem, idx []int, now tim
 
 // sendBatch sends the written items' orders, one PlaceOrders call per
 // account (at most Options.Concurrency at once), and records every
-// outcome in one transaction, as send does for one trade.
+// outcome in one transaction: the user's scope when the items are one
+// user's (Place), the system scope otherwise. The broker calls are
+// detached from ctx's cancellation (they keep PlaceTimeout), so a client
+// that goes away mid-request does not turn its orders into unknown ones;
+// recording gets a generous deadline of its own, and giving up leaves the
+// trades pending for reconciliation, which is safe but slow.
 func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
 	byAcct := make(map[int64][]*batchItem)
 	var accts []int64
@@ -316,10 +321,17 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
 			recorded = append(recorded, it)
 		}
 	}
+	scope := store.Tenant(list[0].userID)
+	for _, c := range list {
+		if c.userID != list[0].userID {
+			scope = store.System()
+			break
+		}
+	}
 	wctx, cancel := context.WithTimeout(detached, recordTimeout)
 	defer cancel()
 	var rows []row
-	err := s.st.Update(wctx, store.System(), func(tx *sqlx.Tx) error {
+	err := s.st.Update(wctx, scope, func(tx *sqlx.Tx) error {
 		var err error
 		rows, err = s.applyMany(tx, list)
 		return err

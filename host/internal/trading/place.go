@@ -65,7 +65,9 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest) (Trade, error) {
 	if err != nil || !fresh {
 		return t, err
 	}
-	return s.send(ctx, b, t)
+	it := &batchItem{b: b, acct: acct, trade: t, written: true}
+	s.sendBatch(ctx, []*batchItem{it})
+	return it.trade, it.err
 }
 
 // validatePlace checks what needs no database or broker.
@@ -302,43 +304,6 @@ func (s *Service) lockUser(ctx context.Context, tx *sqlx.Tx, userID int64) (Limi
 		return Limits{}, fmt.Errorf("%w: user %d", ErrNotFound, userID)
 	}
 	return l, nil
-}
-
-// send calls PlaceOrder for the committed pending trade t and records the
-// outcome.
-func (s *Service) send(ctx context.Context, b broker.Broker, t Trade) (Trade, error) {
-	s.beginFlight(t.ID)
-	defer s.endFlight(t.ID)
-	detached := context.WithoutCancel(ctx)
-	cctx, cancel := context.WithTimeout(detached, s.opts.PlaceTimeout)
-	o, callErr := b.PlaceOrder(cctx, broker.OrderRequest{
-		ClientOrderID: t.ClientOrderID,
-		Symbol:        t.Symbol,
-		Side:          t.Direction,
-		Amount:        t.Amount,
-		Expiry:        t.Expiration,
-	})
-	cancel()
-	c := s.outcomeChange(t, o, callErr, s.now())
-	// Recording gets a generous deadline of its own: giving up leaves the
-	// trade pending until reconciliation, which is safe but slow.
-	wctx, wcancel := context.WithTimeout(detached, recordTimeout)
-	defer wcancel()
-	var out Trade
-	err := s.st.Update(wctx, store.Tenant(t.UserID), func(tx *sqlx.Tx) error {
-		r, err := c.applyRow(tx, t.UserID, t.ID)
-		out = r.trade()
-		return err
-	})
-	if err != nil {
-		// The row stays pending; reconciliation resolves it.
-		s.log.Error("could not record the order outcome", "trade_id", t.ID, "order_error", callErr, "error", err)
-		return t, fmt.Errorf("trading: record outcome of trade %d: %w", t.ID, err)
-	}
-	if out.Status == StatusOpen {
-		s.nudge()
-	}
-	return out, nil
 }
 
 // outcomeChange is the change a PlaceOrder answer for trade t asks for:
