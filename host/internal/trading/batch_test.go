@@ -53,8 +53,19 @@ func TestPlaceBatch(t *testing.T) {
 			9:  unknownSymbol,
 			10: manual(alice, market.Put, "20000"), // more than the paper balance: the broker refuses
 		}
+		keyed := manual(alice, market.Put, "9")
+		keyed.IdempotencyKey, keyed.RequestHash = "batch-key", []byte("h1")
+		reqs = append(reqs, keyed)
 		res := e.svc.PlaceBatch(ctx, reqs)
 		require.Len(t, res, len(reqs))
+
+		// A request with an Idempotency-Key is placed once: the same key
+		// in a later batch returns the same trade.
+		require.NoError(t, res[11].Err)
+		require.Equal(t, StatusOpen, res[11].Trade.Status)
+		again := e.svc.PlaceBatch(ctx, []PlaceRequest{keyed})
+		require.NoError(t, again[0].Err)
+		assert.Equal(t, res[11].Trade.ID, again[0].Trade.ID)
 
 		for _, i := range []int{0, 1, 2, 4, 7} {
 			require.NoError(t, res[i].Err, "request %d", i)
@@ -91,7 +102,7 @@ func TestPlaceBatch(t *testing.T) {
 		// Nothing leaks: each user lists only their own trades.
 		aliceList, _, err := e.svc.List(ctx, alice, Filter{})
 		require.NoError(t, err)
-		assert.Len(t, aliceList, 3) // 0, 1, 10
+		assert.Len(t, aliceList, 4) // 0, 1, 10, 11
 		bobList, _, err := e.svc.List(ctx, bob, Filter{})
 		require.NoError(t, err)
 		assert.Len(t, bobList, 3) // 2, 4, 7
@@ -99,7 +110,7 @@ func TestPlaceBatch(t *testing.T) {
 			assert.Equal(t, bob, tr.UserID)
 		}
 
-		for _, i := range []int{0, 1, 2, 4, 7} {
+		for _, i := range []int{0, 1, 2, 4, 7, 11} {
 			checkProfit(t, e.waitFinal(reqs[i].UserID, res[i].Trade.ID))
 		}
 		e.checkOrdersMatchTrades()
@@ -164,9 +175,9 @@ func TestPlaceBatchPluginKilled(t *testing.T) {
 	})
 }
 
-// An error for the whole batch (the store refuses the insert) is every
-// request's error, and nothing is sent.
-func TestPlaceBatchStoreFailure(t *testing.T) {
+// A batch whose context has ended before anything was written fails
+// every request and sends nothing.
+func TestPlaceBatchCancelledBeforeWriting(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()

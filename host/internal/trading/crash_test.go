@@ -299,7 +299,7 @@ func TestPollingFallbackSettlesOnce(t *testing.T) {
 
 		// The same result again, as the stream would deliver it after the
 		// poll, applies nothing.
-		changed, err := e.svc.applyResults(ctx, acct, []broker.Order{final, final})
+		changed, err := e.svc.applyPushed(ctx, []pushed{{acct, final}, {acct, final}})
 		require.NoError(t, err)
 		assert.Zero(t, changed)
 		again, err := e.svc.Get(ctx, alice, tr.ID)
@@ -343,7 +343,7 @@ func TestUnresolvedAfterDeadline(t *testing.T) {
 		// The open-trade limit no longer counts it.
 		require.NoError(t, e.svc.SetLimits(ctx, alice, Limits{MaxOpenTrades: 1}))
 
-		changed, err := e.svc.applyResults(ctx, acct, []broker.Order{result(got, broker.Lost, "-10")})
+		changed, err := e.svc.applyPushed(ctx, []pushed{{acct, result(got, broker.Lost, "-10")}})
 		require.NoError(t, err)
 		assert.Equal(t, 1, changed)
 		got, err = e.svc.Get(ctx, alice, tr.ID)

@@ -33,7 +33,7 @@ func requireRule(t *testing.T, err error, rule string) {
 // broker's own results are never applied).
 func (e *env) settle(tr Trade, st broker.OrderState, profit string) {
 	e.t.Helper()
-	n, err := e.svc.applyResults(context.Background(), tr.AccountID, []broker.Order{result(tr, st, profit)})
+	n, err := e.svc.applyPushed(context.Background(), []pushed{{tr.AccountID, result(tr, st, profit)}})
 	require.NoError(e.t, err)
 	require.Equal(e.t, 1, n)
 }

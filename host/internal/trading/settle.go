@@ -175,16 +175,6 @@ type pushed struct {
 	order     broker.Order
 }
 
-// applyResults applies orders pushed by account accountID's result
-// stream; see applyPushed.
-func (s *Service) applyResults(ctx context.Context, accountID int64, orders []broker.Order) (int, error) {
-	ps := make([]pushed, len(orders))
-	for i, o := range orders {
-		ps[i] = pushed{accountID: accountID, order: o}
-	}
-	return s.applyPushed(ctx, ps)
-}
-
 // applyPushed applies pushed results of any accounts in one transaction
 // and returns how many trades changed. Results for orders the host does
 // not know, or already final, change nothing.
