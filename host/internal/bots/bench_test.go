@@ -206,6 +206,22 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 	b.ReportMetric(rssMB("self", "VmHWM"), "host-peak-rss-MB")
 	b.ReportMetric(rssMB("self", "VmRSS"), "host-rss-MB")
 	b.ReportMetric(float64(errs), "order-errors")
+	if mode != "count" {
+		// The orders' outcomes and settlements are written after the
+		// orders return: check they are written. Trades written more than
+		// 5 s ago (half a candle at scale 6) must have left pending, and
+		// the earlier candles' trades must have settled.
+		var stale, settled int
+		require.NoError(b, st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+			before := time.Now().Add(-5 * time.Second).UnixMilli()
+			if err := tx.Get(&stale, tx.Rebind(`SELECT count(*) FROM trades WHERE status = 'pending' AND created_at < ?`), before); err != nil {
+				return err
+			}
+			return tx.Get(&settled, `SELECT count(*) FROM trades WHERE status IN ('won', 'lost', 'draw')`)
+		}))
+		b.ReportMetric(float64(stale), "pending-5s")
+		b.ReportMetric(float64(settled), "settled")
+	}
 	for _, s := range e.pm.Status() {
 		if s.PID > 0 && s.Name == "rsi" {
 			b.ReportMetric(rssMB(strconv.Itoa(s.PID), "VmRSS"), "rsi-plugin-rss-MB")

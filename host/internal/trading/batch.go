@@ -32,6 +32,17 @@ type PlaceResult struct {
 // (one journal fsync on the paper broker), and all outcomes are recorded
 // in one transaction. A bot runner hands it the signals of a candle close.
 //
+// One difference: while Run runs, PlaceBatch returns as soon as the
+// brokers have answered, and Run's applier records the outcomes shortly
+// after (after the orders being placed at that moment, see
+// Options.ResultHold),
+// so a candle close's orders are not held up by writing the ones before
+// them. A result's Trade then has the outcome's Status, Error and
+// BrokerOrderID on the row as written; reading the trade back may show it pending for that
+// moment. The pending row was committed before the broker call, so an
+// outcome the host dies before recording is reconciled at the next start,
+// as with Place.
+//
 // Requests of one user are checked against the limits in the order given,
 // each counting the ones accepted before it. Requests with an
 // IdempotencyKey are placed one by one with Place after the rest.
@@ -63,12 +74,14 @@ func (s *Service) PlaceBatch(ctx context.Context, reqs []PlaceRequest) []PlaceRe
 		items = append(items, &batchItem{idx: i, req: req, b: b, acct: acct})
 	}
 	if len(items) > 0 {
+		s.placing.Add(1)
+		defer s.placing.Add(-1)
 		if err := s.insertBatch(ctx, items); err != nil {
 			for _, it := range items {
 				out[it.idx].Err = err
 			}
 		} else {
-			s.sendBatch(ctx, items)
+			s.sendBatch(ctx, items, true)
 			for _, it := range items {
 				out[it.idx] = PlaceResult{Trade: it.trade, Err: it.err}
 			}
@@ -269,7 +282,11 @@ func (s *Service) insertRows(tx *sqlx.Tx, items []*batchItem, idx []int, now tim
 // that goes away mid-request does not turn its orders into unknown ones;
 // recording gets a generous deadline of its own, and giving up leaves the
 // trades pending for reconciliation, which is safe but slow.
-func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
+//
+// With handOff, and while Run's applier runs, the outcomes are queued for
+// the applier instead (see queueOutcomes) and each item's trade is the
+// row as written with the outcome's status, error and broker order id.
+func (s *Service) sendBatch(ctx context.Context, items []*batchItem, handOff bool) {
 	byAcct := make(map[int64][]*batchItem)
 	var accts []int64
 	for _, it := range items {
@@ -285,7 +302,11 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
 	if len(accts) == 0 {
 		return
 	}
+	handed := false
 	defer func() {
+		if handed {
+			return // the applier ends the flights once it has recorded them
+		}
 		for _, it := range items {
 			if it.written {
 				s.endFlight(it.trade.ID)
@@ -321,6 +342,18 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
 			recorded = append(recorded, it)
 		}
 	}
+	if handOff && s.queueOutcomes(list) {
+		handed = true
+		var opened int64 // the account nudged last (a cheap skip of repeats)
+		for k, it := range recorded {
+			it.trade = list[k].c.preview(it.trade)
+			if t := it.trade; t.Status == StatusOpen && t.AccountID != opened {
+				s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
+				opened = t.AccountID
+			}
+		}
+		return
+	}
 	scope := store.Tenant(list[0].userID)
 	for _, c := range list {
 		if c.userID != list[0].userID {
@@ -344,13 +377,13 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem) {
 		}
 		return
 	}
-	opened := false
+	var opened int64 // the account nudged last (a cheap skip of repeats)
 	for k, it := range recorded {
 		it.trade = rows[k].trade()
-		opened = opened || it.trade.Status == StatusOpen
-	}
-	if opened {
-		s.nudge()
+		if t := it.trade; t.Status == StatusOpen && t.AccountID != opened {
+			s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
+			opened = t.AccountID
+		}
 	}
 }
 

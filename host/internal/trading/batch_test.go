@@ -199,3 +199,58 @@ func TestPlaceBatchCancelledBeforeWriting(t *testing.T) {
 		assert.Empty(t, e.allTrades())
 	})
 }
+
+// With Run running, PlaceBatch returns once the broker has answered and
+// Run's applier records the outcomes; while orders are being placed it
+// holds them (Options.ResultHold). Outcomes still queued when Run stops
+// are not lost: their trades stay pending, no longer in flight, and the
+// next Run's reconciliation asks the broker and opens them.
+func TestBatchOutcomesQueuedAtStopAreReconciled(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st, func(o *Options) { o.ResultHold = time.Hour })
+		alice, _ := e.connect("alice@example.com")
+
+		runCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { // owned by the test: stopped and awaited below
+			defer close(done)
+			e.svc.Run(runCtx)
+		}()
+		eventually(t, "the applier to run", func() error {
+			e.svc.outMu.Lock()
+			defer e.svc.outMu.Unlock()
+			if !e.svc.applying {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		// Another placement in progress: the applier holds what it gets.
+		e.svc.placing.Add(1)
+		reqs := []PlaceRequest{manual(alice, market.Call, "10"), manual(alice, market.Put, "11")}
+		res := e.svc.PlaceBatch(ctx, reqs)
+		for i, r := range res {
+			require.NoError(t, r.Err, "request %d", i)
+			assert.Equal(t, StatusOpen, r.Trade.Status, "request %d: the broker's answer", i)
+			assert.NotEmpty(t, r.Trade.BrokerOrderID, "request %d", i)
+			assert.True(t, e.svc.inFlight(r.Trade.ID), "request %d: in flight until recorded", i)
+		}
+		stop()
+		<-done
+		e.svc.placing.Add(-1)
+		for i, r := range res {
+			tr, err := e.svc.Get(ctx, alice, r.Trade.ID)
+			require.NoError(t, err)
+			assert.Equal(t, StatusPending, tr.Status, "request %d: not recorded before the stop", i)
+			assert.False(t, e.svc.inFlight(tr.ID), "request %d: left to reconciliation", i)
+		}
+
+		e.run()
+		for _, r := range res {
+			checkProfit(t, e.waitFinal(alice, r.Trade.ID))
+		}
+		e.checkOrdersMatchTrades()
+	})
+}

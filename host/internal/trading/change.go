@@ -87,6 +87,24 @@ func (c change) update(id int64) (string, []any) {
 	return q, args
 }
 
+// preview is t as c would leave it, as far as a caller that does not wait
+// for the write needs to know: the status, the error and the broker's
+// order id.
+func (c change) preview(t Trade) Trade {
+	t.Status = c.to
+	for i, set := range c.sets {
+		v, ok := c.args[i].(string)
+		switch {
+		case !ok:
+		case set == "error = ?":
+			t.Error = v
+		case set == "broker_order_id = ?":
+			t.BrokerOrderID = v
+		}
+	}
+	return t
+}
+
 // price converts a broker float price to the columns' scale.
 func price(f float64) decimal.Decimal { return decimal.NewFromFloat(f).Round(priceDigits) }
 

@@ -61,12 +61,14 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest) (Trade, error) {
 	if err != nil {
 		return Trade{}, err
 	}
+	s.placing.Add(1)
+	defer s.placing.Add(-1)
 	t, fresh, err := s.insert(ctx, req, acct)
 	if err != nil || !fresh {
 		return t, err
 	}
 	it := &batchItem{b: b, acct: acct, trade: t, written: true}
-	s.sendBatch(ctx, []*batchItem{it})
+	s.sendBatch(ctx, []*batchItem{it}, false)
 	return it.trade, it.err
 }
 

@@ -13,9 +13,9 @@ import (
 )
 
 // Run settles and reconciles trades until ctx ends: it reconciles every
-// active trade once, then every PollInterval (and right after a trade
-// opens) it keeps one OrderResults watcher running per account with
-// active trades and sweeps the trades that are due (open trades past
+// active trade once, then every PollInterval it keeps one OrderResults
+// watcher running per account with active trades (starting one as soon as
+// a trade opens on an account without) and sweeps the trades that are due (open trades past
 // expiry the stream did not settle, unknown trades, pending trades a crash
 // left behind). It returns when ctx is done and every goroutine it started
 // has stopped.
@@ -41,11 +41,25 @@ func (s *Service) Run(ctx context.Context) {
 		if _, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("settlement sweep incomplete", "error", err)
 		}
+		if !s.untilTick(ctx, tick, ws) {
+			return
+		}
+	}
+}
+
+// untilTick waits for the next tick, starting the watchers of accounts
+// where trades open meanwhile. It returns false when ctx ends.
+func (s *Service) untilTick(ctx context.Context, tick *time.Ticker, ws *watchers) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-tick.C:
+			return true
 		case <-s.wake:
+			for _, r := range s.takeOpened() {
+				s.startWatcher(ctx, ws, r)
+			}
 		}
 	}
 }
@@ -53,27 +67,57 @@ func (s *Service) Run(ctx context.Context) {
 // resultWindow is how long the applier gathers pushed results after the
 // first before it writes them: a candle's trades settle together, and one
 // transaction for all of them costs far less than one each. It delays a
-// settlement by at most this much.
+// settlement by at most this much, or by Options.ResultHold while orders
+// are being placed.
 const resultWindow = 20 * time.Millisecond
 
-// applyStream applies what the watchers push, in batches gathered over
-// resultWindow (at most bulkRows × 2), until ctx ends.
+// resultHeld bounds what the applier holds; past it the watchers wait
+// (the paper broker and the stream keep the rest for them).
+const resultHeld = 20 * bulkRows
+
+// applyStream applies what the watchers push and the outcomes PlaceBatch
+// queues, in batches gathered over resultWindow and written in
+// transactions of at most 2 × bulkRows, until ctx ends.
+//
+// While orders are being placed it keeps gathering, up to
+// Options.ResultHold: trades that expire at a candle close settle while
+// the bots' orders of that close are being written, and the outcomes of
+// the first orders arrive while the rest are being written. The orders
+// are the latency that matters (the price moves); an outcome or a
+// settlement recorded a moment later costs no one anything; and all of
+// them compete for the same database. Outcomes still queued then are left to
+// reconciliation: their trades stay pending.
 func (s *Service) applyStream(ctx context.Context) {
+	s.outMu.Lock()
+	s.applying = true
+	s.outMu.Unlock()
+	defer func() {
+		for _, c := range s.takeOutcomes(true) {
+			s.endFlight(c.id)
+		}
+	}()
 	for {
-		var first pushed
+		var batch []pushed
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-s.results:
+		case p := <-s.results:
+			batch = append(batch, p)
+		case <-s.outcomeWake:
 		}
-		batch := []pushed{first}
+		hold := time.Now().Add(s.opts.ResultHold)
 		window := time.NewTimer(resultWindow)
 	gather:
-		for len(batch) < 2*bulkRows {
+		for len(batch) < resultHeld {
 			select {
 			case p := <-s.results:
 				batch = append(batch, p)
+			case <-s.outcomeWake: // they wait in s.outcomes
 			case <-window.C:
+				if left := time.Until(hold); left > 0 && s.placing.Load() > 0 {
+					window.Reset(min(resultWindow, left))
+					continue
+				}
 				break gather
 			case <-ctx.Done():
 				window.Stop()
@@ -81,9 +125,38 @@ func (s *Service) applyStream(ctx context.Context) {
 			}
 		}
 		window.Stop()
-		if _, err := s.applyPushed(ctx, batch); err != nil && ctx.Err() == nil {
-			s.log.Warn("could not apply order results; the sweep will poll them", "orders", len(batch), "error", err)
+		// Outcomes first: they were queued before any result of their
+		// orders could exist (the order applies either way: a result
+		// settles a pending trade too, and an outcome does not apply to a
+		// settled one).
+		s.recordOutcomes(ctx, s.takeOutcomes(false))
+		for len(batch) > 0 {
+			n := min(len(batch), 2*bulkRows)
+			if _, err := s.applyPushed(ctx, batch[:n]); err != nil && ctx.Err() == nil {
+				s.log.Warn("could not apply order results; the sweep will poll them", "orders", n, "error", err)
+			}
+			batch = batch[n:]
 		}
+	}
+}
+
+// recordOutcomes writes queued PlaceBatch outcomes, 2 × bulkRows per
+// transaction, and ends their trades' flights. Those it cannot write stay
+// pending for the sweep.
+func (s *Service) recordOutcomes(ctx context.Context, list []idChange) {
+	for len(list) > 0 {
+		n := min(len(list), 2*bulkRows)
+		err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+			_, err := s.applyMany(tx, list[:n])
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("could not record the outcomes of orders; reconciliation resolves them", "orders", n, "error", err)
+		}
+		for _, c := range list[:n] {
+			s.endFlight(c.id)
+		}
+		list = list[n:]
 	}
 }
 
@@ -141,20 +214,26 @@ func (s *Service) syncWatchers(ctx context.Context, ws *watchers) error {
 			delete(ws.m, id)
 		}
 	}
-	for id, r := range want {
-		if _, ok := ws.m[id]; ok {
-			continue
-		}
-		wctx, cancel := context.WithCancel(ctx)
-		w := &watcher{cancel: cancel, done: make(chan struct{})}
-		ws.m[id] = w
-		ws.wg.Go(func() { // owned by ws: cancelled by syncWatchers or stopAll, awaited by stopAll
-			defer close(w.done)
-			defer cancel()
-			s.watch(wctx, r)
-		})
+	for _, r := range want {
+		s.startWatcher(ctx, ws, r)
 	}
 	return nil
+}
+
+// startWatcher starts account r's watcher unless one is running (or its
+// stream ended and syncWatchers has not yet noticed: it restarts it).
+func (s *Service) startWatcher(ctx context.Context, ws *watchers, r accountRef) {
+	if _, ok := ws.m[r.AccountID]; ok {
+		return
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &watcher{cancel: cancel, done: make(chan struct{})}
+	ws.m[r.AccountID] = w
+	ws.wg.Go(func() { // owned by ws: cancelled by syncWatchers or stopAll, awaited by stopAll
+		defer close(w.done)
+		defer cancel()
+		s.watch(wctx, r)
+	})
 }
 
 // watch applies account r's pushed order results until ctx ends or the

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -47,6 +48,10 @@ type Options struct {
 	// and a user's entitlement answer from an earlier batch (see
 	// checkCache). Default 1 s; Place always asks afresh.
 	BatchCheckTTL time.Duration
+	// ResultHold is how long Run's applier keeps gathering order outcomes
+	// and settlements, instead of writing them, while orders are being
+	// placed (see applyStream). Default 1 s.
+	ResultHold time.Duration
 	// InstrumentTTL is how long a broker's instrument list (stake bounds,
 	// expiries) is cached for validation. Default 1 min.
 	InstrumentTTL time.Duration
@@ -69,6 +74,7 @@ func (o Options) withDefaults() Options {
 	def(&o.UnknownDeadline, 10*time.Minute)
 	def(&o.InstrumentTTL, time.Minute)
 	def(&o.BatchCheckTTL, time.Second)
+	def(&o.ResultHold, time.Second)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
@@ -91,9 +97,12 @@ type Service struct {
 	mu       sync.Mutex
 	inflight map[int64]struct{}
 
-	// wake nudges Run's sweep after a trade opened, so its account's
-	// watcher starts without waiting for the next tick.
-	wake chan struct{}
+	// wake tells Run that trades opened on the accounts in opened (under
+	// mu), so their result watchers start without waiting for the next
+	// tick, and without the tick's database query: a candle close opens
+	// trades on a hundred accounts in a few dozen batches.
+	wake   chan struct{}
+	opened map[int64]accountRef
 
 	instruments instrumentCache
 	checks      checkCache
@@ -102,6 +111,46 @@ type Service struct {
 	// results carries what the accounts' result streams push to Run's
 	// applier.
 	results chan pushed
+	// placing counts the Place and PlaceBatch calls writing or sending
+	// orders; the applier holds settlements back while it is not zero.
+	placing atomic.Int64
+
+	// outcomes are PlaceBatch outcomes queued for Run's applier while
+	// applying (it runs); outcomeWake tells the applier of new ones.
+	outMu       sync.Mutex
+	applying    bool
+	outcomes    []idChange
+	outcomeWake chan struct{}
+}
+
+// queueOutcomes hands list to Run's applier and reports whether it did:
+// not when the applier is not running (the caller records them itself).
+// The trades stay in flight until the applier has recorded them.
+func (s *Service) queueOutcomes(list []idChange) bool {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if !s.applying {
+		return false
+	}
+	s.outcomes = append(s.outcomes, list...)
+	select {
+	case s.outcomeWake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// takeOutcomes returns the queued outcomes and empties the queue; with
+// stop, it also stops taking more (the applier is leaving).
+func (s *Service) takeOutcomes(stop bool) []idChange {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	out := s.outcomes
+	s.outcomes = nil
+	if stop {
+		s.applying = false
+	}
+	return out
 }
 
 // NewService returns a Service. log may be nil.
@@ -116,8 +165,10 @@ func NewService(st *store.Store, accts Accounts, policy Policy, opts Options, lo
 		postgres:    st.Dialect() == store.DialectPostgres,
 		inflight:    make(map[int64]struct{}),
 		wake:        make(chan struct{}, 1),
+		opened:      make(map[int64]accountRef),
 		instruments: instrumentCache{m: make(map[string]instrumentEntry)},
 		results:     make(chan pushed, 4*bulkRows),
+		outcomeWake: make(chan struct{}, 1),
 	}
 }
 
@@ -130,6 +181,18 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Mill
 // which covers the time between writing the row and starting the call.
 func (s *Service) quietAfter(created time.Time) time.Time {
 	return created.Add(2 * s.opts.PlaceTimeout)
+}
+
+// takeOpened returns and forgets the accounts nudge was told about.
+func (s *Service) takeOpened() []accountRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]accountRef, 0, len(s.opened))
+	for id, r := range s.opened {
+		out = append(out, r)
+		delete(s.opened, id)
+	}
+	return out
 }
 
 // beginFlight records that trade id's PlaceOrder is running.
@@ -154,8 +217,11 @@ func (s *Service) inFlight(id int64) bool {
 	return ok
 }
 
-// nudge wakes Run's sweep without blocking.
-func (s *Service) nudge() {
+// nudge tells Run, without blocking, that a trade opened on account r.
+func (s *Service) nudge(r accountRef) {
+	s.mu.Lock()
+	s.opened[r.AccountID] = r
+	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -133,7 +133,7 @@ func (s *Service) resolve(ctx context.Context, r row) (bool, error) {
 	if changed {
 		log.Info("trade resolved", "to", c.to)
 		if c.to == StatusOpen {
-			s.nudge()
+			s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
 		}
 	}
 	return changed, nil
