@@ -32,13 +32,16 @@ test: ## Run every test with the race detector (needs PostgreSQL on 127.0.0.1:54
 bench: ## Run the Go benchmarks (numbers and method: docs/BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./sdk/... ./plugins/... ./host/...
 
-tools: $(TOOLS)/buf $(TOOLS)/golangci-lint ## Build the pinned code generators and linter into bin/tools
+tools: $(TOOLS)/buf $(TOOLS)/golangci-lint $(TOOLS)/benchstat ## Build the pinned code generators, linter and benchstat into bin/tools
 
 $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: .tools/go.mod .tools/go.sum
 	cd .tools && $(GO) build -o ../$(TOOLS)/ github.com/bufbuild/buf/cmd/buf google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
 $(TOOLS)/golangci-lint: .tools/go.mod .tools/go.sum
 	cd .tools && $(GO) build -o ../$(TOOLS)/ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+$(TOOLS)/benchstat: .tools/go.mod .tools/go.sum ## Build benchstat (compare benchmark runs, see docs/BENCHMARKS.md)
+	cd .tools && $(GO) build -o ../$(TOOLS)/ golang.org/x/perf/cmd/benchstat
 
 proto: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## Lint proto/ and regenerate sdk/internal/pb (offline, pinned tools)
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" buf lint
