@@ -268,6 +268,21 @@ func serve(ctx context.Context, args []string) error {
 	tradingDone := make(chan struct{})
 	go func() { defer close(tradingDone); trader.Run(workCtx) }()
 	defer func() { stopWork(); <-tradingDone }()
+	housekeeping := make(chan struct{})
+	go func() {
+		defer close(housekeeping)
+		housekeep(workCtx, housekeepingInterval, log.Named("housekeeping"),
+			pruneJob{"idempotency keys", func(ctx context.Context, _ time.Time) (int64, error) {
+				return trader.PruneIdempotencyKeys(ctx)
+			}},
+			pruneJob{"billing events", func(ctx context.Context, now time.Time) (int64, error) {
+				return ten.billing.PruneEvents(ctx, now.Add(-billingEventRetention))
+			}},
+			pruneJob{"ended sessions and API keys", func(ctx context.Context, now time.Time) (int64, error) {
+				return ten.users.PruneTokens(ctx, now.Add(-endedTokenRetention))
+			}})
+	}()
+	defer func() { stopWork(); <-housekeeping }()
 	botSvc := bots.NewService(db, bots.Deps{
 		Strategies: m, Market: data, Accounts: ten.accounts, Entitlements: ten.billing, Trader: bots.FromTrading(trader),
 	}, bots.Options{}, log.Named("bots"))

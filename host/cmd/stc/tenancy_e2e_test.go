@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,8 +69,19 @@ func TestTenancyEndToEnd(t *testing.T) {
 		assert.NotContains(t, string(env), "STC_DATABASE_URL")
 	}
 
-	// A restarted host re-opens the session from the stored credentials.
+	// A restarted host re-opens the session from the stored credentials,
+	// and its housekeeping deletes what has outlived its retention: a
+	// billing event received 31 days ago goes, one of yesterday stays.
 	h.stop()
+	raw, err := sqlx.Connect("postgres", db)
+	require.NoError(t, err)
+	defer raw.Close()
+	day := 24 * time.Hour
+	for id, age := range map[string]time.Duration{"evt_old": 31 * day, "evt_recent": day} {
+		_, err := raw.Exec(`INSERT INTO billing_events (event_id, type, outcome, received_at) VALUES ($1, 'invoice.paid', 'applied', $2)`,
+			id, time.Now().Add(-age).UnixMilli())
+		require.NoError(t, err)
+	}
 	h = start()
 	deadline := time.Now().Add(30 * time.Second)
 	for accountsOf(t, h, token)[first]["connected"] != true {
@@ -77,6 +89,16 @@ func TestTenancyEndToEnd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	assert.InDelta(t, 10000, accountsOf(t, h, token)[first]["balance"], 1e-9)
+	var events []string
+	for {
+		events = nil
+		require.NoError(t, raw.Select(&events, `SELECT event_id FROM billing_events WHERE event_id LIKE 'evt_%' ORDER BY event_id`))
+		if len(events) < 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Equal(t, []string{"evt_recent"}, events, "the housekeeping at start\n%s", h.logs.String())
 
 	// The same host with the paper broker's 2FA mode on: a new account
 	// needs the code, sent in a second request.

@@ -292,3 +292,27 @@ func TestWebhookOutOfOrder(t *testing.T) {
 		assert.Equal(t, billing.StatusPastDue, sub.Status)
 	})
 }
+
+// PruneEvents deletes the records of events received before the cutoff,
+// and only those; a kept record still makes its redelivery change nothing.
+func TestPruneEvents(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		user := e.addUser()
+		old := e.checkout(user, "pro", "sub_1", start().Add(days(7)))
+		e.clock.Add(days(40))
+		recent := eventBody{ID: e.eventID(), Type: "invoice.paid", SubID: "sub_1", PeriodEnd: e.clock.Now().Add(days(30))}
+		e.mustSend(recent)
+		require.Equal(t, 2, e.countEvents())
+
+		n, err := e.svc.PruneEvents(context.Background(), e.clock.Now().Add(-days(30)))
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, n)
+		assert.Empty(t, e.events(old.EventID), "received 40 days ago")
+		require.Len(t, e.events(recent.ID), 1)
+
+		res := e.mustSend(recent)
+		assert.True(t, res.Duplicate, "a kept record still answers its redelivery")
+	})
+}

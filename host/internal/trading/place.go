@@ -129,21 +129,24 @@ func (s *Service) replay(ctx context.Context, req PlaceRequest) (Trade, bool, er
 	)
 	err := s.st.View(ctx, store.Tenant(req.UserID), func(tx *sqlx.Tx) error {
 		var err error
-		t, ok, err = findByKey(tx, req)
+		t, ok, err = findByKey(tx, req, s.keyCutoff())
 		return err
 	})
 	return t, ok, err
 }
 
 // findByKey returns the trade of req's Idempotency-Key, or
-// ErrIdempotencyConflict when the key was used with another request.
-func findByKey(tx *sqlx.Tx, req PlaceRequest) (Trade, bool, error) {
+// ErrIdempotencyConflict when the key was used with another request. A key
+// claimed before cutoff (Unix ms) is forgotten, whether or not it has
+// been pruned yet.
+func findByKey(tx *sqlx.Tx, req PlaceRequest, cutoff int64) (Trade, bool, error) {
 	var k struct {
 		Hash    []byte `db:"request_hash"`
 		TradeID int64  `db:"trade_id"`
 	}
-	err := tx.Get(&k, tx.Rebind(`SELECT request_hash, trade_id FROM idempotency_keys WHERE user_id = ? AND key = ?`),
-		req.UserID, req.IdempotencyKey)
+	err := tx.Get(&k, tx.Rebind(`SELECT request_hash, trade_id FROM idempotency_keys
+		WHERE user_id = ? AND key = ? AND created_at >= ?`),
+		req.UserID, req.IdempotencyKey, cutoff)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trade{}, false, nil
 	}
@@ -255,7 +258,7 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 			return err
 		}
 		if req.IdempotencyKey != "" {
-			old, ok, err := findByKey(tx, req)
+			old, ok, err := findByKey(tx, req, s.keyCutoff())
 			if err != nil || ok {
 				t = old
 				return err
@@ -279,6 +282,11 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 			return fmt.Errorf("trading: insert trade: %w", err)
 		}
 		if req.IdempotencyKey != "" {
+			// An expired claim of the same key, not pruned yet, gives way.
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND created_at < ?`),
+				req.UserID, req.IdempotencyKey, s.keyCutoff()); err != nil {
+				return fmt.Errorf("trading: free expired idempotency key: %w", err)
+			}
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO idempotency_keys (user_id, key, request_hash, trade_id, created_at)
 				VALUES (?, ?, ?, ?, ?)`), req.UserID, req.IdempotencyKey, req.RequestHash, r.ID, now.UnixMilli()); err != nil {
 				return fmt.Errorf("trading: claim idempotency key: %w", err)

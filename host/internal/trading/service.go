@@ -52,6 +52,10 @@ type Options struct {
 	// and settlements, instead of writing them, while orders are being
 	// placed (see applyStream). Default 1 s.
 	ResultHold time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered (and
+	// kept by PruneIdempotencyKeys). Default 24 h: clients retry within
+	// minutes, and a day covers a retry after any outage.
+	IdempotencyTTL time.Duration
 	// InstrumentTTL is how long a broker's instrument list (stake bounds,
 	// expiries) is cached for validation. Default 1 min.
 	InstrumentTTL time.Duration
@@ -75,6 +79,7 @@ func (o Options) withDefaults() Options {
 	def(&o.InstrumentTTL, time.Minute)
 	def(&o.BatchCheckTTL, time.Second)
 	def(&o.ResultHold, time.Second)
+	def(&o.IdempotencyTTL, 24*time.Hour)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}

@@ -213,7 +213,9 @@ type PlaceRequest struct {
 	// at that moment (pending while the first call is still placing it);
 	// another hash fails with ErrIdempotencyConflict. The key is claimed
 	// only with a trade: a request refused before any trade was written
-	// (validation, risk limit) leaves the key free.
+	// (validation, risk limit) leaves the key free. A key is remembered
+	// for Options.IdempotencyTTL (24 h): after that the same key places a
+	// new trade.
 	IdempotencyKey string
 	RequestHash    []byte
 }

@@ -222,3 +222,47 @@ func TestNormalizeEmail(t *testing.T) {
 		assert.ErrorIs(t, err, users.ErrInvalidEmail, "%q", in)
 	}
 }
+
+// PruneTokens deletes the sessions and keys that ended (expired or were
+// revoked) before the cutoff, and nothing that still works.
+func TestPruneTokens(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc, clk := newService(t, s) // sessions live one hour
+		first, err := svc.Register(ctx, "alice@example.com", pw)
+		require.NoError(t, err)
+		ap, err := svc.Authenticate(ctx, first.Token)
+		require.NoError(t, err)
+		_, live, err := svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "live", Scopes: []string{"read"}})
+		require.NoError(t, err)
+		gone, _, err := svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "gone", Scopes: []string{"read"}})
+		require.NoError(t, err)
+		require.NoError(t, svc.RevokeAPIKey(ctx, first.User.ID, gone.ID))
+
+		clk.Add(2 * time.Hour) // the first session expired an hour ago
+		second, err := svc.Login(ctx, "alice@example.com", pw, "192.0.2.1")
+		require.NoError(t, err)
+		_, soon, err := svc.CreateAPIKey(ctx, principal(t, svc, second.Token), users.NewAPIKey{Name: "soon", Scopes: []string{"read"}, ExpiresAt: clk.Now().Add(time.Minute)})
+		require.NoError(t, err)
+
+		n, err := svc.PruneTokens(ctx, clk.Now().Add(-30*time.Minute))
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n, "the expired session and the revoked key")
+		for name, token := range map[string]string{"live key": live, "current session": second.Token, "key expiring later": soon} {
+			_, err := svc.Authenticate(ctx, token)
+			assert.NoError(t, err, name)
+		}
+		n, err = svc.PruneTokens(ctx, clk.Now().Add(-30*time.Minute))
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing else had ended")
+	})
+}
+
+// principal authenticates token, requiring success.
+func principal(t *testing.T, svc *users.Service, token string) users.Principal {
+	t.Helper()
+	p, err := svc.Authenticate(context.Background(), token)
+	require.NoError(t, err)
+	return p
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Retention of what the host keeps only for a while (docs/CONFIG.md).
+const (
+	// housekeepingInterval is how often the housekeeping runs.
+	housekeepingInterval = time.Hour
+	// billingEventRetention keeps a webhook event's record, which makes a
+	// redelivery change nothing, well past the providers' retry window
+	// (days).
+	billingEventRetention = 30 * 24 * time.Hour
+	// endedTokenRetention keeps expired and revoked sessions and API keys
+	// (which no longer authenticate) for a month, for investigations.
+	endedTokenRetention = 30 * 24 * time.Hour
+)
+
+// pruneJob deletes one kind of expired data and says how much.
+type pruneJob struct {
+	name  string
+	prune func(ctx context.Context, now time.Time) (int64, error)
+}
+
+// housekeep runs every job once at start and then every interval until
+// ctx ends. A failing job is logged and tried again next time.
+func housekeep(ctx context.Context, interval time.Duration, log hclog.Logger, jobs ...pruneJob) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		for _, j := range jobs {
+			n, err := j.prune(ctx, time.Now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("housekeeping failed; trying again later", "job", j.name, "error", err)
+			case n > 0:
+				log.Info("housekeeping", "job", j.name, "deleted", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
