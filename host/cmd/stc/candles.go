@@ -100,7 +100,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	m, _, err := startPlugins(cfg, log, metrics.New())
+	m, _, err := startPlugins(cfg, log, metrics.New(), nil)
 	if err != nil {
 		return err
 	}

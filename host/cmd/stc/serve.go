@@ -34,7 +34,9 @@ func newLogger(level string) hclog.Logger {
 }
 
 // startPlugins discovers the trusted plugins and builds their supervisor.
-func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*pluginmgr.Manager, []catalog.Entry, error) {
+// onEvent, when set, also receives its lifecycle events (it must not
+// block).
+func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, error) {
 	found, err := catalog.Discover(cfg.PluginDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plugin directory: %w", err)
@@ -89,6 +91,9 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics) (*p
 			met.PluginEvents.WithLabelValues(ev.Type.String()).Inc()
 			if ev.Type == pluginmgr.EventRestarted {
 				met.PluginRestarts.WithLabelValues(ev.Kind.String(), ev.Name).Inc()
+			}
+			if onEvent != nil {
+				onEvent(ev)
 			}
 		},
 	})
@@ -212,7 +217,19 @@ func serve(ctx context.Context, args []string) error {
 	defer func() { _ = db.Close() }()
 
 	met := metrics.New()
-	m, entries, err := startPlugins(cfg, log, met)
+	// Sessions a restarted broker plugin could not re-open go to the
+	// account manager (below), which records the ones that need the user.
+	reopenFailed := make(chan pluginmgr.Event, 256)
+	m, entries, err := startPlugins(cfg, log, met, func(ev pluginmgr.Event) {
+		if ev.Type != pluginmgr.EventInstanceRecreateFailed || ev.Kind != plugin.KindBroker {
+			return
+		}
+		select {
+		case reopenFailed <- ev:
+		default:
+			log.Warn("too many failed session re-opens to record; the account shows the live error", "session", ev.Instance)
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -268,6 +285,21 @@ func serve(ctx context.Context, args []string) error {
 	tradingDone := make(chan struct{})
 	go func() { defer close(tradingDone); trader.Run(workCtx) }()
 	defer func() { stopWork(); <-tradingDone }()
+	reopenDone := make(chan struct{})
+	go func() {
+		defer close(reopenDone)
+		for {
+			select {
+			case <-workCtx.Done():
+				return
+			case ev := <-reopenFailed:
+				if _, err := ten.accounts.ReopenFailed(workCtx, ev.Instance, ev.Err); err != nil && workCtx.Err() == nil {
+					log.Error("could not record a failed session re-open", "session", ev.Instance, "error", err)
+				}
+			}
+		}
+	}()
+	defer func() { stopWork(); <-reopenDone }()
 	housekeeping := make(chan struct{})
 	go func() {
 		defer close(housekeeping)

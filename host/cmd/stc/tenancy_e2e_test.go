@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,8 +113,31 @@ func TestTenancyEndToEnd(t *testing.T) {
 	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`","code":"424242"}}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
 	assert.Equal(t, true, obj(t, body["account"])["connected"])
+	twoFA := fmt.Sprint(obj(t, body["account"])["id"])
+
+	// The broker plugin dies: its restart cannot re-open a session that
+	// needs a code, and the account says so (not a bare error).
+	paperPID := 0
+	for _, pid := range pluginPIDs(t, h.cmd.Process.Pid) {
+		if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "stc-broker-paper") {
+			paperPID = pid
+		}
+	}
+	require.NotZero(t, paperPID, "the paper plugin runs")
+	require.NoError(t, syscall.Kill(paperPID, syscall.SIGKILL))
+	deadline = time.Now().Add(30 * time.Second)
+	for accountsOf(t, h, token)[twoFA]["status"] != "second_factor_required" {
+		require.True(t, time.Now().Before(deadline), "the account does not show second_factor_required (hang guard): %v\n%s",
+			accountsOf(t, h, token)[twoFA], h.logs.String())
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, body = h.call("POST", "/api/v2/user/account", token, `{"broker":"paper","credentials":{"username":"alice-2fa","password":"`+canary+`","code":"424242"}}`)
+	require.Equal(t, http.StatusCreated, code, "%v", body)
+	assert.Equal(t, twoFA, fmt.Sprint(obj(t, body["account"])["id"]), "the same account, connected again")
+	assert.Equal(t, true, obj(t, body["account"])["connected"])
+
 	// Disconnect closes the session and forgets the credentials.
-	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, obj(t, body["account"])["id"]))
+	code, body = h.call("POST", "/api/v2/user/disconnect", token, fmt.Sprintf(`{"account_id":%v}`, twoFA))
 	require.Equal(t, http.StatusOK, code, "%v", body)
 
 	// The first operator, made with the CLI, grants alice a plan.

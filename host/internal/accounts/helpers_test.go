@@ -75,6 +75,7 @@ type envOpts struct {
 	policy  accounts.Policy
 	dataDir string // paper data dir; shared across a "host restart"
 	logs    *syncBuffer
+	onEvent func(pluginmgr.Event) // the plugin manager's lifecycle events
 }
 
 // env is one host: a store, a plugin manager running the real paper
@@ -149,6 +150,7 @@ func (e *env) start() {
 	pm, err := pluginmgr.New(res.Entries, log, pluginmgr.Options{
 		SocketDir: sockDir,
 		Env:       pluginmgr.EnvByKey(map[string]map[string]string{"broker/paper": env}),
+		OnEvent:   e.opts.onEvent,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, pm.Close(context.Background())) })

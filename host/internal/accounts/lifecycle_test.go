@@ -206,3 +206,66 @@ func TestResumeNeedsSecondFactorAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, a.ID, a2.ID)
 }
+
+// A broker that wants a second factor again when its plugin restarts: the
+// plugin manager cannot re-open the session and says so with an event;
+// ReopenFailed, fed that event, shows the account as
+// second_factor_required (not a live "error" with no way out), and the
+// user answers with the code alone and is connected again.
+func TestPluginRestartNeedsSecondFactorAgain(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	ctx := ctxT(t)
+	failed := make(chan pluginmgr.Event, 8)
+	e := newEnv(t, st, envOpts{twoFA: true, onEvent: func(ev pluginmgr.Event) {
+		if ev.Type == pluginmgr.EventInstanceRecreateFailed {
+			select {
+			case failed <- ev:
+			default:
+			}
+		}
+	}})
+	alice := addUser(t, st, "alice@example.com")
+	creds := paperCreds("alice-paper", "pw-alice")
+	creds["code"] = secondFactorCode
+	a, err := e.m.Connect(ctx, alice, accounts.ConnectRequest{Broker: "paper", Credentials: creds})
+	require.NoError(t, err)
+
+	// Not a second-factor failure, or not an account's session: nothing.
+	changed, err := e.m.ReopenFailed(ctx, accounts.SessionID(a.ID), broker.ErrUnavailable)
+	require.NoError(t, err)
+	assert.False(t, changed)
+	changed, err = e.m.ReopenFailed(ctx, "md-feed", broker.ErrSecondFactorRequired)
+	require.NoError(t, err)
+	assert.False(t, changed)
+
+	require.NoError(t, syscall.Kill(e.paperPID(), syscall.SIGKILL))
+	var ev pluginmgr.Event
+	select {
+	case ev = <-failed:
+	case <-ctx.Done():
+		t.Fatal("no re-create failure event after the plugin restart")
+	}
+	require.Equal(t, accounts.SessionID(a.ID), ev.Instance)
+	require.ErrorIs(t, ev.Err, broker.ErrSecondFactorRequired, "the reason crosses the plugin boundary")
+	changed, err = e.m.ReopenFailed(ctx, ev.Instance, ev.Err)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	got, err := e.m.Get(ctx, alice, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, accounts.StatusSecondFactorRequired, got.Status)
+	assert.Equal(t, "second_factor_required", got.StatusReason)
+	_, _, err = e.m.Session(ctx, alice, a.ID)
+	require.ErrorIs(t, err, broker.ErrSessionNotFound, "no trading on it meanwhile")
+	changed, err = e.m.ReopenFailed(ctx, ev.Instance, ev.Err)
+	require.NoError(t, err)
+	assert.False(t, changed, "recorded once")
+
+	a2, err := e.m.Connect(ctx, alice, accounts.ConnectRequest{Broker: "paper", Credentials: map[string]string{"code": secondFactorCode}})
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, a2.ID)
+	sess, _, err := e.m.Session(ctx, alice, a.ID)
+	require.NoError(t, err)
+	_, err = sess.Balance(ctx)
+	require.NoError(t, err)
+}

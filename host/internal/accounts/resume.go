@@ -2,8 +2,11 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -116,4 +119,54 @@ func (m *Manager) reopen(ctx context.Context, r row) error {
 		return fmt.Errorf("accounts: resume account %d: %w", r.ID, err)
 	}
 	return nil
+}
+
+// ReopenFailed records that the plugin manager could not re-open the
+// session sessionID ("acct-<id>") after its broker plugin restarted
+// (pluginmgr.EventInstanceRecreateFailed) because the broker wants a
+// second-factor code again: the account, if still connected, becomes
+// second_factor_required, so the user sees why and answers with Connect
+// and the code, as after a host restart. Other failures change nothing
+// (the account shows the live error; the next host start tries again).
+// It reports whether it changed the account.
+func (m *Manager) ReopenFailed(ctx context.Context, sessionID string, cause error) (bool, error) {
+	if !errors.Is(cause, broker.ErrSecondFactorRequired) {
+		return false, nil
+	}
+	num, ok := strings.CutPrefix(sessionID, "acct-")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return false, nil // not an account's session
+	}
+	var userID int64
+	err = m.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.Get(&userID, tx.Rebind(`SELECT user_id FROM broker_accounts WHERE id = ?`), id)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("accounts: find account %d: %w", id, err)
+	}
+	unlock, err := m.lockUser(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	changed := false
+	err = m.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		r, err := getRow(tx, userID, id, allColumns)
+		if err != nil || r.Status != string(StatusConnected) {
+			return err // disconnected or reconnected meanwhile: theirs to say
+		}
+		changed = true
+		return setStatus(tx, userID, id, StatusSecondFactorRequired, reason(cause))
+	})
+	if err != nil {
+		return false, fmt.Errorf("accounts: record account %d's failed re-open: %w", id, err)
+	}
+	if changed {
+		m.log.Warn("broker wants a second factor again after a plugin restart", "user_id", userID, "account_id", id)
+	}
+	return changed, nil
 }
