@@ -333,8 +333,9 @@ func serve(ctx context.Context, args []string) error {
 	api := httpapi.New(httpapi.Deps{
 		Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend,
 		Users: ten.users, Billing: ten.billing, Accounts: accountsAPI{ten.accounts, botSvc, trader}, Trading: trader, Bots: botSvc,
-		Limits:  httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
-		Metrics: met, Log: log.Named("http"),
+		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
+		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        met, Log: log.Named("http"),
 	})
 
 	srv := &http.Server{

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,6 +61,11 @@ type Config struct {
 	// Rate limits in requests per minute; negative turns one off
 	// (STC_RATE_LIMIT_IP, STC_RATE_LIMIT_USER, STC_RATE_LIMIT_AUTH).
 	RateLimitIP, RateLimitUser, RateLimitAuth int
+	// TrustedProxies are the reverse proxies in front of the host whose
+	// X-Forwarded-For is believed for the client address
+	// (STC_TRUSTED_PROXIES: addresses and CIDR prefixes, comma-separated;
+	// none by default).
+	TrustedProxies []netip.Prefix
 	// IQOptionAuthURL and IQOptionWSURL point the IQ Option adapter at its
 	// servers (STC_IQOPTION_AUTH_URL, STC_IQOPTION_WS_URL); empty keeps the
 	// adapter's defaults.
@@ -176,6 +182,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	integer(&c.RateLimitIP, "STC_RATE_LIMIT_IP")
 	integer(&c.RateLimitUser, "STC_RATE_LIMIT_USER")
 	integer(&c.RateLimitAuth, "STC_RATE_LIMIT_AUTH")
+	if v := getenv("STC_TRUSTED_PROXIES"); v != "" {
+		p, err := parseTrustedProxies(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STC_TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = p
+	}
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -256,4 +269,31 @@ func splitList(s string) []string {
 // PaperDataDir is where the paper broker keeps its accounts.
 func (c Config) PaperDataDir() (string, error) {
 	return filepath.Abs(filepath.Join(c.DataDir, "paper"))
+}
+
+// parseTrustedProxies parses a comma-separated list of addresses and CIDR
+// prefixes.
+func parseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q: want an address or a CIDR prefix such as 10.0.0.0/8", f)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want an address or a CIDR prefix such as 10.0.0.0/8", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -58,3 +58,22 @@ func TestConfigFile(t *testing.T) {
 	_, err = Load([]string{"-config", dir + "/missing"}, env(nil))
 	assert.Error(t, err)
 }
+
+func TestTrustedProxies(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir, "STC_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,fd00::/8,10.1.2.3/8"}))
+	require.NoError(t, err)
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	assert.Equal(t, []string{"10.0.0.0/8", "192.0.2.7/32", "fd00::/8", "10.0.0.0/8"}, got, "single addresses are /32 or /128; prefixes are masked")
+
+	c, err = Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir}))
+	require.NoError(t, err)
+	assert.Empty(t, c.TrustedProxies, "none by default: X-Forwarded-For is not believed")
+
+	_, err = Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir, "STC_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `STC_TRUSTED_PROXIES: "proxy.local": want an address or a CIDR prefix`)
+}

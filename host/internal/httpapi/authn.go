@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -124,19 +125,68 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-// clientIP is the peer address. STC does not trust forwarding headers: a
-// deployment behind a proxy must terminate rate limiting there or pass the
-// connection through (documented in docs/CONFIG.md).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientAddr resolves the client address of a request: the TCP peer, or,
+// when the peer is a trusted proxy, the nearest X-Forwarded-For entry that
+// is not one. Each proxy appends the address it received the request
+// from, so entries to the left of the last untrusted one were written by
+// the client and cannot be believed; without trusted proxies the header
+// is ignored altogether.
+type clientAddr struct{ trusted []netip.Prefix }
+
+func (c clientAddr) isTrusted(a netip.Addr) bool {
+	for _, p := range c.trusted {
+		if p.Contains(a) || p.Contains(a.Unmap()) {
+			return true
+		}
 	}
-	return host
+	return false
 }
 
-func keyByIP(r *http.Request) (string, error) {
-	return "ip:" + httprate.CanonicalizeIP(clientIP(r)), nil
+// of returns r's client address (without port).
+func (c clientAddr) of(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !c.isTrusted(peer) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		for _, h := range strings.Split(v, ",") {
+			hops = append(hops, strings.TrimSpace(h))
+		}
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := parseHop(hops[i])
+		if err != nil {
+			break // garbage from here on: the last good address stands
+		}
+		client = a
+		if !c.isTrusted(a) {
+			break
+		}
+	}
+	return client.Unmap().String()
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, optionally with
+// a port (and IPv6 then in brackets).
+func parseHop(h string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(h)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr(), nil
+}
+
+func (s *Server) keyByIP(r *http.Request) (string, error) {
+	return "ip:" + httprate.CanonicalizeIP(s.addr.of(r)), nil
 }
 
 func keyByUser(r *http.Request) (string, error) {

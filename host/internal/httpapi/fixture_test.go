@@ -103,7 +103,7 @@ type env struct {
 	plugins *pluginmgr.Manager
 }
 
-func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits) *env {
+func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...func(*httpapi.Deps)) *env {
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
@@ -143,10 +143,14 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits) *env {
 	wg.Go(func() { tr.Run(ctx) })
 	wg.Go(func() { _ = bs.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	h := httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Markets: noMarkets{}, Plugins: noPlugins{}, Users: us, Billing: bill, Accounts: acc, Trading: tr, Bots: bs,
 		Limits: limits, Metrics: metrics.New(), Log: log.Named("http"),
-	})
+	}
+	for _, f := range tune {
+		f(&deps)
+	}
+	h := httpapi.New(deps)
 	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m}
 }
 

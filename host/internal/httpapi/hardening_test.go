@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,29 @@ func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, statuses[len(statuses)-1], "%v", statuses)
 	b := e2.register("erin")
 	assert.Equal(t, http.StatusOK, e2.call("GET", "/api/v2/user", b.token, "").Status, "another user has their own budget")
+}
+
+// Behind a trusted proxy every client has its own address budget (from
+// X-Forwarded-For); without one configured, the header moves nothing and
+// all requests through the proxy share its budget.
+func TestRateLimitPerClientBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	healthz := func(e *env, client string) int { // e.call's peer is 192.0.2.10
+		return e.call("GET", "/healthz", "", "", "X-Forwarded-For", client).Status
+	}
+	proxied := newEnv(t, storetest.OpenSQLite(t), httpapi.RateLimits{PerIP: 2, PerUser: -1, Auth: -1}, func(d *httpapi.Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")}
+	})
+	assert.Equal(t, http.StatusOK, healthz(proxied, "203.0.113.1"))
+	assert.Equal(t, http.StatusOK, healthz(proxied, "203.0.113.1"))
+	assert.Equal(t, http.StatusTooManyRequests, healthz(proxied, "203.0.113.1"), "the client's own budget is spent")
+	assert.Equal(t, http.StatusTooManyRequests, healthz(proxied, "198.51.100.7, 203.0.113.1"), "a spoofed entry in front changes nothing")
+	assert.Equal(t, http.StatusOK, healthz(proxied, "203.0.113.2"), "another client behind the proxy")
+
+	direct := newEnv(t, storetest.OpenSQLite(t), httpapi.RateLimits{PerIP: 2, PerUser: -1, Auth: -1})
+	assert.Equal(t, http.StatusOK, healthz(direct, "203.0.113.1"))
+	assert.Equal(t, http.StatusOK, healthz(direct, "203.0.113.2"))
+	assert.Equal(t, http.StatusTooManyRequests, healthz(direct, "203.0.113.3"), "an untrusted peer's header is ignored")
 }
 
 // Webhooks on PostgreSQL through HTTP: bad signatures are refused, and

@@ -71,7 +71,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	sess, err := s.users.Login(r.Context(), body.Email, body.Password, clientIP(r))
+	sess, err := s.users.Login(r.Context(), body.Email, body.Password, s.addr.of(r))
 	if err != nil {
 		s.usersError(w, r, err)
 		return

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -116,8 +117,12 @@ type Deps struct {
 	Trading  Trading
 	Bots     Bots
 	Limits   RateLimits
-	Metrics  *metrics.Metrics
-	Log      hclog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed for the client address (rate limits, the login throttle);
+	// none by default.
+	TrustedProxies []netip.Prefix
+	Metrics        *metrics.Metrics
+	Log            hclog.Logger
 }
 
 // Server holds the API's dependencies.
@@ -131,6 +136,7 @@ type Server struct {
 	trading  Trading
 	bots     Bots
 	limits   RateLimits
+	addr     clientAddr
 	metrics  *metrics.Metrics
 	log      hclog.Logger
 }
@@ -138,7 +144,8 @@ type Server struct {
 // New returns the API handler.
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
-		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(), metrics: d.Metrics, log: d.Log}
+		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(),
+		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, log: d.Log}
 	return s.routes()
 }
 
@@ -212,8 +219,8 @@ func (s *Server) table() []route {
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	lim := s.limits.withDefaults()
-	r.Use(s.observe, limiter(lim.PerIP, keyByIP))
-	authLimit := limiter(lim.Auth, keyByIP)
+	r.Use(s.observe, limiter(lim.PerIP, s.keyByIP))
+	authLimit := limiter(lim.Auth, s.keyByIP)
 	perUser := limiter(lim.PerUser, keyByUser)
 	for _, rt := range s.table() {
 		var h http.Handler = rt.handler
