@@ -111,15 +111,14 @@ type pluginBackend struct {
 	db      *store.Store // for readiness
 }
 
+// MarketData is the plugin manager's, with an unknown broker mapped to the
+// API's error.
 func (p pluginBackend) MarketData(ctx context.Context, name string) (broker.Broker, error) {
-	h, err := p.m.Broker(ctx, name)
+	b, err := p.m.MarketData(ctx, name)
 	if errors.Is(err, pluginmgr.ErrUnknownPlugin) {
 		return nil, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, name)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return h.Session(""), nil
+	return b, err
 }
 
 func (p pluginBackend) hasBroker(name string) bool {

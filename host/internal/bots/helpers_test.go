@@ -43,18 +43,6 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// sessions gives the candle service the paper plugin's anonymous session,
-// as stc serve does.
-type sessions struct{ pm *pluginmgr.Manager }
-
-func (s sessions) MarketData(ctx context.Context, name string) (broker.Broker, error) {
-	h, err := s.pm.Broker(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return h.Session(""), nil
-}
-
 // policy is the account manager's entitlement check, backed by billing as
 // in stc serve.
 type policy struct{ bill *billing.Service }
@@ -249,7 +237,7 @@ func newEnv(t testing.TB, st *store.Store, o envOpts) *env {
 	require.NoError(t, err)
 	e.bill = billing.NewService(st, nil, nil, log)
 	e.acc = accounts.NewManager(st, keys, pm, policy{e.bill}, log)
-	var src marketdata.Sessions = sessions{pm}
+	var src marketdata.Sessions = pm
 	if o.market != nil {
 		src = o.market
 	}

@@ -68,17 +68,6 @@ func (p policy) CheckTrade(ctx context.Context, userID int64, name string, mode 
 	return nil
 }
 
-// sessions serves market data from the broker plugins' anonymous session.
-type sessions struct{ m *pluginmgr.Manager }
-
-func (s sessions) MarketData(ctx context.Context, name string) (broker.Broker, error) {
-	h, err := s.m.Broker(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return h.Session(""), nil
-}
-
 func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mode broker.Mode) error {
 	ent, err := p.b.Entitlements(ctx, userID)
 	if err != nil {
@@ -133,7 +122,7 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	bill := billing.NewService(st, &webhook.Verifier{Secret: secret}, time.Now, log.Named("billing"))
 	us := users.NewService(st, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users"))
 	acc := accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts"))
-	data := marketdata.New(sessions{m}, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
+	data := marketdata.New(m, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
 	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
 	tr := trading.NewService(st, acc, policy{bill}, trading.Options{}, log.Named("trading"))
 	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr)},

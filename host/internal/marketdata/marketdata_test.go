@@ -62,16 +62,6 @@ type rig struct {
 	subLog string
 }
 
-type sessions struct{ m *pluginmgr.Manager }
-
-func (s sessions) MarketData(ctx context.Context, name string) (broker.Broker, error) {
-	h, err := s.m.Broker(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return h.Session(""), nil
-}
-
 func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options, extraEnv ...string) *rig {
 	t.Helper()
 	found, err := catalog.Discover(pluginDir)
@@ -97,7 +87,7 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options,
 	opts.ReconnectBase = 50 * time.Millisecond
 	opts.ReconnectCap = 500 * time.Millisecond
 	opts.FlushInterval = 100 * time.Millisecond
-	r.svc = marketdata.New(sessions{r.mgr}, marketdata.FromStore(s), metrics.New(), testLogger(t), opts)
+	r.svc = marketdata.New(r.mgr, marketdata.FromStore(s), metrics.New(), testLogger(t), opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -346,7 +336,7 @@ func TestRestartBackfillsFromTheNewestStoredCandle(t *testing.T) {
 
 		// A ring smaller than the gap: only a backfill that starts at the
 		// newest stored candle (not "the last RingSize candles") refills it.
-		restarted := marketdata.New(sessions{r.mgr}, marketdata.FromStore(s), metrics.New(), testLogger(t),
+		restarted := marketdata.New(r.mgr, marketdata.FromStore(s), metrics.New(), testLogger(t),
 			marketdata.Options{RingSize: 10, FlushInterval: 100 * time.Millisecond})
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

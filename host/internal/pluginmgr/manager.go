@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/stc-trading/stc/host/internal/catalog"
+	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/plugin"
 )
 
@@ -175,6 +176,17 @@ func (m *Manager) Broker(ctx context.Context, name string) (*BrokerHandle, error
 		return nil, err
 	}
 	return &BrokerHandle{m: m, shared: s}, nil
+}
+
+// MarketData returns broker name's anonymous session: prices, candles,
+// instruments and market hours without a user's account, shared by every
+// user (the candle service's marketdata.Sessions).
+func (m *Manager) MarketData(ctx context.Context, name string) (broker.Broker, error) {
+	h, err := m.Broker(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return h.Session(""), nil
 }
 
 // Fingerprint launches e once, asks GetInfo and stops the process. It
