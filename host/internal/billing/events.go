@@ -282,34 +282,11 @@ func (s *Service) applyCheckout(ctx context.Context, tx *sqlx.Tx, ev webhook.Eve
 	return OutcomeApplied, nil
 }
 
-// eventPruneChunk bounds the events one pruning statement deletes.
-const eventPruneChunk = 5000
-
-// PruneEvents deletes the records of webhook events received before
-// before and returns how many it deleted. An event's record is what makes
-// a redelivery change nothing, so keep records longer than the provider
-// retries a delivery (days; the host keeps them 30 days): a delivery is
-// also refused once its signature timestamp is 5 minutes old, so only a
-// provider's own retry could bring a pruned event back.
 func (s *Service) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-			r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM billing_events WHERE event_id IN
-				(SELECT event_id FROM billing_events WHERE received_at < ? LIMIT ?)`), before.UnixMilli(), eventPruneChunk)
-			if err != nil {
-				return err
-			}
-			n, err = r.RowsAffected()
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("billing: prune events: %w", err)
-		}
-		total += n
-		if n < eventPruneChunk {
-			return total, nil
-		}
+	n, err := s.st.Prune(ctx, `DELETE FROM billing_events WHERE event_id IN
+		(SELECT event_id FROM billing_events WHERE received_at < ? LIMIT ?)`, before.UnixMilli())
+	if err != nil {
+		return n, fmt.Errorf("billing: prune events: %w", err)
 	}
+	return n, nil
 }

@@ -329,34 +329,17 @@ func validKeyName(name string) error {
 	return nil
 }
 
-// tokenPruneChunk bounds the tokens one pruning statement deletes.
-const tokenPruneChunk = 5000
-
 // PruneTokens deletes the sessions and API keys that expired or were
 // revoked before before, and returns how many it deleted. Such a token
 // already fails authentication and no list shows it; pruning only bounds
 // the table (every login adds a session). The host keeps them 30 days
 // after their end.
 func (s *Service) PruneTokens(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-			r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM auth_tokens WHERE id IN
-				(SELECT id FROM auth_tokens WHERE expires_at < ? UNION SELECT id FROM auth_tokens WHERE revoked_at < ? LIMIT ?)`),
-				ms(before), ms(before), tokenPruneChunk)
-			if err != nil {
-				return err
-			}
-			n, err = r.RowsAffected()
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("users: prune tokens: %w", err)
-		}
-		total += n
-		if n < tokenPruneChunk {
-			return total, nil
-		}
+	n, err := s.st.Prune(ctx, `DELETE FROM auth_tokens WHERE id IN
+		(SELECT id FROM auth_tokens WHERE expires_at < ? UNION SELECT id FROM auth_tokens WHERE revoked_at < ? LIMIT ?)`,
+		ms(before), ms(before))
+	if err != nil {
+		return n, fmt.Errorf("users: prune tokens: %w", err)
 	}
+	return n, nil
 }
