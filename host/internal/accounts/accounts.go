@@ -200,7 +200,20 @@ func NewManager(st *store.Store, keys *secrets.Keyring, brokers Brokers, policy 
 }
 
 // SessionID returns the plugin session id of account id ("acct-<id>").
-func SessionID(accountID int64) string { return "acct-" + strconv.FormatInt(accountID, 10) }
+func SessionID(accountID int64) string { return sessionPrefix + strconv.FormatInt(accountID, 10) }
+
+const sessionPrefix = "acct-"
+
+// accountOfSession is SessionID's inverse; ok is false for a session id
+// that is not an account's.
+func accountOfSession(sessionID string) (id int64, ok bool) {
+	num, ok := strings.CutPrefix(sessionID, sessionPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(num, 10, 64)
+	return id, err == nil && id > 0
+}
 
 // aad returns the AAD binding an account's sealed credentials.
 func aad(userID, accountID int64) secrets.AAD {

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -133,13 +131,12 @@ func (m *Manager) ReopenFailed(ctx context.Context, sessionID string, cause erro
 	if !errors.Is(cause, broker.ErrSecondFactorRequired) {
 		return false, nil
 	}
-	num, ok := strings.CutPrefix(sessionID, "acct-")
-	id, err := strconv.ParseInt(num, 10, 64)
-	if !ok || err != nil || id <= 0 {
-		return false, nil // not an account's session
+	id, ok := accountOfSession(sessionID)
+	if !ok {
+		return false, nil
 	}
 	var userID int64
-	err = m.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+	err := m.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
 		return tx.Get(&userID, tx.Rebind(`SELECT user_id FROM broker_accounts WHERE id = ?`), id)
 	})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -35,13 +35,12 @@ type PlaceResult struct {
 // One difference: while Run runs, PlaceBatch returns as soon as the
 // brokers have answered, and Run's applier records the outcomes shortly
 // after (after the orders being placed at that moment, see
-// Options.ResultHold),
-// so a candle close's orders are not held up by writing the ones before
-// them. A result's Trade then has the outcome's Status, Error and
-// BrokerOrderID on the row as written; reading the trade back may show it pending for that
-// moment. The pending row was committed before the broker call, so an
-// outcome the host dies before recording is reconciled at the next start,
-// as with Place.
+// Options.ResultHold), so a candle close's orders are not held up by
+// writing the ones before them. A result's Trade then has the outcome's
+// Status, Error and BrokerOrderID on the row as written; reading the
+// trade back may show it pending for that moment. The pending row was
+// committed before the broker call, so an outcome the host dies before
+// recording is reconciled at the next start, as with Place.
 //
 // Requests of one user are checked against the limits in the order given,
 // each counting the ones accepted before it. Requests with an
@@ -344,16 +343,26 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem, handOff boo
 	}
 	if handOff && s.queueOutcomes(list) {
 		handed = true
-		var opened int64 // the account nudged last (a cheap skip of repeats)
 		for k, it := range recorded {
 			it.trade = list[k].c.preview(it.trade)
-			if t := it.trade; t.Status == StatusOpen && t.AccountID != opened {
-				s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
-				opened = t.AccountID
-			}
 		}
+	} else if !s.record(detached, list, recorded) {
 		return
 	}
+	var opened int64 // the account nudged last (a cheap skip of repeats)
+	for _, it := range recorded {
+		if t := it.trade; t.Status == StatusOpen && t.AccountID != opened {
+			s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
+			opened = t.AccountID
+		}
+	}
+}
+
+// record writes the outcomes in list (of the items recorded, in order) in
+// one transaction and sets each item's trade to its row, or its err when
+// the write fails (the rows stay pending; reconciliation resolves them).
+// It reports whether the write succeeded.
+func (s *Service) record(ctx context.Context, list []idChange, recorded []*batchItem) bool {
 	scope := store.Tenant(list[0].userID)
 	for _, c := range list {
 		if c.userID != list[0].userID {
@@ -361,7 +370,7 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem, handOff boo
 			break
 		}
 	}
-	wctx, cancel := context.WithTimeout(detached, recordTimeout)
+	wctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	var rows []row
 	err := s.st.Update(wctx, scope, func(tx *sqlx.Tx) error {
@@ -370,21 +379,16 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem, handOff boo
 		return err
 	})
 	if err != nil {
-		// The rows stay pending; reconciliation resolves them.
 		s.log.Error("could not record the outcomes of a batch of orders", "orders", len(list), "error", err)
 		for _, it := range recorded {
 			it.err = fmt.Errorf("trading: record outcome of trade %d: %w", it.trade.ID, err)
 		}
-		return
+		return false
 	}
-	var opened int64 // the account nudged last (a cheap skip of repeats)
 	for k, it := range recorded {
 		it.trade = rows[k].trade()
-		if t := it.trade; t.Status == StatusOpen && t.AccountID != opened {
-			s.nudge(accountRef{UserID: t.UserID, AccountID: t.AccountID})
-			opened = t.AccountID
-		}
 	}
+	return true
 }
 
 // placeGroup sends one account's orders in one PlaceOrders call and

@@ -15,10 +15,11 @@ import (
 // Run settles and reconciles trades until ctx ends: it reconciles every
 // active trade once, then every PollInterval it keeps one OrderResults
 // watcher running per account with active trades (starting one as soon as
-// a trade opens on an account without) and sweeps the trades that are due (open trades past
-// expiry the stream did not settle, unknown trades, pending trades a crash
-// left behind). It returns when ctx is done and every goroutine it started
-// has stopped.
+// a trade opens on an account without) and sweeps the trades that are due
+// (open trades past expiry the stream did not settle, unknown trades,
+// pending trades a crash left behind). Its applier writes the settlements
+// and PlaceBatch's outcomes. It returns when ctx is done and every
+// goroutine it started has stopped.
 func (s *Service) Run(ctx context.Context) {
 	if n, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("startup reconciliation incomplete; the sweep retries", "resolved", n, "error", err)
@@ -85,8 +86,8 @@ const resultHeld = 20 * bulkRows
 // the first orders arrive while the rest are being written. The orders
 // are the latency that matters (the price moves); an outcome or a
 // settlement recorded a moment later costs no one anything; and all of
-// them compete for the same database. Outcomes still queued then are left to
-// reconciliation: their trades stay pending.
+// them compete for the same database. Outcomes still queued when ctx ends
+// are left to reconciliation: their trades stay pending.
 func (s *Service) applyStream(ctx context.Context) {
 	s.outMu.Lock()
 	s.applying = true

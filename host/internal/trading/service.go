@@ -117,7 +117,8 @@ type Service struct {
 	// applier.
 	results chan pushed
 	// placing counts the Place and PlaceBatch calls writing or sending
-	// orders; the applier holds settlements back while it is not zero.
+	// orders; the applier holds outcomes and settlements back while it is
+	// not zero.
 	placing atomic.Int64
 
 	// outcomes are PlaceBatch outcomes queued for Run's applier while
