@@ -144,6 +144,7 @@ func (a accountsAPI) Disconnect(ctx context.Context, userID, accountID int64) er
 	if err := a.Manager.Disconnect(ctx, userID, accountID); err != nil {
 		return err
 	}
+	a.trading.ForgetUser(userID)
 	if _, err := a.bots.PauseAccount(ctx, userID, accountID); err != nil {
 		return fmt.Errorf("account disconnected, but pausing its bots failed: %w", err)
 	}
@@ -163,6 +164,7 @@ func (a accountsAPI) DisconnectBroker(ctx context.Context, userID int64, brokerN
 		}
 	}
 	n, err := a.Manager.DisconnectBroker(ctx, userID, brokerName)
+	a.trading.ForgetUser(userID)
 	if err != nil {
 		return n, err
 	}

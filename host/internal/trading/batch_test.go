@@ -254,3 +254,30 @@ func TestBatchOutcomesQueuedAtStopAreReconciled(t *testing.T) {
 		e.checkOrdersMatchTrades()
 	})
 }
+
+// A batch reuses the account checks of the batches before it
+// (BatchCheckTTL); ForgetUser, called on disconnect, ends that at once:
+// the next batch finds the account gone and writes no trade.
+func TestForgetUserAfterDisconnect(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		ctx := ctxT(t)
+		e := newEnv(t, st, func(o *Options) { o.BatchCheckTTL = time.Hour })
+		e.run()
+		alice, acct := e.connect("alice@example.com")
+		bob, _ := e.connect("bob@example.com")
+		res := e.svc.PlaceBatch(ctx, []PlaceRequest{manual(alice, market.Call, "10"), manual(bob, market.Call, "10")})
+		require.NoError(t, res[0].Err)
+		require.NoError(t, res[1].Err)
+		checkProfit(t, e.waitFinal(alice, res[0].Trade.ID)) // the host refuses to disconnect an account with open trades
+
+		require.NoError(t, e.accts.Disconnect(ctx, alice, acct))
+		e.svc.ForgetUser(alice)
+		res = e.svc.PlaceBatch(ctx, []PlaceRequest{manual(alice, market.Call, "11"), manual(bob, market.Call, "11")})
+		require.ErrorIs(t, res[0].Err, ErrAccountNotConnected)
+		assert.Zero(t, res[0].Trade.ID, "no trade written")
+		require.NoError(t, res[1].Err, "bob's remembered answers stay")
+		assert.Equal(t, StatusOpen, res[1].Trade.Status)
+	})
+}

@@ -27,9 +27,10 @@ type prep struct {
 // checkCache keeps the successful session and entitlement answers of
 // recent batches. A candle close's signals arrive as several batches that
 // all name the same accounts and users; asking again for each costs two
-// transactions per account and batch. An account disconnected meanwhile
-// is at worst sent an order its closed session refuses (a rejected
-// trade), and the bot runner caches entitlements for longer anyway.
+// transactions per account and batch. Disconnecting an account forgets its
+// user's answers (ForgetUser); otherwise an account gone meanwhile is at
+// worst sent an order its closed session refuses (a rejected trade), and
+// the bot runner caches entitlements for longer anyway.
 type checkCache struct {
 	mu       sync.Mutex
 	sessions map[sessionKey]cachedSession
@@ -123,6 +124,27 @@ func (p *prep) remember(sk sessionKey, sa sessionAnswer, pk policyKey) {
 	}
 	c.sessions[sk] = cachedSession{sessionAnswer: sa, at: now}
 	c.policy[pk] = now
+}
+
+// ForgetUser drops the answers PlaceBatch remembers for userID's accounts
+// and entitlements (Options.BatchCheckTTL), so that the next batch asks
+// afresh. Call it when the user's accounts change, such as on disconnect:
+// the orders of a batch that was already past its checks still go to the
+// account's closed session, which refuses them (rejected trades).
+func (s *Service) ForgetUser(userID int64) {
+	c := &s.checks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.sessions {
+		if k.userID == userID {
+			delete(c.sessions, k)
+		}
+	}
+	for k := range c.policy {
+		if k.userID == userID {
+			delete(c.policy, k)
+		}
+	}
 }
 
 // check returns the session and account req trades on, or why it cannot
