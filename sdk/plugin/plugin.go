@@ -28,9 +28,11 @@ import (
 const ProtocolVersion = 1
 
 // ProtocolMinor counts additive changes inside ProtocolVersion. Plugins
-// report it in GetInfo; it is informational, never negotiated. 1.1 added
-// BrokerService.PlaceOrders.
-const ProtocolMinor = 1
+// report it in GetInfo. 1.1 added BrokerService.PlaceOrders (a host falls
+// back on Unimplemented); 1.2 added the shared series of
+// BatchOnCandleRequest, which the StrategyClient sends only to plugins
+// reporting 2 or later.
+const ProtocolMinor = 2
 
 // SDKVersion is the version of this SDK, reported in GetInfo.
 const SDKVersion = "0.1.0"

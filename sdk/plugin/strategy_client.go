@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -21,11 +22,54 @@ import (
 type StrategyClient struct {
 	info pluginv1.InfoServiceClient
 	svc  strategyv1.StrategyServiceClient
+	// minor is the plugin's ProtocolMinor, -1 until known.
+	minor atomic.Int64
 }
 
 // NewStrategyClient wraps a connection to a strategy plugin.
 func NewStrategyClient(c grpc.ClientConnInterface) *StrategyClient {
-	return &StrategyClient{info: pluginv1.NewInfoServiceClient(c), svc: strategyv1.NewStrategyServiceClient(c)}
+	sc := &StrategyClient{info: pluginv1.NewInfoServiceClient(c), svc: strategyv1.NewStrategyServiceClient(c)}
+	sc.minor.Store(-1)
+	return sc
+}
+
+// protocolMinor is the plugin's ProtocolMinor, asked once (0 while it
+// cannot be asked: the oldest encoding is always understood).
+func (c *StrategyClient) protocolMinor(ctx context.Context) int64 {
+	if m := c.minor.Load(); m >= 0 {
+		return m
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	c.minor.Store(int64(info.ProtocolMinor))
+	return int64(info.ProtocolMinor)
+}
+
+// sharedSeries returns the series every item's window is a suffix of,
+// when they all end at the same element of one array (the windows a host
+// cuts from one candle key's series), so that it can be sent once.
+func sharedSeries(items []BatchItem) (market.Series, bool) {
+	if len(items) < 2 {
+		return nil, false
+	}
+	var longest market.Series
+	for _, it := range items {
+		if len(it.Window) == 0 {
+			return nil, false
+		}
+		if len(it.Window) > len(longest) {
+			longest = it.Window
+		}
+	}
+	end := &longest[len(longest)-1]
+	for _, it := range items {
+		if &it.Window[len(it.Window)-1] != end {
+			return nil, false
+		}
+	}
+	return longest, true
 }
 
 // Info fetches the plugin's fingerprint.
@@ -91,10 +135,22 @@ type BatchResult struct {
 // BatchOnCandle evaluates many instances in one round trip. The error is
 // for the whole call (transport, plugin gone); per-instance failures are in
 // the results, which come in item order.
+//
+// Windows cut from one series (each a suffix of the same array, as the
+// windows of one candle key's bots are) cross the wire once, as the
+// series and each instance's window length, when the plugin speaks
+// protocol minor 2 or later; otherwise each window is sent whole.
 func (c *StrategyClient) BatchOnCandle(ctx context.Context, items []BatchItem) ([]BatchResult, error) {
 	req := &strategyv1.BatchOnCandleRequest{Requests: make([]*strategyv1.OnCandleRequest, len(items))}
-	for i, it := range items {
-		req.Requests[i] = &strategyv1.OnCandleRequest{InstanceId: it.InstanceID, Window: convert.SeriesToPB(it.Window)}
+	if series, ok := sharedSeries(items); ok && c.protocolMinor(ctx) >= 2 {
+		req.Series = convert.SeriesToPB(series)
+		for i, it := range items {
+			req.Requests[i] = &strategyv1.OnCandleRequest{InstanceId: it.InstanceID, WindowLength: uint32(len(it.Window))}
+		}
+	} else {
+		for i, it := range items {
+			req.Requests[i] = &strategyv1.OnCandleRequest{InstanceId: it.InstanceID, Window: convert.SeriesToPB(it.Window)}
+		}
 	}
 	resp, err := c.svc.BatchOnCandle(ctx, req)
 	if err != nil {

@@ -180,15 +180,22 @@ func (s *strategyServer) lookup(id string) (*strategyInstance, error) {
 }
 
 // evaluate runs one live evaluation for an instance.
-func (s *strategyServer) evaluate(ctx context.Context, req *strategyv1.OnCandleRequest) (strategy.Signal, error) {
+// evaluate runs req's instance on its window: req's own, or, when req
+// names it by length, the end of shared (a batch's series).
+func (s *strategyServer) evaluate(ctx context.Context, req *strategyv1.OnCandleRequest, shared market.Series) (strategy.Signal, error) {
 	inst, err := s.lookup(req.GetInstanceId())
 	if err != nil {
 		return strategy.Signal{}, err
 	}
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
-	inst.window, err = convert.SeriesFromPB(inst.window[:0], req.GetWindow())
-	if err != nil {
+	if n := int(req.GetWindowLength()); n > 0 && len(req.GetWindow().GetTimestamps()) == 0 {
+		if n > len(shared) {
+			return strategy.Signal{}, fmt.Errorf("%w: window of %d candles, the batch's series has %d", strategy.ErrInvalidParams, n, len(shared))
+		}
+		// A copy: each instance owns its window, as with a window of its own.
+		inst.window = append(inst.window[:0], shared[len(shared)-n:]...)
+	} else if inst.window, err = convert.SeriesFromPB(inst.window[:0], req.GetWindow()); err != nil {
 		return strategy.Signal{}, fmt.Errorf("%w: %w", strategy.ErrInvalidParams, err)
 	}
 	if len(inst.window) == 0 {
@@ -214,7 +221,7 @@ func (s *strategyServer) evaluate(ctx context.Context, req *strategyv1.OnCandleR
 }
 
 func (s *strategyServer) OnCandle(ctx context.Context, req *strategyv1.OnCandleRequest) (*strategyv1.OnCandleResponse, error) {
-	sig, err := s.evaluate(ctx, req)
+	sig, err := s.evaluate(ctx, req, nil)
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
@@ -226,6 +233,13 @@ func (s *strategyServer) OnCandle(ctx context.Context, req *strategyv1.OnCandleR
 func (s *strategyServer) BatchOnCandle(ctx context.Context, req *strategyv1.BatchOnCandleRequest) (*strategyv1.BatchOnCandleResponse, error) {
 	reqs := req.GetRequests()
 	results := make([]*strategyv1.BatchOnCandleResult, len(reqs))
+	var shared market.Series
+	if series := req.GetSeries(); len(series.GetTimestamps()) > 0 {
+		var err error
+		if shared, err = convert.SeriesFromPB(nil, series); err != nil {
+			return nil, convert.ToStatus(fmt.Errorf("%w: the batch's series: %w", strategy.ErrInvalidParams, err))
+		}
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(reqs))
 	var next int
 	var mu sync.Mutex
@@ -241,7 +255,7 @@ func (s *strategyServer) BatchOnCandle(ctx context.Context, req *strategyv1.Batc
 					return
 				}
 				r := &strategyv1.BatchOnCandleResult{InstanceId: reqs[i].GetInstanceId()}
-				if sig, err := s.evaluate(ctx, reqs[i]); err != nil {
+				if sig, err := s.evaluate(ctx, reqs[i], shared); err != nil {
 					r.Error = err.Error()
 					r.ErrorReason = errorReason(err)
 				} else {

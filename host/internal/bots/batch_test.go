@@ -10,8 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
+	"github.com/stc-trading/stc/sdk/market"
 )
 
 // batchTrader is a recTrader that also takes batches, and counts them.
@@ -140,4 +142,29 @@ func TestSlowBatchDoesNotStallOtherUsers(t *testing.T) {
 		close(ht.release)
 		e.events.waitN(t, 2, "bob's orders after the release", ordered(bobBot))
 	})
+}
+
+// Bots of one strategy plugin share BatchOnCandle messages, whichever
+// handle each holds (every bot asks the manager for its own), up to the
+// byte limit; another plugin's bots go in messages of their own.
+func TestBotsOfOnePluginShareMessages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.OpenSQLite(t), envOpts{})
+	ctx := ctxT(t)
+	var handles []*pluginmgr.StrategyHandle
+	for _, name := range []string{"rsi", "rsi", "macd", "rsi", "macd"} {
+		h, err := e.pm.Strategy(ctx, name)
+		require.NoError(t, err)
+		handles = append(handles, h)
+	}
+	window := make(market.Series, 100)
+	for i := range window {
+		window[i] = market.Candle{Time: int64(i) * 60, Open: 1, High: 1, Low: 1, Close: 1}
+	}
+	warmups := []int{50, 100, 100, 10, 200}
+	assert.Equal(t, [][]int{{0, 1, 3}, {2, 4}}, bots.ChunkInstances(handles, warmups, window, 1<<20))
+	// With 7,000 bytes a message (48 a candle): bot 1's 100 candles do not
+	// fit after bot 0's 50, so it opens a message that bot 3's 10 then
+	// join; the second macd bot's 100 do not fit after the first's.
+	assert.Equal(t, [][]int{{0}, {1, 3}, {2}, {4}}, bots.ChunkInstances(handles, warmups, window, 7000))
 }

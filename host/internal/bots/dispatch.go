@@ -189,35 +189,50 @@ type evalResult struct {
 	Err    error
 }
 
-// evaluate asks the strategies for the representatives' signals, in
-// BatchOnCandle messages of at most BatchBytes of candles, several at once.
-func (d *dispatcher) evaluate(ctx context.Context, reps []*runBot) []evalResult {
-	out := make([]evalResult, len(reps))
-	type chunk struct {
-		handle *pluginmgr.StrategyHandle
-		idx    []int
-		items  []plugin.BatchItem
-	}
-	var chunks []*chunk
-	open := make(map[*pluginmgr.StrategyHandle]*chunk)
-	sizes := make(map[*pluginmgr.StrategyHandle]int)
-	limit := d.r.s.opts.BatchBytes
+// evalChunk is one BatchOnCandle message: bots of one strategy plugin.
+type evalChunk struct {
+	handle *pluginmgr.StrategyHandle
+	idx    []int // into the representatives
+	items  []plugin.BatchItem
+}
+
+// chunkReps groups the representatives into BatchOnCandle messages: one
+// plugin's bots together, at most limit bytes of candles a message, each
+// bot's window the last warm-up candles of window (so all of a message's
+// windows end at the same candle, and the SDK sends the series once).
+func chunkReps(reps []*runBot, window market.Series, limit int) []*evalChunk {
+	var chunks []*evalChunk
+	// Keyed by the handle's value, not its pointer: every bot holds a
+	// handle of its own, and the handles of one plugin are equal values
+	// (keyed by pointer, 10,000 bots of distinct configurations were
+	// 10,000 messages of one instance each).
+	open := make(map[pluginmgr.StrategyHandle]*evalChunk)
+	sizes := make(map[pluginmgr.StrategyHandle]int)
 	for i, b := range reps {
-		w := d.window
+		w := window
 		if len(w) > b.warmup {
 			w = w[len(w)-b.warmup:]
 		}
-		ch := open[b.handle]
-		if ch == nil || (sizes[b.handle]+len(w)*candleWireBytes > limit && len(ch.items) > 0) {
-			ch = &chunk{handle: b.handle}
-			open[b.handle] = ch
-			sizes[b.handle] = 0
+		key := *b.handle
+		ch := open[key]
+		if ch == nil || (sizes[key]+len(w)*candleWireBytes > limit && len(ch.items) > 0) {
+			ch = &evalChunk{handle: b.handle}
+			open[key] = ch
+			sizes[key] = 0
 			chunks = append(chunks, ch)
 		}
 		ch.idx = append(ch.idx, i)
 		ch.items = append(ch.items, plugin.BatchItem{InstanceID: b.instance, Window: w})
-		sizes[b.handle] += len(w) * candleWireBytes
+		sizes[key] += len(w) * candleWireBytes
 	}
+	return chunks
+}
+
+// evaluate asks the strategies for the representatives' signals, in
+// BatchOnCandle messages of at most BatchBytes of candles, several at once.
+func (d *dispatcher) evaluate(ctx context.Context, reps []*runBot) []evalResult {
+	out := make([]evalResult, len(reps))
+	chunks := chunkReps(reps, d.window, d.r.s.opts.BatchBytes)
 	sem := make(chan struct{}, d.r.s.opts.BatchConcurrency)
 	var wg sync.WaitGroup
 	for _, ch := range chunks {

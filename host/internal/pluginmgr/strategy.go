@@ -14,6 +14,9 @@ import (
 // waiting through a restart, ErrPluginExited when the process dies under
 // a call, ErrPluginUnavailable when the breaker is open. It is safe for
 // concurrent use and stays valid across restarts.
+//
+// Handles of one plugin are equal values (comparable with ==, usable as a
+// map key), though each Manager.Strategy call returns a new pointer.
 type StrategyHandle struct {
 	s *slot
 }

@@ -149,6 +149,45 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 		}
 	})
 
+	t.Run("batch of windows cut from one series equals single calls", func(t *testing.T) {
+		// As a host sends its bots of one candle key: every window ends at
+		// the same candle, the longer ones reaching further back (the SDK
+		// sends the series once; each instance still sees its own window).
+		// The windows end at the last candle with a trade signal, so that a
+		// window cut from the wrong place would show.
+		end := len(series)
+		for i := len(series) - 1; i >= warmup; i-- {
+			if live[i].Action == strategy.ActionCall || live[i].Action == strategy.ActionPut {
+				end = i + 1
+				break
+			}
+		}
+		var items []plugin.BatchItem
+		for k, n := range []int{warmup, end, warmup / 2, 1, warmup} {
+			if n < 1 {
+				continue
+			}
+			id := "conf-a"
+			if k%2 == 1 {
+				id = "conf-b"
+			}
+			items = append(items, plugin.BatchItem{InstanceID: id, Window: series[end-n : end]})
+		}
+		res, err := c.BatchOnCandle(ctx, items)
+		if err != nil {
+			t.Fatalf("BatchOnCandle: %v", err)
+		}
+		for i, it := range items {
+			want, err := c.OnCandle(ctx, it.InstanceID, it.Window)
+			if err != nil {
+				t.Fatalf("OnCandle with a %d-candle window: %v", len(it.Window), err)
+			}
+			if res[i].Err != nil || res[i].Signal != want {
+				t.Errorf("batch item %d (%d candles): %+v (err %v), want %+v", i, len(it.Window), res[i].Signal, res[i].Err, want)
+			}
+		}
+	})
+
 	t.Run("backtest agrees with the live path", func(t *testing.T) {
 		bt, err := c.Backtest(ctx, cfg, series, 97) // an odd chunk size exercises chunk boundaries
 		if err != nil {

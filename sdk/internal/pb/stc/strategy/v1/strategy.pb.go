@@ -399,9 +399,13 @@ func (x *Signal) GetExpirySeconds() int64 {
 
 // OnCandleRequest carries one instance's window.
 type OnCandleRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	Window        *v1.CandleSeries       `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Window     *v1.CandleSeries       `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	// window_length, inside a BatchOnCandleRequest that carries a series and
+	// with window empty, makes the window the series' last window_length
+	// candles (protocol minor 2).
+	WindowLength  uint32 `protobuf:"varint,3,opt,name=window_length,json=windowLength,proto3" json:"window_length,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -448,6 +452,13 @@ func (x *OnCandleRequest) GetWindow() *v1.CandleSeries {
 		return x.Window
 	}
 	return nil
+}
+
+func (x *OnCandleRequest) GetWindowLength() uint32 {
+	if x != nil {
+		return x.WindowLength
+	}
+	return 0
 }
 
 // OnCandleResponse is the signal for the window's last candle.
@@ -497,8 +508,14 @@ func (x *OnCandleResponse) GetSignal() *Signal {
 
 // BatchOnCandleRequest carries many instances' windows.
 type BatchOnCandleRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Requests      []*OnCandleRequest     `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Requests []*OnCandleRequest     `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// series, when set, is the candle series the requests' windows end with
+	// (the instances of one candle key): each request then names its window
+	// by window_length instead of carrying it, and the series crosses the
+	// wire once per message instead of once per instance. Hosts send it
+	// only to plugins of protocol minor 2 or later.
+	Series        *v1.CandleSeries `protobuf:"bytes,2,opt,name=series,proto3" json:"series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +553,13 @@ func (*BatchOnCandleRequest) Descriptor() ([]byte, []int) {
 func (x *BatchOnCandleRequest) GetRequests() []*OnCandleRequest {
 	if x != nil {
 		return x.Requests
+	}
+	return nil
+}
+
+func (x *BatchOnCandleRequest) GetSeries() *v1.CandleSeries {
+	if x != nil {
+		return x.Series
 	}
 	return nil
 }
@@ -897,15 +921,17 @@ const file_stc_strategy_v1_strategy_proto_rawDesc = "" +
 	"\x06Signal\x12/\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x17.stc.strategy.v1.ActionR\x06action\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12%\n" +
-	"\x0eexpiry_seconds\x18\x03 \x01(\x03R\rexpirySeconds\"g\n" +
+	"\x0eexpiry_seconds\x18\x03 \x01(\x03R\rexpirySeconds\"\x8c\x01\n" +
 	"\x0fOnCandleRequest\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x123\n" +
-	"\x06window\x18\x02 \x01(\v2\x1b.stc.common.v1.CandleSeriesR\x06window\"C\n" +
+	"\x06window\x18\x02 \x01(\v2\x1b.stc.common.v1.CandleSeriesR\x06window\x12#\n" +
+	"\rwindow_length\x18\x03 \x01(\rR\fwindowLength\"C\n" +
 	"\x10OnCandleResponse\x12/\n" +
-	"\x06signal\x18\x01 \x01(\v2\x17.stc.strategy.v1.SignalR\x06signal\"T\n" +
+	"\x06signal\x18\x01 \x01(\v2\x17.stc.strategy.v1.SignalR\x06signal\"\x89\x01\n" +
 	"\x14BatchOnCandleRequest\x12<\n" +
-	"\brequests\x18\x01 \x03(\v2 .stc.strategy.v1.OnCandleRequestR\brequests\"\xa0\x01\n" +
+	"\brequests\x18\x01 \x03(\v2 .stc.strategy.v1.OnCandleRequestR\brequests\x123\n" +
+	"\x06series\x18\x02 \x01(\v2\x1b.stc.common.v1.CandleSeriesR\x06series\"\xa0\x01\n" +
 	"\x13BatchOnCandleResult\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12/\n" +
@@ -984,27 +1010,28 @@ var file_stc_strategy_v1_strategy_proto_depIdxs = []int32{
 	18, // 5: stc.strategy.v1.OnCandleRequest.window:type_name -> stc.common.v1.CandleSeries
 	6,  // 6: stc.strategy.v1.OnCandleResponse.signal:type_name -> stc.strategy.v1.Signal
 	7,  // 7: stc.strategy.v1.BatchOnCandleRequest.requests:type_name -> stc.strategy.v1.OnCandleRequest
-	6,  // 8: stc.strategy.v1.BatchOnCandleResult.signal:type_name -> stc.strategy.v1.Signal
-	10, // 9: stc.strategy.v1.BatchOnCandleResponse.results:type_name -> stc.strategy.v1.BatchOnCandleResult
-	1,  // 10: stc.strategy.v1.BacktestRequest.config:type_name -> stc.strategy.v1.InstanceConfig
-	18, // 11: stc.strategy.v1.BacktestRequest.chunk:type_name -> stc.common.v1.CandleSeries
-	0,  // 12: stc.strategy.v1.BacktestResponse.actions:type_name -> stc.strategy.v1.Action
-	13, // 13: stc.strategy.v1.BacktestResponse.details:type_name -> stc.strategy.v1.SignalDetail
-	2,  // 14: stc.strategy.v1.StrategyService.CreateInstance:input_type -> stc.strategy.v1.CreateInstanceRequest
-	4,  // 15: stc.strategy.v1.StrategyService.DestroyInstance:input_type -> stc.strategy.v1.DestroyInstanceRequest
-	7,  // 16: stc.strategy.v1.StrategyService.OnCandle:input_type -> stc.strategy.v1.OnCandleRequest
-	9,  // 17: stc.strategy.v1.StrategyService.BatchOnCandle:input_type -> stc.strategy.v1.BatchOnCandleRequest
-	12, // 18: stc.strategy.v1.StrategyService.Backtest:input_type -> stc.strategy.v1.BacktestRequest
-	3,  // 19: stc.strategy.v1.StrategyService.CreateInstance:output_type -> stc.strategy.v1.CreateInstanceResponse
-	5,  // 20: stc.strategy.v1.StrategyService.DestroyInstance:output_type -> stc.strategy.v1.DestroyInstanceResponse
-	8,  // 21: stc.strategy.v1.StrategyService.OnCandle:output_type -> stc.strategy.v1.OnCandleResponse
-	11, // 22: stc.strategy.v1.StrategyService.BatchOnCandle:output_type -> stc.strategy.v1.BatchOnCandleResponse
-	14, // 23: stc.strategy.v1.StrategyService.Backtest:output_type -> stc.strategy.v1.BacktestResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	18, // 8: stc.strategy.v1.BatchOnCandleRequest.series:type_name -> stc.common.v1.CandleSeries
+	6,  // 9: stc.strategy.v1.BatchOnCandleResult.signal:type_name -> stc.strategy.v1.Signal
+	10, // 10: stc.strategy.v1.BatchOnCandleResponse.results:type_name -> stc.strategy.v1.BatchOnCandleResult
+	1,  // 11: stc.strategy.v1.BacktestRequest.config:type_name -> stc.strategy.v1.InstanceConfig
+	18, // 12: stc.strategy.v1.BacktestRequest.chunk:type_name -> stc.common.v1.CandleSeries
+	0,  // 13: stc.strategy.v1.BacktestResponse.actions:type_name -> stc.strategy.v1.Action
+	13, // 14: stc.strategy.v1.BacktestResponse.details:type_name -> stc.strategy.v1.SignalDetail
+	2,  // 15: stc.strategy.v1.StrategyService.CreateInstance:input_type -> stc.strategy.v1.CreateInstanceRequest
+	4,  // 16: stc.strategy.v1.StrategyService.DestroyInstance:input_type -> stc.strategy.v1.DestroyInstanceRequest
+	7,  // 17: stc.strategy.v1.StrategyService.OnCandle:input_type -> stc.strategy.v1.OnCandleRequest
+	9,  // 18: stc.strategy.v1.StrategyService.BatchOnCandle:input_type -> stc.strategy.v1.BatchOnCandleRequest
+	12, // 19: stc.strategy.v1.StrategyService.Backtest:input_type -> stc.strategy.v1.BacktestRequest
+	3,  // 20: stc.strategy.v1.StrategyService.CreateInstance:output_type -> stc.strategy.v1.CreateInstanceResponse
+	5,  // 21: stc.strategy.v1.StrategyService.DestroyInstance:output_type -> stc.strategy.v1.DestroyInstanceResponse
+	8,  // 22: stc.strategy.v1.StrategyService.OnCandle:output_type -> stc.strategy.v1.OnCandleResponse
+	11, // 23: stc.strategy.v1.StrategyService.BatchOnCandle:output_type -> stc.strategy.v1.BatchOnCandleResponse
+	14, // 24: stc.strategy.v1.StrategyService.Backtest:output_type -> stc.strategy.v1.BacktestResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_stc_strategy_v1_strategy_proto_init() }
