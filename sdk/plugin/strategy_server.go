@@ -179,8 +179,9 @@ func (s *strategyServer) lookup(id string) (*strategyInstance, error) {
 	return inst, nil
 }
 
-// evaluate runs one live evaluation of req's instance on its window: req's own, or, when req
-// names it by length, the end of shared (a batch's series).
+// evaluate runs one live evaluation of req's instance on its window:
+// req's own, or, when req names it by length, the end of shared (a
+// batch's series).
 func (s *strategyServer) evaluate(ctx context.Context, req *strategyv1.OnCandleRequest, shared market.Series) (strategy.Signal, error) {
 	inst, err := s.lookup(req.GetInstanceId())
 	if err != nil {
