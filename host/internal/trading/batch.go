@@ -274,7 +274,7 @@ func (s *Service) insertRows(tx *sqlx.Tx, items []*batchItem, idx []int, now tim
 }
 
 // sendBatch sends the written items' orders, one PlaceOrders call per
-// account (at most Options.Concurrency at once), and records every
+// account (at most Options.SendConcurrency at once), and records every
 // outcome in one transaction: the user's scope when the items are one
 // user's (Place), the system scope otherwise. The broker calls are
 // detached from ctx's cancellation (they keep PlaceTimeout), so a client
@@ -317,7 +317,7 @@ func (s *Service) sendBatch(ctx context.Context, items []*batchItem, handOff boo
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
-		sem = make(chan struct{}, s.opts.Concurrency)
+		sem = make(chan struct{}, s.opts.SendConcurrency)
 	)
 	for _, id := range accts {
 		group := byAcct[id]

@@ -3,14 +3,18 @@ package trading
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/store"
+	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -280,4 +284,51 @@ func TestForgetUserAfterDisconnect(t *testing.T) {
 		require.NoError(t, res[1].Err, "bob's remembered answers stay")
 		assert.Equal(t, StatusOpen, res[1].Trade.Status)
 	})
+}
+
+// One batch sends its accounts' orders side by side: accounts whose
+// broker does not answer do not hold back the orders of the others (a
+// candle close's batch spans many users, possibly several brokers).
+func TestSlowAccountsDoNotHoldBackABatch(t *testing.T) {
+	t.Parallel()
+	st := storetest.OpenSQLite(t)
+	ctx := ctxT(t)
+	// No call times out during the test: only concurrency can let the
+	// fast account's order through.
+	e := newEnv(t, st, func(o *Options) { o.PlaceTimeout = time.Hour })
+	var reqs []PlaceRequest
+	for i := range 9 { // more than the old bound of 8 calls at once
+		u, _ := e.connect(fmt.Sprintf("slow%d@example.com", i))
+		reqs = append(reqs, manual(u, market.Call, "7"))
+	}
+	fast, _ := e.connect("fast@example.com")
+	reqs = append(reqs, manual(fast, market.Call, "5"))
+
+	seenFast, release := make(chan struct{}), make(chan struct{})
+	releaseAll := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseAll) // a failed test still lets the batch finish
+	e.accts.setPlace(func(ctx context.Context, b broker.Broker, req broker.OrderRequest) (broker.Order, error) {
+		if req.Amount.Equal(decimal.NewFromInt(5)) {
+			close(seenFast)
+			return b.PlaceOrder(ctx, req)
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return broker.Order{}, ctx.Err()
+		}
+		return b.PlaceOrder(ctx, req)
+	})
+	done := make(chan []PlaceResult, 1)
+	go func() { done <- e.svc.PlaceBatch(ctx, reqs) }() // awaited below
+	select {
+	case <-seenFast:
+	case <-time.After(30 * time.Second): // hang guard only
+		t.Fatal("the fast account's order waited for the slow accounts")
+	}
+	releaseAll()
+	for i, r := range <-done {
+		require.NoError(t, r.Err, "request %d", i)
+		assert.Equal(t, StatusOpen, r.Trade.Status, "request %d", i)
+	}
 }

@@ -44,6 +44,11 @@ type Options struct {
 	// Concurrency bounds parallel GetOrder calls of a sweep or Reconcile.
 	// Default 8.
 	Concurrency int
+	// SendConcurrency bounds the accounts whose orders one batch sends at
+	// once (one PlaceOrders call each). Default 256: the calls wait on
+	// brokers, not on this host, and a few slow accounts must not hold
+	// back the orders of the others in the batch.
+	SendConcurrency int
 	// BatchCheckTTL is how long PlaceBatch reuses an account's session
 	// and a user's entitlement answer from an earlier batch (see
 	// checkCache). Default 1 s; Place always asks afresh.
@@ -82,6 +87,9 @@ func (o Options) withDefaults() Options {
 	def(&o.IdempotencyTTL, 24*time.Hour)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
+	}
+	if o.SendConcurrency <= 0 {
+		o.SendConcurrency = 256
 	}
 	return o
 }
