@@ -7,18 +7,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Retention of what the host keeps only for a while (docs/CONFIG.md).
-const (
-	// housekeepingInterval is how often the housekeeping runs.
-	housekeepingInterval = time.Hour
-	// billingEventRetention keeps a webhook event's record, which makes a
-	// redelivery change nothing, well past the providers' retry window
-	// (days).
-	billingEventRetention = 30 * 24 * time.Hour
-	// endedTokenRetention keeps expired and revoked sessions and API keys
-	// (which no longer authenticate) for a month, for investigations.
-	endedTokenRetention = 30 * 24 * time.Hour
-)
+// housekeepingInterval is how often the housekeeping runs; what it keeps
+// and how long is configured (config.Config.Retain*, docs/CONFIG.md).
+const housekeepingInterval = time.Hour
 
 // pruneJob deletes one kind of expired data and says how much.
 type pruneJob struct {

@@ -280,7 +280,7 @@ func serve(ctx context.Context, args []string) error {
 	// Trading settles and reconciles in the background; bots resume and
 	// run. Both stop when ctx ends (SIGTERM), before the market data and
 	// the plugins they use are closed (defers run in reverse).
-	trader := trading.NewService(db, ten.accounts, entitlementPolicy{ten.billing}, trading.Options{}, log.Named("trading"))
+	trader := trading.NewService(db, ten.accounts, entitlementPolicy{ten.billing}, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL}, log.Named("trading"))
 	tradingDone := make(chan struct{})
 	go func() { defer close(tradingDone); trader.Run(workCtx) }()
 	defer func() { stopWork(); <-tradingDone }()
@@ -307,10 +307,10 @@ func serve(ctx context.Context, args []string) error {
 				return trader.PruneIdempotencyKeys(ctx)
 			}},
 			pruneJob{"billing events", func(ctx context.Context, now time.Time) (int64, error) {
-				return ten.billing.PruneEvents(ctx, now.Add(-billingEventRetention))
+				return ten.billing.PruneEvents(ctx, now.Add(-cfg.RetainBillingEvents))
 			}},
 			pruneJob{"ended sessions and API keys", func(ctx context.Context, now time.Time) (int64, error) {
-				return ten.users.PruneTokens(ctx, now.Add(-endedTokenRetention))
+				return ten.users.PruneTokens(ctx, now.Add(-cfg.RetainEndedTokens))
 			}})
 	}()
 	defer func() { stopWork(); <-housekeeping }()

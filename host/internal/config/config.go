@@ -61,6 +61,12 @@ type Config struct {
 	// Rate limits in requests per minute; negative turns one off
 	// (STC_RATE_LIMIT_IP, STC_RATE_LIMIT_USER, STC_RATE_LIMIT_AUTH).
 	RateLimitIP, RateLimitUser, RateLimitAuth int
+	// Retention of what the host deletes by age (docs/CONFIG.md
+	// "Retention"): Idempotency-Key claims of trades
+	// (STC_IDEMPOTENCY_TTL), billing webhook event records
+	// (STC_RETAIN_BILLING_EVENTS) and sessions and API keys after they
+	// expired or were revoked (STC_RETAIN_ENDED_TOKENS).
+	IdempotencyTTL, RetainBillingEvents, RetainEndedTokens time.Duration
 	// TrustedProxies are the reverse proxies in front of the host whose
 	// X-Forwarded-For is believed for the client address
 	// (STC_TRUSTED_PROXIES: addresses and CIDR prefixes, comma-separated;
@@ -75,18 +81,21 @@ type Config struct {
 // Defaults returns the zero-setup configuration of `make run`.
 func Defaults() Config {
 	return Config{
-		HTTPAddr:       "127.0.0.1:8080",
-		DataDir:        "./data",
-		PluginDir:      "./bin/plugins",
-		LogLevel:       "info",
-		CallTimeout:    10 * time.Second,
-		PaperTimeScale: 1,
-		Track:          DefaultTrack(),
-		PollInterval:   5 * time.Second,
-		PaperCode:      "000000",
-		RateLimitIP:    600,
-		RateLimitUser:  600,
-		RateLimitAuth:  20,
+		HTTPAddr:            "127.0.0.1:8080",
+		DataDir:             "./data",
+		PluginDir:           "./bin/plugins",
+		LogLevel:            "info",
+		CallTimeout:         10 * time.Second,
+		PaperTimeScale:      1,
+		Track:               DefaultTrack(),
+		PollInterval:        5 * time.Second,
+		IdempotencyTTL:      24 * time.Hour,
+		RetainBillingEvents: 30 * 24 * time.Hour,
+		RetainEndedTokens:   30 * 24 * time.Hour,
+		PaperCode:           "000000",
+		RateLimitIP:         600,
+		RateLimitUser:       600,
+		RateLimitAuth:       20,
 	}
 }
 
@@ -135,6 +144,18 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("STC_PLUGIN_CALL_TIMEOUT=%q: want a duration such as 10s", v))
 		}
 		c.CallTimeout = d
+	}
+	for key, dst := range map[string]*time.Duration{
+		"STC_IDEMPOTENCY_TTL": &c.IdempotencyTTL, "STC_RETAIN_BILLING_EVENTS": &c.RetainBillingEvents,
+		"STC_RETAIN_ENDED_TOKENS": &c.RetainEndedTokens,
+	} {
+		if v := getenv(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want a duration such as 720h", key, v))
+			}
+			*dst = d
+		}
 	}
 	if v := getenv("STC_TRACK"); v != "" {
 		c.Track = splitList(v)
@@ -236,6 +257,15 @@ func (c Config) Validate() error {
 	}
 	if c.CallTimeout <= 0 {
 		errs = append(errs, errors.New("STC_PLUGIN_CALL_TIMEOUT must be positive"))
+	}
+	if c.IdempotencyTTL < time.Hour {
+		errs = append(errs, fmt.Errorf("STC_IDEMPOTENCY_TTL=%v: want at least 1h (clients retry within minutes, but after outages too)", c.IdempotencyTTL))
+	}
+	if c.RetainBillingEvents < 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("STC_RETAIN_BILLING_EVENTS=%v: want at least 168h (providers retry a delivery for days; a pruned event would apply again)", c.RetainBillingEvents))
+	}
+	if c.RetainEndedTokens < 0 {
+		errs = append(errs, fmt.Errorf("STC_RETAIN_ENDED_TOKENS=%v: want 0 or more", c.RetainEndedTokens))
 	}
 	if c.PollInterval < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("STC_POLL_INTERVAL=%v: want at least 100ms", c.PollInterval))

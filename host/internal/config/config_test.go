@@ -77,3 +77,26 @@ func TestTrustedProxies(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `STC_TRUSTED_PROXIES: "proxy.local": want an address or a CIDR prefix`)
 }
+
+func TestRetention(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir}))
+	require.NoError(t, err)
+	assert.Equal(t, 24*time.Hour, c.IdempotencyTTL)
+	assert.Equal(t, 720*time.Hour, c.RetainBillingEvents)
+	assert.Equal(t, 720*time.Hour, c.RetainEndedTokens)
+
+	c, err = Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir,
+		"STC_IDEMPOTENCY_TTL": "48h", "STC_RETAIN_BILLING_EVENTS": "2160h", "STC_RETAIN_ENDED_TOKENS": "0s"}))
+	require.NoError(t, err)
+	assert.Equal(t, 48*time.Hour, c.IdempotencyTTL)
+	assert.Equal(t, 2160*time.Hour, c.RetainBillingEvents)
+	assert.Zero(t, c.RetainEndedTokens)
+
+	_, err = Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir,
+		"STC_IDEMPOTENCY_TTL": "10m", "STC_RETAIN_BILLING_EVENTS": "24h", "STC_RETAIN_ENDED_TOKENS": "soon"}))
+	require.Error(t, err)
+	for _, want := range []string{"STC_IDEMPOTENCY_TTL=10m0s: want at least 1h", "STC_RETAIN_BILLING_EVENTS=24h0m0s: want at least 168h", `STC_RETAIN_ENDED_TOKENS="soon"`} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
