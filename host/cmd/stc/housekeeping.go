@@ -14,7 +14,7 @@ const housekeepingInterval = time.Hour
 // pruneJob deletes one kind of expired data and says how much.
 type pruneJob struct {
 	name  string
-	prune func(ctx context.Context, now time.Time) (int64, error)
+	prune func(ctx context.Context) (int64, error)
 }
 
 // housekeep runs every job once at start and then every interval until
@@ -24,7 +24,7 @@ func housekeep(ctx context.Context, interval time.Duration, log hclog.Logger, jo
 	defer tick.Stop()
 	for {
 		for _, j := range jobs {
-			n, err := j.prune(ctx, time.Now())
+			n, err := j.prune(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				log.Warn("housekeeping failed; trying again later", "job", j.name, "error", err)

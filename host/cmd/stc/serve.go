@@ -303,14 +303,12 @@ func serve(ctx context.Context, args []string) error {
 	go func() {
 		defer close(housekeeping)
 		housekeep(workCtx, housekeepingInterval, log.Named("housekeeping"),
-			pruneJob{"idempotency keys", func(ctx context.Context, _ time.Time) (int64, error) {
-				return trader.PruneIdempotencyKeys(ctx)
+			pruneJob{"idempotency keys", trader.PruneIdempotencyKeys},
+			pruneJob{"billing events", func(ctx context.Context) (int64, error) {
+				return ten.billing.PruneEvents(ctx, time.Now().Add(-cfg.RetainBillingEvents))
 			}},
-			pruneJob{"billing events", func(ctx context.Context, now time.Time) (int64, error) {
-				return ten.billing.PruneEvents(ctx, now.Add(-cfg.RetainBillingEvents))
-			}},
-			pruneJob{"ended sessions and API keys", func(ctx context.Context, now time.Time) (int64, error) {
-				return ten.users.PruneTokens(ctx, now.Add(-cfg.RetainEndedTokens))
+			pruneJob{"ended sessions and API keys", func(ctx context.Context) (int64, error) {
+				return ten.users.PruneTokens(ctx, time.Now().Add(-cfg.RetainEndedTokens))
 			}})
 	}()
 	defer func() { stopWork(); <-housekeeping }()
