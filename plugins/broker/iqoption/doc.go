@@ -1,6 +1,7 @@
 // Package iqoption is STC's IQ Option broker adapter. It speaks the
-// platform's own protocol (brokers reference §1): an HTTP login that
-// yields an ssid, then one JSON-over-WebSocket session per user.
+// platform's own protocol, described in docs/brokers/IQOPTION.md (§15 maps
+// it onto broker.Broker): an HTTP login that yields an ssid, then one
+// JSON-over-WebSocket session per user.
 //
 // # Login
 //

@@ -15,7 +15,8 @@ import (
 // FuzzFrameDecoder feeds arbitrary frames through the frame decoder and the whole
 // push path of a session with an open order and a candle stream: nothing
 // may panic, and a decoded frame always has a name or a request id. The
-// seed corpus is every real shape of the reference, so `go test` runs it.
+// seed corpus is every shape of realShapes (docs/brokers/IQOPTION.md §14),
+// so `go test` runs it.
 func FuzzFrameDecoder(f *testing.F) {
 	for _, raw := range realShapes {
 		f.Add([]byte(raw))

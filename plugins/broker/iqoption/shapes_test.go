@@ -1,8 +1,10 @@
 package iqoption
 
-// realShapes are the server → client messages of brokers reference §1.17
-// (verbatim or lightly trimmed there), plus the vendor mock's nameless
-// result frame. They seed the fuzz target and the decoder tests.
+// realShapes are the recorded server → client messages listed in
+// docs/brokers/IQOPTION.md §14 (which trims them; here they are complete),
+// plus the vendor mock's nameless result frame (§4.3) and two entries of
+// our own ("option thai", "position extra fields"), marked as such there.
+// They seed the fuzz target and the decoder tests.
 var realShapes = map[string]string{
 	"authenticated":         `{"name":"authenticated","msg":true,"client_session_id":"6c3ed4a9-3f7e-4c6c-a2b6-6a4c8f9b7e10","request_id":"1"}`,
 	"authenticated false":   `{"name":"authenticated","msg":false}`,

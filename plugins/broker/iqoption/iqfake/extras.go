@@ -52,8 +52,9 @@ func (s *Server) underlyingLocked() map[string]any {
 	return map[string]any{"type": "digital-option", "underlying": list}
 }
 
-// digitalSymbol builds an instrument id in the 2019 format of §1.12; the
-// adapter must take it from the instruments answer, never construct it.
+// digitalSymbol builds an instrument id in the 2019 format of
+// docs/brokers/IQOPTION.md §11 (item 3); the adapter must take it from the
+// instruments answer, never construct it.
 func digitalSymbol(a *Active, exp int64, period int64, dir string) string {
 	t := time.Unix(exp, 0).UTC()
 	return "do" + strings.TrimPrefix(a.Name, "front.") + t.Format("200601021504") + "PT" + strconv.FormatInt(period/60, 10) + "M" + strings.ToUpper(dir[:1]) + "SPT"
@@ -86,8 +87,9 @@ func (s *Server) instrumentsLocked(body json.RawMessage) map[string]any {
 }
 
 // placeDigitalLocked answers digital-options.place-digital-option: amount
-// must be a non-empty string (§1.17 #13 is the schema error); the fake
-// debits the stake and answers the order id but keeps no digital position.
+// must be a non-empty string (docs/brokers/IQOPTION.md §14.13 is the
+// schema error); the fake debits the stake and answers the order id but
+// keeps no digital position.
 func (s *Server) placeDigitalLocked(u *user, id string, body json.RawMessage) []byte {
 	var b struct {
 		Amount        json.RawMessage `json:"amount"`

@@ -19,7 +19,7 @@ func quote(s string) string {
 
 // handleLogin serves POST /api/v2/login: success with ssid (body and
 // cookie), the SMS second factor, the login limit (legacy 429 body of
-// §1.17 #16) and invalid_credentials.
+// docs/brokers/IQOPTION.md §14.16) and invalid_credentials (§3.4).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Identifier string `json:"identifier"`

@@ -24,7 +24,8 @@ type Active struct {
 
 // DefaultActives is a small catalogue with the shapes that matter: classic
 // non-OTC ids that are suspended since the Dec-2024 "-op" migration, their
-// "-op" replacements, and OTC actives (ids from brokers reference §1.7).
+// "-op" replacements, and OTC actives (ids from docs/brokers/IQOPTION.md
+// §7.4).
 func DefaultActives() []Active {
 	mk := func(id int64, name string, base float64, commission float64, suspended bool) Active {
 		return Active{ID: id, Name: "front." + name, Base: base, Precision: 6, Suspended: suspended,
@@ -94,14 +95,16 @@ func (s *Server) candleAt(a *Active, from, size, upto int64) candle {
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 func itoa(v int64) string   { return strconv.FormatInt(v, 10) }
 
-// json renders a candle as in the candles answer (§1.17 #7).
+// json renders a candle as in the candles answer
+// (docs/brokers/IQOPTION.md §8.1, §14.7).
 func (c candle) json() string {
 	return `{"id":` + itoa(c.from/c.size) + `,"from":` + itoa(c.from) + `,"to":` + itoa(c.from+c.size) +
 		`,"open":` + ftoa(c.open) + `,"close":` + ftoa(c.close) + `,"min":` + ftoa(c.min) + `,"max":` + ftoa(c.max) +
 		`,"volume":` + itoa(c.volume) + `}`
 }
 
-// pushJSON renders a candle-generated push (§1.17 #8), at in nanoseconds.
+// pushJSON renders a candle-generated push (docs/brokers/IQOPTION.md
+// §14.8), at in nanoseconds.
 func (c candle) pushJSON(activeID, atNS int64, phase string) string {
 	spread := c.close * 0.00007
 	return `{"name":"candle-generated","microserviceName":"quotes","msg":{"active_id":` + itoa(activeID) + `,"size":` + itoa(c.size) +
@@ -111,7 +114,8 @@ func (c candle) pushJSON(activeID, atNS int64, phase string) string {
 }
 
 // initDataLocked renders initialization-data: binary and turbo actives
-// with the fields of §1.7 (plus a few real-looking extras).
+// with the fields of docs/brokers/IQOPTION.md §7.1 (plus a few
+// real-looking extras).
 func (s *Server) initDataLocked() json.RawMessage {
 	kind := func(turbo bool) map[string]any {
 		actives := map[string]any{}

@@ -1,10 +1,10 @@
 // Package iqfake is a protocol-faithful fake IQ Option server for tests:
 // the HTTP login (with the SMS second factor and the login limit) and the
-// JSON-over-WebSocket API of brokers reference §1.16, with a deterministic
-// clock and price path, settlement pushes and fault injection. Message
-// shapes follow the real captures of §1.17; where no capture exists (the
-// exact text or status of a "no money" refusal) the fake says so in a
-// comment.
+// JSON-over-WebSocket API described in docs/brokers/IQOPTION.md (§16 lists
+// what the fake emulates), with a deterministic clock and price path,
+// settlement pushes and fault injection. Message shapes follow the
+// recorded messages of §14; where no recording exists (the exact text or
+// status of a "no money" refusal, §9.4) the fake says so in a comment.
 //
 // The clock is either manual (Config.Scale 0: only Advance moves it, and
 // every Advance runs the settlement, candle and timeSync steps before it

@@ -38,8 +38,9 @@ func (p *position) instrumentType() string {
 	return "turbo-option"
 }
 
-// msg renders the position in the shape of the SDK's
-// PortfolioPositionChangedV3 (§1.13), with raw_event.
+// msg renders the position in the shape of the vendor SDK's
+// position-changed v3 push (docs/brokers/IQOPTION.md §12.2), with
+// raw_event (§12.3).
 func (p *position) msg() map[string]any {
 	result := "opened"
 	m := map[string]any{
@@ -104,7 +105,8 @@ func (s *Server) positionPushesLocked(o outbox, p *position) {
 	o.add(s.pushToLocked(p.u, "balance-changed", nil), s.balanceChangedLocked(p.u, p.balanceID))
 }
 
-// balanceChangedLocked renders a balance-changed push (§1.17 #6).
+// balanceChangedLocked renders a balance-changed push
+// (docs/brokers/IQOPTION.md §14.6).
 func (s *Server) balanceChangedLocked(u *user, id int64) []byte {
 	typ := 4
 	if id == u.realID {
@@ -266,7 +268,7 @@ func (s *Server) openOptionLocked(o outbox, c *wsConn, id string, body json.RawM
 	if err := json.Unmarshal(body, &b); err != nil {
 		return invalid, false
 	}
-	price, err := strconv.ParseFloat(string(b.Price), 64) // a JSON string fails here, as on the real server (§1.17 #10)
+	price, err := strconv.ParseFloat(string(b.Price), 64) // a JSON string fails here, as on the real server (docs/brokers/IQOPTION.md §14.10)
 	if err != nil || price <= 0 || (b.Direction != "call" && b.Direction != "put") || (b.OptionTypeID != 1 && b.OptionTypeID != 3) {
 		return invalid, false
 	}
@@ -298,7 +300,8 @@ func (s *Server) openOptionLocked(o outbox, c *wsConn, id string, body json.RawM
 	}
 	if u.balances[balID] < price {
 		// [INF] No capture shows the synchronous refusal for missing funds;
-		// the captured form is the async option-rejected reason no_money.
+		// the captured form is the async option-rejected reason no_money
+		// (docs/brokers/IQOPTION.md §9.4).
 		return errReply(id, "option", 4000, "No money on the balance"), false
 	}
 	s.optionSeq++
@@ -332,7 +335,7 @@ func (s *Server) openOptionLocked(o outbox, c *wsConn, id string, body json.RawM
 	return s.optionAnswer(id, p), false
 }
 
-// optionAnswer renders the option answer (§1.10).
+// optionAnswer renders the option answer (docs/brokers/IQOPTION.md §9.2).
 func (s *Server) optionAnswer(id string, p *position) []byte {
 	typ := "turbo"
 	if p.typeID == 1 {
