@@ -51,9 +51,10 @@
 //
 // The runner assumes it is the only one: the plan's running-bot rank is
 // counted among this host's bots, and Run resumes every running bot.
-// Several replicas would lease bots to hosts (ARCHITECTURE.md §7); nothing
-// here keeps state that a lease could not carry, since the status, the
-// last signal and the progression (the trades) are all in the database.
+// Several hosts on one database would lease bots to hosts, which is not
+// built yet (docs/ARCHITECTURE.md §8); nothing here keeps state that a
+// lease could not carry, since the status, the last signal and the
+// progression (the trades) are all in the database.
 package bots
 
 import (

@@ -5,8 +5,9 @@
 // instance and session after a restart, and hands out typed handles whose
 // calls always reach the current process.
 //
-// go-plugin never restarts anything (go-plugin #31); this package is the
-// supervisor the architecture (§4.3 of the plugin reference) asks for.
+// go-plugin never restarts a plugin process (hashicorp/go-plugin issue
+// #31), yet a host that many traders share must survive any plugin
+// crashing: this package is that supervisor (docs/ARCHITECTURE.md §7).
 package pluginmgr
 
 import (

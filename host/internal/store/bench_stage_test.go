@@ -1,9 +1,10 @@
 package store_test
 
-// The staging designs from shared/reference/performance.md, kept only as
-// benchmark baselines: COPY (lib/pq, one Stmt.Exec per row) into an
-// unlogged stage, then move the rows into candles with an anti-join or ON
-// CONFLICT DO NOTHING. The store writes straight into candles instead; see
+// The usual designs for duplicate-tolerant bulk ingest, kept only as
+// benchmark baselines (docs/BENCHMARKS.md, "Candle ingest into
+// PostgreSQL"): COPY (lib/pq, one Stmt.Exec per row) into an unlogged
+// stage, then move the rows into candles with an anti-join or ON CONFLICT
+// DO NOTHING. The store writes straight into candles instead; see
 // ingest_postgres.go.
 
 import (

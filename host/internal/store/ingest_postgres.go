@@ -2,11 +2,13 @@ package store
 
 // PostgreSQL candle ingest.
 //
-// The reference measurements (shared/reference/performance.md) put plain
-// COPY into the table at the physical limit (= psql \copy) and every
-// server-side duplicate filter well below it: COPY into a stage plus an
-// INSERT … SELECT … WHERE NOT EXISTS anti-join reaches 0.73, ON CONFLICT
-// 0.51. Both pay for writing every row twice. So this path never stages:
+// Measured side by side (docs/BENCHMARKS.md, "Candle ingest into
+// PostgreSQL"; the staging designs are benchmark baselines in
+// bench_stage_test.go), plain COPY into the table runs at the physical
+// limit (= psql \copy) and every server-side duplicate filter well below
+// it: COPY into a stage plus an INSERT … SELECT … WHERE NOT EXISTS
+// anti-join reaches 0.69–0.81 of it, ON CONFLICT 0.45–0.48. Both pay for
+// writing every row twice. So this path never stages:
 //
 //  1. Take a transaction-scoped advisory lock per key (broker, symbol,
 //     timeframe), in one global order, so writers of the same key queue
