@@ -42,7 +42,7 @@ func pluginBinary(t *testing.T) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		if out, err := exec.Command("go", append(args, "./cmd/stc-broker-skeleton")...).CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", append(args, "./cmd/stc-broker-"+skeleton.Name)...).CombinedOutput(); err != nil {
 			buildOnce.err = fmt.Errorf("build plugin: %w: %s", err, out)
 		}
 	})
