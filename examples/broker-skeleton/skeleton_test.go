@@ -156,6 +156,25 @@ func TestSessionsAreIsolated(t *testing.T) {
 	require.Equal(t, "9995", bal.Amount.String())
 }
 
+// Placing an order again after a restart of the plugin process (a new
+// adapter, a new login) returns the first order and debits nothing: the
+// idempotency lives at the venue, not in the adapter's memory.
+func TestPlaceOrderIdempotentAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	v := startVenue(t)
+	req := broker.OrderRequest{ClientOrderID: "restart-1", Symbol: "GBPUSD", Side: market.Put, Amount: decimal.NewFromInt(7), Expiry: 5 * time.Minute}
+	first, err := open(t, newAdapter(v), "alice").PlaceOrder(ctx, req)
+	require.NoError(t, err)
+	after := open(t, newAdapter(v), "alice")
+	again, err := after.PlaceOrder(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, first.BrokerOrderID, again.BrokerOrderID)
+	require.Equal(t, []string{"restart-1"}, v.Orders("alice"))
+	bal, err := after.Balance(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "9993", bal.Amount.String())
+}
+
 // The venue's refusals arrive as the SDK's sentinels, which tell the host
 // that nothing was placed.
 func TestErrorsAreSentinels(t *testing.T) {
