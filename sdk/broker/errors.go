@@ -8,19 +8,54 @@ import (
 
 // Sentinel errors. Adapters return them (or wrap them with Errorf or
 // NewError); the SDK carries them across the process boundary as a gRPC
-// status with a stable reason, so errors.Is works in the host.
+// status with a stable reason, so errors.Is works in the host. Each one
+// says what the host does when it sees it; the Broker methods' docs say
+// which a method may return.
 var (
-	ErrAuthFailed           = errors.New("broker: authentication failed")
+	// ErrAuthFailed: the credentials are wrong, or the broker no longer
+	// accepts the session's login (an expired token). From Open the host
+	// tells the user the broker refused the credentials (echoing the
+	// message with every credential value cut out); from PlaceOrder it
+	// means nothing was placed.
+	ErrAuthFailed = errors.New("broker: authentication failed")
+	// ErrSecondFactorRequired: Open needs a second-factor code
+	// (Capabilities.SecondFactor). The host asks the user for it and
+	// calls Open again with the same credentials plus "code".
 	ErrSecondFactorRequired = errors.New("broker: second factor required")
-	ErrRateLimited          = errors.New("broker: rate limited")
-	ErrMarketClosed         = errors.New("broker: market closed")
-	ErrInsufficientFunds    = errors.New("broker: insufficient funds")
-	ErrUnknownInstrument    = errors.New("broker: unknown instrument")
-	ErrUnsupported          = errors.New("broker: operation not supported")
-	ErrInvalidOrder         = errors.New("broker: invalid order")
-	ErrOrderNotFound        = errors.New("broker: order not found")
-	ErrSessionNotFound      = errors.New("broker: session not found")
-	ErrUnavailable          = errors.New("broker: broker unavailable")
+	// ErrRateLimited: the broker refused the call for its rate limits and
+	// did nothing. Return it with RateLimited to pass the broker's retry
+	// hint on to the host's client.
+	ErrRateLimited = errors.New("broker: rate limited")
+	// ErrMarketClosed: the instrument cannot be traded now (trading hours,
+	// suspension, an expiry that falls in closed hours). The order is
+	// refused; nothing was placed.
+	ErrMarketClosed = errors.New("broker: market closed")
+	// ErrInsufficientFunds: the balance does not cover the stake. The
+	// order is refused; nothing was placed.
+	ErrInsufficientFunds = errors.New("broker: insufficient funds")
+	// ErrUnknownInstrument: the broker has no such symbol (Candles,
+	// SubscribeCandles, PlaceOrder). Nothing was placed.
+	ErrUnknownInstrument = errors.New("broker: unknown instrument")
+	// ErrUnsupported: the adapter does not offer this (a mode, timeframe,
+	// login method or stream). From SubscribeCandles it makes the host
+	// poll Candles; from PlaceOrder it means nothing was placed.
+	ErrUnsupported = errors.New("broker: operation not supported")
+	// ErrInvalidOrder: the order breaks the broker's rules (stake out of
+	// range or of too many decimals, an expiry not offered, an empty
+	// client order id). The order is refused; nothing was placed.
+	ErrInvalidOrder = errors.New("broker: invalid order")
+	// ErrOrderNotFound: GetOrder's proof that the broker never accepted
+	// the order; the host then records the trade as rejected. Never
+	// return it for an order whose fate is unknown: return ErrUnavailable.
+	ErrOrderNotFound = errors.New("broker: order not found")
+	// ErrSessionNotFound: the session is not open (never opened, or
+	// closed). The SDK answers it itself for unknown session ids; the
+	// host treats the account as disconnected.
+	ErrSessionNotFound = errors.New("broker: session not found")
+	// ErrUnavailable: the broker cannot be reached or did not answer in
+	// time; transient. From PlaceOrder it means the outcome is unknown:
+	// the host resolves the order with GetOrder and never resends it.
+	ErrUnavailable = errors.New("broker: broker unavailable")
 )
 
 // reasons maps each sentinel to its stable wire reason. It is a function,

@@ -113,6 +113,9 @@ type session struct {
 	wg         sync.WaitGroup // stream goroutines
 }
 
+// Sessions are not broker.BatchPlacers: IQ Option takes one open-option
+// request per order, so the SDK's fallback (PlaceOrder for a few orders at
+// a time) is all a batch could do.
 var _ broker.Broker = (*session)(nil)
 
 // Metadata is static.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,25 +20,87 @@ var semver = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0
 // Conformance checks that f behaves as the host relies on, over the real
 // gRPC shim. series must be longer than the strategy's default warm-up;
 // Sine(500) suits most strategies, real data is better.
+//
+// Each check is a subtest, run in this order on instances "conf-a" and
+// "conf-b" created with the default parameters:
+//
+//   - info: kind, a lower-case name equal to the metadata's, a semantic
+//     version, valid parameter defaults;
+//   - parameters: unknown names, a missing timeframe and values below a
+//     declared minimum are refused with schema.ErrInvalid; re-creating an
+//     instance with the same config gives the same warm-up;
+//   - live path is deterministic and valid: OnCandle over the whole series
+//     gives valid actions, and the same on two instances;
+//   - short window: windows shorter than the warm-up give a signal, not an
+//     error;
+//   - unknown instance: strategy.ErrUnknownInstance for an id never
+//     created;
+//   - batch equals single calls: BatchOnCandle gives what OnCandle gave,
+//     and ErrUnknownInstance for its item of a missing instance;
+//   - batch of windows cut from one series equals single calls: windows of
+//     several lengths ending at one candle, as the host sends its bots;
+//   - backtest agrees with the live path: Backtest, in odd-sized chunks,
+//     gives the live path's action for every candle after the warm-up;
+//   - destroy: DestroyInstance is idempotent and the instance is gone.
+//
+// A failure the later checks cannot run without (GetInfo or creating an
+// instance fails, or the warm-up does not fit the series) stops the run.
 func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 	t.Helper()
 	h := New(t, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	c := h.Client
-	tf := inferTimeframe(series)
-	cfg := plugin.InstanceConfig{Symbol: "TEST", Timeframe: tf}
+	r := &run{ctx: ctx, c: h.Client, meta: f().Metadata(), series: series}
+	r.cfg = plugin.InstanceConfig{Symbol: "TEST", Timeframe: inferTimeframe(series)}
 
-	info, err := c.Info(ctx)
+	info, err := r.c.Info(ctx)
 	if err != nil {
 		t.Fatalf("GetInfo: %v", err)
 	}
-	meta := f().Metadata()
+	r.checkInfo(t, info)
+
+	inst, err := r.c.CreateInstance(ctx, "conf-a", r.cfg)
+	if err != nil {
+		t.Fatalf("CreateInstance with default parameters: %v", err)
+	}
+	r.warmup = inst.Warmup
+	if r.warmup < 1 || r.warmup >= len(series) {
+		t.Fatalf("warm-up %d: want 1 <= warm-up < len(series)=%d (give a longer series)", r.warmup, len(series))
+	}
+	r.checkParameters(t)
+
+	if _, err := r.c.CreateInstance(ctx, "conf-b", r.cfg); err != nil {
+		t.Fatalf("CreateInstance conf-b: %v", err)
+	}
+	r.checkLivePath(t)
+	r.checkShortWindow(t)
+	r.checkUnknownInstance(t)
+	r.checkBatch(t)
+	r.checkBatchOfWindows(t)
+	r.checkBacktest(t)
+	r.checkDestroy(t)
+}
+
+// run is one conformance run: the client, the input and what the checks
+// learn on the way.
+type run struct {
+	ctx    context.Context
+	c      *plugin.StrategyClient
+	meta   strategy.Metadata
+	series market.Series
+	cfg    plugin.InstanceConfig // default parameters
+	warmup int                   // of the default parameters
+	// live is the live path's signal of every candle from warmup-1 on,
+	// filled by checkLivePath.
+	live []strategy.Signal
+}
+
+func (r *run) checkInfo(t *testing.T, info plugin.Info) {
 	t.Run("info", func(t *testing.T) {
 		if info.Kind != plugin.KindStrategy {
 			t.Errorf("kind = %v, want strategy", info.Kind)
 		}
-		if info.Name == "" || info.Name != meta.Name || strings.ToLower(info.Name) != info.Name {
+		if info.Name == "" || info.Name != r.meta.Name || strings.ToLower(info.Name) != info.Name {
 			t.Errorf("name = %q: want the metadata name, non-empty and lower-case", info.Name)
 		}
 		if !semver.MatchString(info.Version) {
@@ -50,17 +110,11 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			t.Errorf("the declared defaults are not valid: %v", err)
 		}
 	})
+}
 
-	inst, err := c.CreateInstance(ctx, "conf-a", cfg)
-	if err != nil {
-		t.Fatalf("CreateInstance with default parameters: %v", err)
-	}
-	warmup := inst.Warmup
-	if warmup < 1 || warmup >= len(series) {
-		t.Fatalf("warm-up %d: want 1 <= warm-up < len(series)=%d (give a longer series)", warmup, len(series))
-	}
-
+func (r *run) checkParameters(t *testing.T) {
 	t.Run("parameters", func(t *testing.T) {
+		ctx, c, tf := r.ctx, r.c, r.cfg.Timeframe
 		bad := plugin.InstanceConfig{Symbol: "TEST", Timeframe: tf, Params: map[string]string{"no_such_parameter_xyz": "1"}}
 		if _, err := c.CreateInstance(ctx, "conf-bad", bad); !errors.Is(err, schema.ErrInvalid) {
 			t.Errorf("unknown parameter: err = %v, want schema.ErrInvalid", err)
@@ -68,7 +122,7 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 		if _, err := c.CreateInstance(ctx, "conf-bad", plugin.InstanceConfig{Symbol: "TEST"}); !errors.Is(err, schema.ErrInvalid) {
 			t.Errorf("missing timeframe: err = %v, want schema.ErrInvalid", err)
 		}
-		for _, p := range meta.Params {
+		for _, p := range r.meta.Params {
 			if p.Min == nil || (p.Type != schema.Int && p.Type != schema.Float) {
 				continue
 			}
@@ -78,25 +132,25 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 				t.Errorf("%s=%s below its minimum: err = %v, want schema.ErrInvalid", p.Name, below, err)
 			}
 		}
-		again, err := c.CreateInstance(ctx, "conf-a", cfg)
-		if err != nil || again.Warmup != warmup {
-			t.Errorf("re-creating an instance with the same config: warm-up %d, err %v; want %d, nil", again.Warmup, err, warmup)
+		again, err := c.CreateInstance(ctx, "conf-a", r.cfg)
+		if err != nil || again.Warmup != r.warmup {
+			t.Errorf("re-creating an instance with the same config: warm-up %d, err %v; want %d, nil", again.Warmup, err, r.warmup)
 		}
 	})
+}
 
-	// The live path over the whole series, on two instances.
-	if _, err := c.CreateInstance(ctx, "conf-b", cfg); err != nil {
-		t.Fatalf("CreateInstance conf-b: %v", err)
-	}
-	live := make([]strategy.Signal, len(series))
+// checkLivePath runs the live path over the whole series on both
+// instances and records its signals for the later checks.
+func (r *run) checkLivePath(t *testing.T) {
+	r.live = make([]strategy.Signal, len(r.series))
 	t.Run("live path is deterministic and valid", func(t *testing.T) {
-		for i := warmup - 1; i < len(series); i++ {
-			w := series[i-warmup+1 : i+1]
-			a, err := c.OnCandle(ctx, "conf-a", w)
+		for i := r.warmup - 1; i < len(r.series); i++ {
+			w := r.series[i-r.warmup+1 : i+1]
+			a, err := r.c.OnCandle(r.ctx, "conf-a", w)
 			if err != nil {
 				t.Fatalf("OnCandle at candle %d: %v", i, err)
 			}
-			b, err := c.OnCandle(ctx, "conf-b", w)
+			b, err := r.c.OnCandle(r.ctx, "conf-b", w)
 			if err != nil {
 				t.Fatalf("OnCandle (second instance) at candle %d: %v", i, err)
 			}
@@ -106,36 +160,43 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			if a != b {
 				t.Fatalf("candle %d: two instances disagree: %+v vs %+v", i, a, b)
 			}
-			live[i] = a
+			r.live[i] = a
 		}
 	})
+}
 
+func (r *run) checkShortWindow(t *testing.T) {
 	t.Run("short window", func(t *testing.T) {
-		for _, n := range []int{1, 2, warmup / 2} {
-			if n < 1 || n > len(series) {
+		for _, n := range []int{1, 2, r.warmup / 2} {
+			if n < 1 || n > len(r.series) {
 				continue
 			}
-			if _, err := c.OnCandle(ctx, "conf-a", series[:n]); err != nil {
+			if _, err := r.c.OnCandle(r.ctx, "conf-a", r.series[:n]); err != nil {
 				t.Errorf("a %d-candle window must give a signal (usually hold), got %v", n, err)
 			}
 		}
 	})
+}
 
+func (r *run) checkUnknownInstance(t *testing.T) {
 	t.Run("unknown instance", func(t *testing.T) {
-		if _, err := c.OnCandle(ctx, "conf-missing", series[:warmup]); !errors.Is(err, strategy.ErrUnknownInstance) {
+		if _, err := r.c.OnCandle(r.ctx, "conf-missing", r.series[:r.warmup]); !errors.Is(err, strategy.ErrUnknownInstance) {
 			t.Errorf("err = %v, want strategy.ErrUnknownInstance", err)
 		}
 	})
+}
 
+func (r *run) checkBatch(t *testing.T) {
 	t.Run("batch equals single calls", func(t *testing.T) {
+		series, warmup := r.series, r.warmup
 		var items []plugin.BatchItem
 		var want []strategy.Signal
 		for i := warmup - 1; i < len(series) && len(items) < 50; i += max(1, (len(series)-warmup)/50) {
 			items = append(items, plugin.BatchItem{InstanceID: "conf-a", Window: series[i-warmup+1 : i+1]})
-			want = append(want, live[i])
+			want = append(want, r.live[i])
 		}
 		items = append(items, plugin.BatchItem{InstanceID: "conf-missing", Window: series[:warmup]})
-		res, err := c.BatchOnCandle(ctx, items)
+		res, err := r.c.BatchOnCandle(r.ctx, items)
 		if err != nil {
 			t.Fatalf("BatchOnCandle: %v", err)
 		}
@@ -148,16 +209,19 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			t.Errorf("batch item for a missing instance: err = %v, want strategy.ErrUnknownInstance", last.Err)
 		}
 	})
+}
 
+func (r *run) checkBatchOfWindows(t *testing.T) {
 	t.Run("batch of windows cut from one series equals single calls", func(t *testing.T) {
 		// As a host sends its bots of one candle key: every window ends at
 		// the same candle, the longer ones reaching further back (the SDK
 		// sends the series once; each instance still sees its own window).
 		// The windows end at the last candle with a trade signal, so that a
 		// window cut from the wrong place would show.
+		series, warmup := r.series, r.warmup
 		end := len(series)
 		for i := len(series) - 1; i >= warmup; i-- {
-			if live[i].Action == strategy.ActionCall || live[i].Action == strategy.ActionPut {
+			if r.live[i].Action == strategy.ActionCall || r.live[i].Action == strategy.ActionPut {
 				end = i + 1
 				break
 			}
@@ -173,12 +237,12 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			}
 			items = append(items, plugin.BatchItem{InstanceID: id, Window: series[end-n : end]})
 		}
-		res, err := c.BatchOnCandle(ctx, items)
+		res, err := r.c.BatchOnCandle(r.ctx, items)
 		if err != nil {
 			t.Fatalf("BatchOnCandle: %v", err)
 		}
 		for i, it := range items {
-			want, err := c.OnCandle(ctx, it.InstanceID, it.Window)
+			want, err := r.c.OnCandle(r.ctx, it.InstanceID, it.Window)
 			if err != nil {
 				t.Fatalf("OnCandle with a %d-candle window: %v", len(it.Window), err)
 			}
@@ -187,9 +251,12 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			}
 		}
 	})
+}
 
+func (r *run) checkBacktest(t *testing.T) {
 	t.Run("backtest agrees with the live path", func(t *testing.T) {
-		bt, err := c.Backtest(ctx, cfg, series, 97) // an odd chunk size exercises chunk boundaries
+		series, warmup := r.series, r.warmup
+		bt, err := r.c.Backtest(r.ctx, r.cfg, series, 97) // an odd chunk size exercises chunk boundaries
 		if err != nil {
 			t.Fatalf("Backtest: %v", err)
 		}
@@ -198,9 +265,9 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 		}
 		mismatches := 0
 		for i := warmup - 1; i < len(series); i++ {
-			if bt.Signals[i].Action != live[i].Action {
+			if bt.Signals[i].Action != r.live[i].Action {
 				if mismatches < 5 {
-					t.Errorf("candle %d (time %d): backtest %v, live %v", i, series[i].Time, bt.Signals[i].Action, live[i].Action)
+					t.Errorf("candle %d (time %d): backtest %v, live %v", i, series[i].Time, bt.Signals[i].Action, r.live[i].Action)
 				}
 				mismatches++
 			}
@@ -209,83 +276,18 @@ func Conformance(t *testing.T, f strategy.Factory, series market.Series) {
 			t.Errorf("%d of %d candles disagree between backtest and live path", mismatches, len(series)-warmup+1)
 		}
 	})
+}
 
+func (r *run) checkDestroy(t *testing.T) {
 	t.Run("destroy", func(t *testing.T) {
-		if err := c.DestroyInstance(ctx, "conf-b"); err != nil {
+		if err := r.c.DestroyInstance(r.ctx, "conf-b"); err != nil {
 			t.Fatalf("DestroyInstance: %v", err)
 		}
-		if err := c.DestroyInstance(ctx, "conf-b"); err != nil {
+		if err := r.c.DestroyInstance(r.ctx, "conf-b"); err != nil {
 			t.Errorf("destroying twice must succeed, got %v", err)
 		}
-		if _, err := c.OnCandle(ctx, "conf-b", series[:warmup]); !errors.Is(err, strategy.ErrUnknownInstance) {
+		if _, err := r.c.OnCandle(r.ctx, "conf-b", r.series[:r.warmup]); !errors.Is(err, strategy.ErrUnknownInstance) {
 			t.Errorf("after destroy: err = %v, want strategy.ErrUnknownInstance", err)
 		}
 	})
-}
-
-// inferTimeframe guesses the series' timeframe from its smallest step, so
-// instances are configured like the host would configure them.
-func inferTimeframe(s market.Series) market.Timeframe {
-	step := int64(0)
-	for i := 1; i < len(s); i++ {
-		if d := s[i].Time - s[i-1].Time; d > 0 && (step == 0 || d < step) {
-			step = d
-		}
-	}
-	for _, tf := range market.Timeframes() {
-		if tf.Seconds() == step {
-			return tf
-		}
-	}
-	return market.H1
-}
-
-// Golden backtests f with params over series through the shim and compares
-// every non-hold signal ("time action reason" lines) with goldenPath. Run
-// with STC_UPDATE_GOLDEN=1 to rewrite the file after an intended change.
-func Golden(t *testing.T, f strategy.Factory, params map[string]string, series market.Series, goldenPath string) {
-	t.Helper()
-	h := New(t, f)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cfg := plugin.InstanceConfig{Params: params, Symbol: "TEST", Timeframe: inferTimeframe(series)}
-	bt, err := h.Client.Backtest(ctx, cfg, series, 0)
-	if err != nil {
-		t.Fatalf("Backtest: %v", err)
-	}
-	var b strings.Builder
-	for i, s := range bt.Signals {
-		if s.Action != strategy.ActionHold {
-			fmt.Fprintf(&b, "%d %s %s\n", series[i].Time, s.Action, s.Reason)
-		}
-	}
-	got := b.String()
-	if os.Getenv("STC_UPDATE_GOLDEN") == "1" {
-		if err := os.MkdirAll(filepath.Dir(goldenPath), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(goldenPath)
-	if err != nil {
-		t.Fatalf("read golden file (create it with STC_UPDATE_GOLDEN=1): %v", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < max(len(gl), len(wl)); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(%d signals now, %d in the file; STC_UPDATE_GOLDEN=1 rewrites it)", goldenPath, i+1, g, w, len(gl)-1, len(wl)-1)
-			}
-		}
-	}
 }

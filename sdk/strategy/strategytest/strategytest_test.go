@@ -2,6 +2,9 @@ package strategytest_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,4 +125,87 @@ func TestHarnessCapabilities(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, plugin.KindStrategy, info.Kind)
 	require.True(t, info.Capabilities["vectorized"])
+}
+
+// badVersion is momentum with a version that is not semantic.
+type badVersion struct{ momentum }
+
+func (b *badVersion) Metadata() strategy.Metadata {
+	m := b.momentum.Metadata()
+	m.Version = "one"
+	return m
+}
+
+// drift is momentum whose vectorized backtest never trades: its backtest
+// disagrees with its live path.
+type drift struct{ momentum }
+
+func (d *drift) OnCandles(_ context.Context, chunk market.Series, out []strategy.Signal) error {
+	for i := range chunk {
+		out[i] = strategy.Hold()
+	}
+	return nil
+}
+
+// brokenEnv names the broken strategy TestBrokenStrategyChild runs.
+const brokenEnv = "STC_STRATEGYTEST_BROKEN"
+
+// broken are strategies with one defect each, and the one check of
+// Conformance that must catch it.
+func broken() map[string]struct {
+	f     strategy.Factory
+	fails string
+} {
+	return map[string]struct {
+		f     strategy.Factory
+		fails string
+	}{
+		"bad version":    {func() strategy.Strategy { return &badVersion{} }, "info"},
+		"backtest drift": {func() strategy.Strategy { return &drift{} }, "backtest_agrees_with_the_live_path"},
+	}
+}
+
+// conformanceChecks are Conformance's checks as go test names them.
+func conformanceChecks() []string {
+	return []string{
+		"info", "parameters", "live_path_is_deterministic_and_valid", "short_window", "unknown_instance",
+		"batch_equals_single_calls", "batch_of_windows_cut_from_one_series_equals_single_calls",
+		"backtest_agrees_with_the_live_path", "destroy",
+	}
+}
+
+// TestBrokenStrategyChild is the child process of
+// TestConformanceNamesTheFailingCheck: it runs Conformance on the broken
+// strategy named by STC_STRATEGYTEST_BROKEN, and must fail.
+func TestBrokenStrategyChild(t *testing.T) {
+	name := os.Getenv(brokenEnv)
+	if name == "" {
+		t.Skip("runs only as the child of TestConformanceNamesTheFailingCheck")
+	}
+	strategytest.Conformance(t, broken()[name].f, strategytest.Sine(400))
+}
+
+// Conformance catches each defect in the check named for it, and runs and
+// passes every other check: an author reads what is wrong from the
+// failing subtest's name. Each run is a child test process, since the
+// failure under test would fail this test.
+func TestConformanceNamesTheFailingCheck(t *testing.T) {
+	result := regexp.MustCompile(`--- (PASS|FAIL): TestBrokenStrategyChild/(\S+)`)
+	for name, b := range broken() {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStrategyChild$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), brokenEnv+"="+name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "Conformance passed a broken strategy:\n%s", out)
+			var failed, ran []string
+			for _, m := range result.FindAllStringSubmatch(string(out), -1) {
+				ran = append(ran, m[2])
+				if m[1] == "FAIL" {
+					failed = append(failed, m[2])
+				}
+			}
+			require.Equal(t, []string{b.fails}, failed, "failed checks:\n%s", out)
+			require.ElementsMatch(t, conformanceChecks(), ran, "checks run:\n%s", out)
+		})
+	}
 }
