@@ -18,6 +18,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
@@ -29,8 +30,11 @@ import (
 	"github.com/stc-trading/stc/sdk/plugin"
 )
 
+// newLogger is the host's logger. Every value logged through it is
+// escaped (logsafe): request paths, symbols, e-mail addresses and broker
+// messages come from clients, and none may start a log line of its own.
 func newLogger(level string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr})
+	return logsafe.Wrap(hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr}))
 }
 
 // startPlugins discovers the trusted plugins and builds their supervisor.
