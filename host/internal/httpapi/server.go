@@ -20,7 +20,10 @@ import (
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -122,7 +125,12 @@ type Deps struct {
 	// none by default.
 	TrustedProxies []netip.Prefix
 	Metrics        *metrics.Metrics
-	Log            hclog.Logger
+	// MetricsAccess is who may read /metrics on this handler; the zero
+	// value serves it to anyone (development mode).
+	MetricsAccess MetricsAccess
+	// Log receives the access log and failures; client-controlled values
+	// in it are escaped (logsafe), so no request can forge a log line.
+	Log hclog.Logger
 }
 
 // Server holds the API's dependencies.
@@ -138,16 +146,31 @@ type Server struct {
 	limits   RateLimits
 	addr     clientAddr
 	metrics  *metrics.Metrics
+	access   MetricsAccess
 	log      hclog.Logger
 }
 
-// New returns the API handler.
+// New returns the API handler (an *API).
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
 		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(),
-		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, log: d.Log}
+		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log)}
 	return s.routes()
 }
+
+// API is the handler New returns: the router behind the middleware that
+// every request passes, whether or not a route matches it.
+type API struct {
+	router *mux.Router
+	chain  http.Handler
+}
+
+// ServeHTTP serves one request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.chain.ServeHTTP(w, r) }
+
+// Walk visits every route; the authorization-matrix and OpenAPI tests use
+// it to check that no route escapes them.
+func (a *API) Walk(fn mux.WalkFunc) error { return a.router.Walk(fn) }
 
 // route is one endpoint and who may call it. The table in routes is the
 // single place access is decided; the authorization-matrix test walks the
@@ -168,7 +191,7 @@ func (s *Server) table() []route {
 	return []route{
 		{method: get, path: "/healthz", handler: s.healthz},
 		{method: get, path: "/readyz", handler: s.readyz},
-		{method: get, path: "/metrics", handler: s.metrics.Handler().ServeHTTP},
+		{method: get, path: "/metrics", handler: s.metricsRoute()},
 		{method: get, path: "/api/openapi.json", handler: serveOpenAPI},
 
 		{method: post, path: "/api/v2/auth/register", authLimit: true, handler: s.register},
@@ -216,10 +239,10 @@ func (s *Server) table() []route {
 
 // routes builds the router. Every route must also be described in
 // openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *API {
 	r := mux.NewRouter()
 	lim := s.limits.withDefaults()
-	r.Use(s.observe, limiter(lim.PerIP, s.keyByIP))
+	r.Use(recordRoute)
 	authLimit := limiter(lim.Auth, s.keyByIP)
 	perUser := limiter(lim.PerUser, keyByUser)
 	for _, rt := range s.table() {
@@ -233,35 +256,85 @@ func (s *Server) routes() http.Handler {
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
+		writeError(w, errNoRoute)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
 	})
-	return r
+	// The middleware wraps the whole router, not each route (mux's Use
+	// runs only on a match): a request for a route that does not exist is
+	// logged and counted against its address like any other.
+	var h http.Handler = r
+	h = refuseEncodedSlash(h)
+	h = limiter(lim.PerIP, s.keyByIP)(h)
+	h = s.observe(h)
+	return &API{router: r, chain: h}
+}
+
+var errNoRoute = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"}
+
+// refuseEncodedSlash answers 404 for a path with an encoded slash.
+// net/http decodes %2F into URL.Path, where the router would take it for
+// a separator: /api/v2/user%2ftrades would be /api/v2/user/trades, a path
+// a proxy in front (which sees one segment) allows or logs differently.
+func refuseEncodedSlash(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if raw := r.URL.RawPath; raw != "" && strings.Contains(strings.ToLower(raw), "%2f") {
+			writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found",
+				Message: "no such route; an encoded slash (%2F) is not a path separator"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeKey is the context key of the *string in which recordRoute leaves
+// the matched route's template for observe, which runs outside the router.
+type routeKey struct{}
+
+// recordRoute runs on matched routes only and tells observe which one.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dst, ok := r.Context().Value(routeKey{}).(*string); ok {
+			if cur := mux.CurrentRoute(r); cur != nil {
+				if tpl, err := cur.GetPathTemplate(); err == nil {
+					*dst = tpl
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // observe logs each request and records its latency under the route
-// template, so /metrics has one series per route, not per URL.
+// template, so /metrics has one series per route, not per URL; requests
+// no route matched share the series "unmatched".
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
 		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if tpl, err := cur.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		d := time.Since(start)
-		s.metrics.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+		s.metrics.HTTPDuration.WithLabelValues(route, metricMethod(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
 		// One structured line per request at info level (STC_LOG_LEVEL=warn
 		// turns access logs off); the check skips building the arguments.
+		// The path and method are the client's: s.log escapes them.
 		if s.log.IsInfo() {
 			s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
 		}
 	})
+}
+
+// metricMethod bounds the method label: net/http accepts any token as a
+// method, and now that unmatched requests are measured too, a client
+// could otherwise mint a series per request.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 type statusRecorder struct {
@@ -279,6 +352,18 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
+}
+
+// failure answers an error no mapping claimed: a broker or plugin failure
+// is a 502/503/504 with a fixed message, anything else a 500. Either way
+// the error text, which may name processes and paths, goes to the log only.
+func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := upstreamFailure(err); ok {
+		s.log.Warn("broker request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "error", err)
+		writeError(w, e)
+		return
+	}
+	s.internalError(w, r, err)
 }
 
 // cleanMessage strips package prefixes from a service error for a client
@@ -303,26 +388,54 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.plugins.Ready(r.Context()); err != nil {
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()})
+		// The reason names plugins, processes and the store: the operator
+		// reads it in the log, an anonymous caller gets the verdict.
+		s.log.Warn("not ready", "reason", err)
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the host is not ready; the reason is in its log"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// upstreamError maps a service error to an API error: unknown names are
-// the client's mistake, broker trouble is a 502/503, never a 500 for input.
+// upstreamError maps a market-data or plugin error to an API error:
+// unknown names are the client's mistake, broker trouble is a 502/503/504,
+// never a 500. Messages are fixed texts: error strings from below name
+// plugin processes, socket paths and store internals, which go to the
+// log only.
 func (s *Server) upstreamError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrUnknownBroker):
-		writeError(w, badRequest("unknown_broker", err.Error()))
+		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_broker",
+			Message: "no broker of this name is installed on this host", Details: map[string]any{"field": "broker"}})
+	case errors.Is(err, store.ErrInvalidKey):
+		// The API refuses malformed keys itself; this keeps the store's
+		// verdict a client error should another route pass one on.
+		writeError(w, badRequest("validation_failed", "broker and symbol must be names a broker could hold"))
 	case errors.Is(err, broker.ErrUnknownInstrument):
-		writeError(w, badRequest("unknown_symbol", err.Error()))
-	case errors.Is(err, broker.ErrRateLimited):
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: err.Error()})
+		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_symbol",
+			Message: "the broker has no such symbol", Details: map[string]any{"field": "symbol"}})
 	default:
-		s.log.Warn("market data request failed", "error", err)
-		writeError(w, &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer: " + err.Error()})
+		e, _ := upstreamFailure(err)
+		s.log.Warn("market data request failed", "code", e.Code, "error", err)
+		writeError(w, e)
 	}
+}
+
+// upstreamFailure maps an error of a broker or its plugin to the API
+// error a client sees, with a fixed message; ok is false when err is none
+// of those (the answer is then the generic 502).
+func upstreamFailure(err error) (e *apiError, ok bool) {
+	switch {
+	case errors.Is(err, broker.ErrRateLimited):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: "the broker is limiting requests; retry later"}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusGatewayTimeout, Code: "broker_timeout", Message: "the broker did not answer in time; retry later"}, true
+	case errors.Is(err, broker.ErrUnavailable), errors.Is(err, pluginmgr.ErrPluginUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"}, true
+	case errors.Is(err, pluginmgr.ErrPluginExited):
+		return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, true
+	}
+	return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, false
 }
 
 type instrumentJSON struct {
@@ -337,9 +450,9 @@ type instrumentJSON struct {
 }
 
 func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("broker")
-	if name == "" {
-		writeError(w, badRequest("validation_failed", "broker is required, e.g. ?broker=paper"))
+	name, apiErr := brokerParam(r.URL.Query())
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	list, err := s.markets.Symbols(r.Context(), name)
@@ -375,9 +488,14 @@ type candleJSON struct {
 
 func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name, symbol := q.Get("broker"), q.Get("symbol")
-	if name == "" || symbol == "" {
-		writeError(w, badRequest("validation_failed", "broker and symbol are required"))
+	name, apiErr := brokerParam(q)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	symbol, apiErr := symbolParam(q)
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	tf, apiErr := timeframeParam(q.Get("timeframe"), "")
