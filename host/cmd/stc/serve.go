@@ -336,8 +336,23 @@ func serve(ctx context.Context, args []string) error {
 		Users: ten.users, Billing: ten.billing, Accounts: accountsAPI{ten.accounts, botSvc, trader}, Trading: trader, Bots: botSvc,
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
-		Metrics:        met, Log: log.Named("http"),
+		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),
 	})
+	metricsLn, err := listenMetrics(cfg, met)
+	if err != nil {
+		return err
+	}
+	if metricsLn != nil {
+		metricsDone := make(chan struct{})
+		go func() {
+			defer close(metricsDone)
+			if err := metricsLn.run(workCtx); err != nil {
+				log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		defer func() { stopWork(); <-metricsDone }()
+		log.Info("metrics are served on a listener of their own", "url", "http://"+cfg.MetricsAddr+"/metrics", "token", cfg.MetricsToken != "")
+	}
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
