@@ -26,7 +26,8 @@ var (
 //     encoding/json would fill "amount" from it, while a proxy or client
 //     checking "amount" sees none;
 //   - a value for a json.Number field that is not a number (encoding/json
-//     would call it a string, or echo the value in its error).
+//     would call it a string, or echo the value in its error);
+//   - U+0000 in any key or string (see hasNUL).
 //
 // Syntax errors are left to the decoder, which reports them.
 func checkKeys(body []byte, t reflect.Type) *apiError {
@@ -61,6 +62,9 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) (*apiError, error
 		_, err := dec.Token() // ]
 		return nil, err
 	case string:
+		if strings.IndexByte(v, 0) >= 0 {
+			return hasNUL(path), nil
+		}
 		if t == numberType && !isJSONNumber(v) {
 			return notANumber(path), nil
 		}
@@ -94,6 +98,9 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) (*apiError, erro
 		}
 		key, _ := tok.(string)
 		at := joinPath(path, key)
+		if strings.IndexByte(key, 0) >= 0 {
+			return hasNUL(at), nil
+		}
 		folded := foldKey(key)
 		if first, dup := seen[folded]; dup {
 			msg := fmt.Sprintf("%s appears more than once; send each key once", quoteKey(at))
@@ -211,6 +218,17 @@ func quoteKey(k string) string {
 		k = k[:cut] + "…"
 	}
 	return fmt.Sprintf("%q", k)
+}
+
+// hasNUL refuses U+0000 anywhere in a body: no name or value needs it,
+// and PostgreSQL refuses it in text, which made it a 500 wherever a
+// field reached a query unchecked.
+func hasNUL(field string) *apiError {
+	if field == "" {
+		return badRequest("validation_failed", "the body must not contain the NUL character (\\u0000)")
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
+		Message: quoteKey(field) + " must not contain the NUL character (\\u0000)", Details: map[string]any{"field": field}}
 }
 
 func notANumber(field string) *apiError {

@@ -182,7 +182,8 @@ func TestEncodedSlashesDoNotRoute(t *testing.T) {
 
 // Market-data keys that no broker or store could hold are the client's
 // mistake (400), found before they reach a plugin or the store; they
-// used to come back as a 502 quoting the store's error.
+// used to come back as a 502 quoting the store's error (and, as the
+// trade list's filter, as a 500).
 func TestMalformedMarketKeysAreRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, storetest.OpenPostgres(t), noLimits, withLiveMarkets)
@@ -204,7 +205,18 @@ func TestMalformedMarketKeysAreRefused(t *testing.T) {
 			assert.NotContains(t, r.Raw, leak, q)
 		}
 	}
-	r := e.call("GET", "/api/v2/candles?broker=nasdaq&symbol=EURUSD-OTC&timeframe=1m", "", "")
+	// The trade list's symbol filter follows the same rule; PostgreSQL's
+	// refusal of the NUL byte used to be a 500.
+	a := e.register("keys")
+	for _, q := range []string{"/api/v2/user/trades?symbol=%00", "/api/v2/user/trades?symbol=%ff"} {
+		r := e.call("GET", q, a.token, "")
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", q, r.Raw)
+		assert.Equal(t, "validation_failed", r.errorCode(), q)
+	}
+	r := e.call("GET", "/api/v2/user/trades?symbol=EURUSD-OTC", a.token, "")
+	assert.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	r = e.call("GET", "/api/v2/candles?broker=nasdaq&symbol=EURUSD-OTC&timeframe=1m", "", "")
 	assert.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 	assert.Equal(t, "unknown_broker", r.errorCode())
 	r = e.call("GET", "/api/v2/candles?broker=paper&symbol=EURUSD-OTC&timeframe=1m&limit=5", "", "")
@@ -233,4 +245,32 @@ func TestBrokenBrokerAnswersWithoutInternals(t *testing.T) {
 		assert.NotContains(t, r.Raw, leak)
 	}
 	assert.Contains(t, e.logs.String(), "(pid 4242) died during the call")
+}
+
+// PostgreSQL refuses U+0000 in text, so a NUL byte in a field that
+// reached a query unchecked was a 500 (an admin grant's plan_id). The
+// shared decoder refuses it in every key and string.
+func TestNULInBodiesIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.OpenPostgres(t), noLimits)
+	a := e.register("nul")
+	_, err := e.users.CreateUser(t.Context(), "ops-"+a.email, "correct horse battery", "admin")
+	require.NoError(t, err)
+	r := e.call("POST", "/api/v2/auth/login", "", `{"email":"ops-`+a.email+`","password":"correct horse battery"}`)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	admin := jsonStr(t, r.JSON["token"])
+	grant := "/api/v2/admin/users/" + strconv.FormatInt(a.id, 10) + "/subscription"
+	for _, c := range []struct{ path, token, body, field string }{
+		{grant, admin, `{"plan_id":"pro\u0000"}`, "plan_id"},
+		{"/api/v2/auth/login", "", `{"email":"a\u0000@example.com","password":"correct horse battery"}`, "email"},
+		{"/api/v2/bots", a.token, `{"name":"b","params":{"per\u0000iod":14}}`, "params.per\x00iod"},
+		{"/api/v2/user/api-keys", a.token, `{"name":"k","scopes":["read","\u0000"]}`, "scopes[1]"},
+	} {
+		r := e.call("POST", c.path, c.token, c.body)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", c.body, r.Raw)
+		assert.Equal(t, "validation_failed", r.errorCode(), c.body)
+		assert.Equal(t, c.field, jsonObj(t, jsonObj(t, r.JSON["error"])["details"])["field"], c.body)
+	}
+	r = e.call("POST", grant, admin, `{"plan_id":"pro"}`)
+	assert.Equal(t, http.StatusOK, r.Status, r.Raw)
 }
