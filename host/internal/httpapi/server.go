@@ -1,6 +1,7 @@
 // Package httpapi is the host's REST API (gorilla/mux): routing, input
 // validation, status codes and the JSON error envelope. It runs no SQL and
-// never touches go-plugin; it talks to services through small interfaces.
+// never touches go-plugin (it only matches the plugin manager's and the
+// store's error values); it talks to services through small interfaces.
 package httpapi
 
 import (
@@ -10,10 +11,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
@@ -22,8 +21,6 @@ import (
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/metrics"
-	"github.com/stc-trading/stc/host/internal/pluginmgr"
-	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -158,20 +155,6 @@ func New(d Deps) http.Handler {
 	return s.routes()
 }
 
-// API is the handler New returns: the router behind the middleware that
-// every request passes, whether or not a route matches it.
-type API struct {
-	router *mux.Router
-	chain  http.Handler
-}
-
-// ServeHTTP serves one request.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.chain.ServeHTTP(w, r) }
-
-// Walk visits every route; the authorization-matrix and OpenAPI tests use
-// it to check that no route escapes them.
-func (a *API) Walk(fn mux.WalkFunc) error { return a.router.Walk(fn) }
-
 // route is one endpoint and who may call it. The table in routes is the
 // single place access is decided; the authorization-matrix test walks the
 // router and fails on any route it has no expectation for.
@@ -237,151 +220,6 @@ func (s *Server) table() []route {
 	}
 }
 
-// routes builds the router. Every route must also be described in
-// openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
-func (s *Server) routes() *API {
-	r := mux.NewRouter()
-	lim := s.limits.withDefaults()
-	r.Use(recordRoute)
-	authLimit := limiter(lim.Auth, s.keyByIP)
-	perUser := limiter(lim.PerUser, keyByUser)
-	for _, rt := range s.table() {
-		var h http.Handler = rt.handler
-		if rt.access != accessPublic {
-			h = s.authenticate(rt.access, rt.scope, perUser(h))
-		}
-		if rt.authLimit {
-			h = authLimit(h)
-		}
-		r.Handle(rt.path, h).Methods(rt.method)
-	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, errNoRoute)
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
-	})
-	// The middleware wraps the whole router, not each route (mux's Use
-	// runs only on a match): a request for a route that does not exist is
-	// logged and counted against its address like any other.
-	var h http.Handler = r
-	h = refuseEncodedSlash(h)
-	h = limiter(lim.PerIP, s.keyByIP)(h)
-	h = s.observe(h)
-	return &API{router: r, chain: h}
-}
-
-var errNoRoute = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"}
-
-// refuseEncodedSlash answers 404 for a path with an encoded slash.
-// net/http decodes %2F into URL.Path, where the router would take it for
-// a separator: /api/v2/user%2ftrades would be /api/v2/user/trades, a path
-// a proxy in front (which sees one segment) allows or logs differently.
-func refuseEncodedSlash(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if raw := r.URL.RawPath; raw != "" && strings.Contains(strings.ToLower(raw), "%2f") {
-			writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found",
-				Message: "no such route; an encoded slash (%2F) is not a path separator"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// routeKey is the context key of the *string in which recordRoute leaves
-// the matched route's template for observe, which runs outside the router.
-type routeKey struct{}
-
-// recordRoute runs on matched routes only and tells observe which one.
-func recordRoute(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if dst, ok := r.Context().Value(routeKey{}).(*string); ok {
-			if cur := mux.CurrentRoute(r); cur != nil {
-				if tpl, err := cur.GetPathTemplate(); err == nil {
-					*dst = tpl
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// observe logs each request and records its latency under the route
-// template, so /metrics has one series per route, not per URL; requests
-// no route matched share the series "unmatched".
-func (s *Server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		route := "unmatched"
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
-		d := time.Since(start)
-		s.metrics.HTTPDuration.WithLabelValues(route, metricMethod(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
-		// One structured line per request at info level (STC_LOG_LEVEL=warn
-		// turns access logs off); the check skips building the arguments.
-		// The path and method are the client's: s.log escapes them.
-		if s.log.IsInfo() {
-			s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
-		}
-	})
-}
-
-// metricMethod bounds the method label: net/http accepts any token as a
-// method, and now that unmatched requests are measured too, a client
-// could otherwise mint a series per request.
-func metricMethod(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
-		return m
-	}
-	return "other"
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// internalError answers 500 for a failure that is not the client's. The
-// log line names the route, not the request body, which may hold secrets.
-func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
-}
-
-// failure answers an error no mapping claimed: a broker or plugin failure
-// is a 502/503/504 with a fixed message, anything else a 500. Either way
-// the error text, which may name processes and paths, goes to the log only.
-func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := upstreamFailure(err); ok {
-		s.log.Warn("broker request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "error", err)
-		writeError(w, e)
-		return
-	}
-	s.internalError(w, r, err)
-}
-
-// cleanMessage strips package prefixes from a service error for a client
-// message, so "users: invalid input: name must…" reads "name must…".
-func cleanMessage(err error, prefix string) string {
-	msg := err.Error()
-	if prefix != "" {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	for {
-		i := strings.Index(msg, ": ")
-		if i < 0 || strings.ContainsAny(msg[:i], " ") {
-			return msg
-		}
-		msg = msg[i+2:]
-	}
-}
-
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -395,47 +233,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// upstreamError maps a market-data or plugin error to an API error:
-// unknown names are the client's mistake, broker trouble is a 502/503/504,
-// never a 500. Messages are fixed texts: error strings from below name
-// plugin processes, socket paths and store internals, which go to the
-// log only.
-func (s *Server) upstreamError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrUnknownBroker):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_broker",
-			Message: "no broker of this name is installed on this host", Details: map[string]any{"field": "broker"}})
-	case errors.Is(err, store.ErrInvalidKey):
-		// The API refuses malformed keys itself; this keeps the store's
-		// verdict a client error should another route pass one on.
-		writeError(w, badRequest("validation_failed", "broker and symbol must be names a broker could hold"))
-	case errors.Is(err, broker.ErrUnknownInstrument):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_symbol",
-			Message: "the broker has no such symbol", Details: map[string]any{"field": "symbol"}})
-	default:
-		e, _ := upstreamFailure(err)
-		s.log.Warn("market data request failed", "code", e.Code, "error", err)
-		writeError(w, e)
-	}
-}
-
-// upstreamFailure maps an error of a broker or its plugin to the API
-// error a client sees, with a fixed message; ok is false when err is none
-// of those (the answer is then the generic 502).
-func upstreamFailure(err error) (e *apiError, ok bool) {
-	switch {
-	case errors.Is(err, broker.ErrRateLimited):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: "the broker is limiting requests; retry later"}, true
-	case errors.Is(err, context.DeadlineExceeded):
-		return &apiError{Status: http.StatusGatewayTimeout, Code: "broker_timeout", Message: "the broker did not answer in time; retry later"}, true
-	case errors.Is(err, broker.ErrUnavailable), errors.Is(err, pluginmgr.ErrPluginUnavailable):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"}, true
-	case errors.Is(err, pluginmgr.ErrPluginExited):
-		return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, true
-	}
-	return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, false
 }
 
 type instrumentJSON struct {
