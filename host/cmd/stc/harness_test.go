@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,7 +49,10 @@ func startHost(t *testing.T, bin string, env []string) *hostProc {
 	h.cmd.Stderr = h.logs
 	require.NoError(t, h.cmd.Start())
 	go func() { h.exited <- h.cmd.Wait() }()
-	t.Cleanup(func() { h.kill() })
+	t.Cleanup(func() {
+		h.kill()
+		h.checkNoInternalErrors()
+	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(h.base + "/healthz") //nolint:noctx // test polling
@@ -95,9 +99,35 @@ func (h *hostProc) kill() {
 	h.done = true
 }
 
-// call sends a JSON request with an optional bearer token.
+// checkNoInternalErrors fails the test when the host answered any
+// request with a 500, including requests that did not go through call
+// (the README walk-through's curl): internalError logs each one at error
+// level, and at info level the access log shows its status.
+func (h *hostProc) checkNoInternalErrors() {
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, "http: request failed") ||
+			(strings.Contains(line, "http: request:") && strings.Contains(line, " status=500 ")) {
+			h.t.Errorf("the host answered a request with a 500; no client input may cause one:\n%s", line)
+		}
+	}
+}
+
+// call sends a JSON request with an optional bearer token. A 5xx answer
+// fails the test: no client input may cause one (callAllowing admits the
+// upstream failures a test provokes on purpose).
 func (h *hostProc) call(method, path, token, body string) (int, map[string]any) {
 	h.t.Helper()
+	return h.callAllowing(nil, method, path, token, body)
+}
+
+// callAllowing is call for a request that meets a broker the test breaks
+// on purpose: the statuses in allow5xx (502, 503, 504) pass.
+func (h *hostProc) callAllowing(allow5xx []int, method, path, token, body string) (int, map[string]any) {
+	h.t.Helper()
+	for _, c := range allow5xx {
+		require.Contains(h.t, []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}, c,
+			"only upstream failures may be allowed, never a 500")
+	}
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -118,6 +148,9 @@ func (h *hostProc) call(method, path, token, body string) (int, map[string]any) 
 	var out map[string]any
 	if len(raw) > 0 {
 		require.NoError(h.t, json.Unmarshal(raw, &out), "%s %s: %s", method, path, raw)
+	}
+	if resp.StatusCode >= 500 && !slices.Contains(allow5xx, resp.StatusCode) {
+		h.t.Errorf("%s %s answered %d; no client input may cause a 5xx: %s", method, path, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
@@ -29,8 +30,11 @@ import (
 	"github.com/stc-trading/stc/sdk/plugin"
 )
 
+// newLogger is the host's logger. Every value logged through it is
+// escaped (logsafe): request paths, symbols, e-mail addresses and broker
+// messages come from clients, and none may start a log line of its own.
 func newLogger(level string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr})
+	return logsafe.Wrap(hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr}))
 }
 
 // startPlugins discovers the trusted plugins and builds their supervisor.
@@ -332,8 +336,23 @@ func serve(ctx context.Context, args []string) error {
 		Users: ten.users, Billing: ten.billing, Accounts: accountsAPI{ten.accounts, botSvc, trader}, Trading: trader, Bots: botSvc,
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
-		Metrics:        met, Log: log.Named("http"),
+		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),
 	})
+	metricsLn, err := listenMetrics(cfg, met)
+	if err != nil {
+		return err
+	}
+	if metricsLn != nil {
+		metricsDone := make(chan struct{})
+		go func() {
+			defer close(metricsDone)
+			if err := metricsLn.run(workCtx); err != nil {
+				log.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		defer func() { stopWork(); <-metricsDone }()
+		log.Info("metrics are served on a listener of their own", "url", "http://"+cfg.MetricsAddr+"/metrics", "token", cfg.MetricsToken != "")
+	}
 
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

@@ -72,6 +72,15 @@ type Config struct {
 	// (STC_TRUSTED_PROXIES: addresses and CIDR prefixes, comma-separated;
 	// none by default).
 	TrustedProxies []netip.Prefix
+	// MetricsAddr is the address of a listener of its own for /metrics
+	// (STC_METRICS_ADDR, host:port); when set, the API listener does not
+	// serve /metrics. Empty: /metrics is on the API listener, where
+	// MetricsOnAPI decides who may read it.
+	MetricsAddr string
+	// MetricsToken, when set, must be sent as "Authorization: Bearer
+	// <token>" to read /metrics, on either listener (STC_METRICS_TOKEN;
+	// environment or configuration file only, never a flag).
+	MetricsToken string
 	// IQOptionAuthURL and IQOptionWSURL point the IQ Option adapter at its
 	// servers (STC_IQOPTION_AUTH_URL, STC_IQOPTION_WS_URL); empty keeps the
 	// adapter's defaults.
@@ -114,19 +123,25 @@ func DefaultTrack() []string {
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Defaults()
 	var errs []error
-	if path := configPath(args, getenv); path != "" {
-		file, err := readFile(path)
-		if err != nil {
+	var file map[string]fileSetting
+	// read records every setting Load reads, so that a file setting no one
+	// read is reported as unknown: the list of known names is Load itself.
+	read := make(map[string]bool)
+	path := configPath(args, getenv)
+	if path != "" {
+		var err error
+		if file, err = readFile(path); err != nil {
 			return Config{}, err
 		}
-		// The file's settings apply where the environment has none.
-		env := getenv
-		getenv = func(k string) string {
-			if v := env(k); v != "" {
-				return v
-			}
-			return file[k]
+	}
+	// The file's settings apply where the environment has none.
+	env := getenv
+	getenv = func(k string) string {
+		read[k] = true
+		if v := env(k); v != "" {
+			return v
 		}
+		return file[k].value
 	}
 	str := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -211,6 +226,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.TrustedProxies = p
 	}
 
+	str(&c.MetricsAddr, "STC_METRICS_ADDR")
+	str(&c.MetricsToken, "STC_METRICS_TOKEN")
+	errs = append(errs, unknownSettings(path, file, read)...)
+
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.String("config", "", "configuration file of STC_* settings, one KEY=value per line (STC_CONFIG_FILE)")
@@ -280,10 +299,29 @@ func (c Config) Validate() error {
 	if c.RateLimitIP == 0 || c.RateLimitUser == 0 || c.RateLimitAuth == 0 {
 		errs = append(errs, errors.New("STC_RATE_LIMIT_*: 0 would refuse every request; use a positive budget or a negative value to turn a limit off"))
 	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("STC_METRICS_ADDR=%q: want host:port such as 127.0.0.1:9100", c.MetricsAddr))
+		} else if c.MetricsAddr == c.HTTPAddr {
+			errs = append(errs, errors.New("STC_METRICS_ADDR must differ from STC_HTTP_ADDR (leave it empty to serve /metrics on the API listener)"))
+		}
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.IndexFunc(c.MetricsToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
+		errs = append(errs, errors.New("STC_METRICS_TOKEN: want at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 24`)"))
+	}
 	if !(c.PaperTimeScale > 0 && c.PaperTimeScale <= 86400) {
 		errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%v: want a number in (0, 86400]", c.PaperTimeScale))
 	}
 	return errors.Join(errs...)
+}
+
+// MetricsOnAPI reports whether the API listener serves /metrics: not when
+// STC_METRICS_ADDR gives it a listener of its own; in development mode
+// yes (to anyone unless STC_METRICS_TOKEN is set); outside it only behind
+// STC_METRICS_TOKEN, so a production host never publishes its metrics by
+// default.
+func (c Config) MetricsOnAPI() bool {
+	return c.MetricsAddr == "" && (c.Dev || c.MetricsToken != "")
 }
 
 func splitList(s string) []string {

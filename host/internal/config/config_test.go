@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,63 @@ func TestRetention(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{"STC_IDEMPOTENCY_TTL=10m0s: want at least 1h", "STC_RETAIN_BILLING_EVENTS=24h0m0s: want at least 168h", `STC_RETAIN_ENDED_TOKENS="soon"`} {
 		assert.Contains(t, err.Error(), want)
+	}
+}
+
+// Every setting the environment takes may come from the configuration
+// file, secrets included (docs/CONFIG.md); only names Load does not read
+// are refused.
+func TestConfigFileTakesEverySetting(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/stc.conf"
+	key := "k1:" + strings.Repeat("A", 43) + "="
+	require.NoError(t, os.WriteFile(path, []byte("STC_PLUGIN_DIR="+dir+"\nSTC_DEV=true\nSTC_ENCRYPTION_KEY="+key+
+		"\nSTC_RATE_LIMIT_IP=7\nSTC_METRICS_ADDR=127.0.0.1:9100\nSTC_METRICS_TOKEN=0123456789abcdef0123\nSTC_TRUSTED_PROXIES=10.0.0.0/8\n"), 0o600))
+	c, err := Load([]string{"-config", path}, env(nil))
+	require.NoError(t, err)
+	assert.True(t, c.Dev)
+	assert.Equal(t, key, c.EncryptionKey)
+	assert.Equal(t, 7, c.RateLimitIP)
+	assert.Equal(t, "127.0.0.1:9100", c.MetricsAddr)
+	assert.Equal(t, "0123456789abcdef0123", c.MetricsToken)
+	assert.Len(t, c.TrustedProxies, 1)
+
+	require.NoError(t, os.WriteFile(path, []byte("STC_PLUGIN_DIR="+dir+"\n\nSTC_METRICS_TOKN=x\n"), 0o600))
+	_, err = Load([]string{"-config", path}, env(nil))
+	assert.ErrorContains(t, err, "stc.conf:3: unknown setting STC_METRICS_TOKN")
+}
+
+// /metrics: public on the API listener in development mode, as before;
+// outside it only behind a token; never on the API listener when it has a
+// listener of its own.
+func TestMetricsSettings(t *testing.T) {
+	dir := t.TempDir()
+	load := func(m map[string]string) (Config, error) {
+		m["STC_PLUGIN_DIR"] = dir
+		return Load(nil, env(m))
+	}
+	for name, c := range map[string]struct {
+		env   map[string]string
+		onAPI bool
+	}{
+		"development":                  {map[string]string{"STC_DEV": "true"}, true},
+		"development, own listener":    {map[string]string{"STC_DEV": "true", "STC_METRICS_ADDR": "127.0.0.1:9100"}, false},
+		"production":                   {map[string]string{}, false},
+		"production with a token":      {map[string]string{"STC_METRICS_TOKEN": "0123456789abcdef0123"}, true},
+		"production with own listener": {map[string]string{"STC_METRICS_ADDR": "127.0.0.1:9100", "STC_METRICS_TOKEN": "0123456789abcdef0123"}, false},
+	} {
+		cfg, err := load(c.env)
+		require.NoError(t, err, name)
+		assert.Equal(t, c.onAPI, cfg.MetricsOnAPI(), name)
+	}
+	for value, want := range map[string]string{
+		"STC_METRICS_ADDR=nonsense":                   "STC_METRICS_ADDR",
+		"STC_METRICS_ADDR=127.0.0.1:8080":             "must differ from STC_HTTP_ADDR",
+		"STC_METRICS_TOKEN=short":                     "STC_METRICS_TOKEN",
+		"STC_METRICS_TOKEN=with a space in the token": "STC_METRICS_TOKEN",
+	} {
+		k, v, _ := strings.Cut(value, "=")
+		_, err := load(map[string]string{k: v})
+		assert.ErrorContains(t, err, want, value)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -25,17 +26,24 @@ func configPath(args []string, getenv func(string) string) string {
 	return getenv("STC_CONFIG_FILE")
 }
 
+// fileSetting is one line of a configuration file.
+type fileSetting struct {
+	value string
+	line  int
+}
+
 // readFile parses a configuration file: one STC_NAME=value per line, the
 // same names as the environment variables; blank lines and lines starting
-// with # are ignored; values may be wrapped in double quotes. Unknown names
-// are an error, so a typo does not silently keep a default.
-func readFile(path string) (map[string]string, error) {
+// with # are ignored; values may be wrapped in double quotes. Load reports
+// names it does not read (unknownSettings), so a typo does not silently
+// keep a default.
+func readFile(path string) (map[string]fileSetting, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("configuration file: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	out := make(map[string]string)
+	out := make(map[string]fileSetting)
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -47,13 +55,10 @@ func readFile(path string) (map[string]string, error) {
 		if !ok || key == "" {
 			return nil, fmt.Errorf("%s:%d: want STC_NAME=value", path, n)
 		}
-		if !knownKey(key) {
-			return nil, fmt.Errorf("%s:%d: unknown setting %s (see docs/CONFIG.md)", path, n, key)
-		}
 		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
 			value = value[1 : len(value)-1]
 		}
-		out[key] = value
+		out[key] = fileSetting{value: value, line: n}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("configuration file: %w", err)
@@ -61,11 +66,15 @@ func readFile(path string) (map[string]string, error) {
 	return out, nil
 }
 
-func knownKey(k string) bool {
-	switch k {
-	case "STC_HTTP_ADDR", "STC_DATA_DIR", "STC_DATABASE_URL", "STC_PLUGIN_DIR", "STC_LOG_LEVEL",
-		"STC_PLUGIN_CALL_TIMEOUT", "STC_PAPER_TIME_SCALE", "STC_TRACK", "STC_POLL_INTERVAL":
-		return true
+// unknownSettings reports the file's settings Load never read. The file
+// holds every setting the environment may, secrets included.
+func unknownSettings(path string, file map[string]fileSetting, read map[string]bool) []error {
+	var errs []error
+	for key, s := range file {
+		if !read[key] {
+			errs = append(errs, fmt.Errorf("%s:%d: unknown setting %s (see docs/CONFIG.md)", path, s.line, key))
+		}
 	}
-	return false
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }

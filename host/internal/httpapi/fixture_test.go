@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,6 +53,34 @@ func (noMarkets) Candles(context.Context, string, string, market.Timeframe, int6
 
 func (noMarkets) CandleVersion(string, string, market.Timeframe) (uint64, bool) { return 0, false }
 
+// withLiveMarkets serves the market-data routes from the environment's
+// real candle service (the paper plugin and the store) instead of
+// noMarkets.
+func withLiveMarkets(d *httpapi.Deps) { d.Markets = liveMarkets{} }
+
+// liveMarkets is the host's market-data adapter (cmd/stc marketsAPI) for
+// the one broker the environment installs.
+type liveMarkets struct{ data *marketdata.Service }
+
+func (l liveMarkets) Symbols(ctx context.Context, name string) (httpapi.SymbolList, error) {
+	if name != "paper" {
+		return httpapi.SymbolList{}, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, name)
+	}
+	items, err := l.data.Instruments(ctx, name)
+	return httpapi.SymbolList{Items: items, Source: "live"}, err
+}
+
+func (l liveMarkets) Candles(ctx context.Context, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+	if b != "paper" {
+		return nil, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, b)
+	}
+	return l.data.Candles(ctx, b, s, tf, from, to, limit)
+}
+
+func (l liveMarkets) CandleVersion(b, s string, tf market.Timeframe) (uint64, bool) {
+	return l.data.Version(marketdata.Key{Broker: b, Symbol: s, Timeframe: tf})
+}
+
 type noPlugins struct{}
 
 func (noPlugins) Strategies(context.Context) ([]plugin.Info, error) { return nil, nil }
@@ -90,6 +119,29 @@ type env struct {
 	secret  []byte
 	logs    *lockedBuffer
 	plugins *pluginmgr.Manager
+	data    *marketdata.Service
+	// allow5xx are the 5xx statuses the test provokes on purpose (a
+	// broken plugin's 502, 503 or 504); call fails the test on any other
+	// 5xx, since no client input may cause one.
+	allow5xx map[int]bool
+}
+
+// as returns e reporting to t: a fuzz target must fail through its own t.
+func (e *env) as(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// allowUpstreamFailures lets answers with these statuses (502, 503, 504)
+// pass call's 5xx guard, for a test that breaks a broker on purpose.
+func (e *env) allowUpstreamFailures(codes ...int) {
+	e.allow5xx = make(map[int]bool, len(codes))
+	for _, c := range codes {
+		require.Contains(e.t, []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}, c,
+			"only upstream failures may be allowed, never a 500")
+		e.allow5xx[c] = true
+	}
 }
 
 func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...func(*httpapi.Deps)) *env {
@@ -139,8 +191,11 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	for _, f := range tune {
 		f(&deps)
 	}
+	if _, ok := deps.Markets.(liveMarkets); ok {
+		deps.Markets = liveMarkets{data: data}
+	}
 	h := httpapi.New(deps)
-	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m}
+	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m, data: data}
 }
 
 func randHex(t testing.TB) string {
@@ -204,6 +259,10 @@ func (e *env) call(method, path, token, body string, headers ...string) response
 	out := response{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.String()}
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(rec.Body.Bytes(), &out.JSON)
+	}
+	if out.Status >= 500 && !e.allow5xx[out.Status] {
+		e.t.Errorf("%s %s answered %d; no client input may cause a 5xx (a test that breaks a broker on purpose calls allowUpstreamFailures): %s",
+			method, path, out.Status, out.Raw)
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func FuzzRequestDecoders(f *testing.F) {
 				t.Skip("not a valid request target; no client can send it")
 			}
 		}
-		r := e.call(rt.method, path, owner.token, body)
+		r := e.as(t).call(rt.method, path, owner.token, body)
 		if r.Status >= 500 {
 			t.Fatalf("%s %s with %q: %d %s", rt.method, path, body, r.Status, r.Raw)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -66,10 +67,8 @@ func newTestServer() (*Server, *fakeMarkets) {
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
 	s, _ := newTestServer()
-	r, ok := s.routes().(*mux.Router)
-	require.True(t, ok)
 	var routes []string
-	require.NoError(t, r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	require.NoError(t, s.routes().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
 		if err != nil {
 			return err
@@ -98,13 +97,19 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	assert.Equal(t, routes, documented, "openapi.json and the router must list the same routes")
 }
 
-func do(t *testing.T, h http.Handler, method, url string) (*httptest.ResponseRecorder, map[string]any) {
+// do sends a request without a body. Any 5xx answer fails the test
+// unless its status is among allow5xx (an upstream failure the test
+// provokes on purpose): no client input may cause one.
+func do(t *testing.T, h http.Handler, method, url string, allow5xx ...int) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(method, url, nil))
 	var body map[string]any
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+	}
+	if rec.Code >= 500 && !slices.Contains(allow5xx, rec.Code) {
+		t.Errorf("%s %s answered %d; no client input may cause a 5xx: %s", method, url, rec.Code, rec.Body.String())
 	}
 	return rec, body
 }
@@ -132,7 +137,11 @@ func TestClientMistakesGetTheErrorEnvelope(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			rec, body := do(t, h, tc.method, tc.url)
+			var allow []int
+			if tc.status >= 500 {
+				allow = []int{tc.status} // the iqoption plugin is not installed
+			}
+			rec, body := do(t, h, tc.method, tc.url, allow...)
 			assert.Equal(t, tc.status, rec.Code)
 			errObj, ok := body["error"].(map[string]any)
 			require.True(t, ok, "body %s", rec.Body.String())

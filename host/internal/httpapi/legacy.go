@@ -30,9 +30,9 @@ func (s *Server) legacySymbols(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) legacyCandles(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	symbol := q.Get("symbol")
-	if symbol == "" {
-		writeError(w, badRequest("validation_failed", "symbol is required"))
+	symbol, apiErr := symbolParam(q)
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	tf, apiErr := timeframeParam(q.Get("timeframe"), "1m")

@@ -1,14 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 )
@@ -24,28 +29,55 @@ const (
 )
 
 // decodeJSON reads exactly one JSON object from r's body into dst. Unknown
-// fields, trailing data, wrong types, a wrong media type and oversized
-// bodies are client mistakes with their own codes.
+// fields, trailing data, wrong types, a wrong or missing media type,
+// oversized bodies and keys sent twice (or in another case than
+// documented) are client mistakes with their own codes.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) *apiError {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "the body must be application/json"}
-		}
+	body, e := readJSONBody(w, r, maxJSONBody)
+	if e != nil {
+		return e
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	// encoding/json keeps the last of two equal keys and matches names
+	// case-insensitively, so {"amount":1,"AMOUNT":900} places 900 while a
+	// proxy or client that reads "amount" sees 1. Refuse what two parsers
+	// could read differently before decoding.
+	if e := checkKeys(body, reflect.TypeOf(dst)); e != nil {
+		return e
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return jsonError(err)
-		}
 		return badRequest("invalid_json", "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+var errMediaType = &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+	Message: "the body must be JSON sent with Content-Type: application/json"}
+
+// readJSONBody reads r's body, at most limit bytes. A body must be
+// declared application/json (docs/SECURITY.md): a missing Content-Type is
+// refused as well as a wrong one, so a browser form or a text/plain
+// request can never act as an API call. An empty body needs none.
+func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, errMediaType
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	if ct == "" && len(bytes.TrimSpace(body)) > 0 {
+		return nil, errMediaType
+	}
+	return body, nil
 }
 
 // jsonError turns a decoding error into the envelope. Messages name the
@@ -70,7 +102,7 @@ func jsonError(err error) *apiError {
 			return badRequest("invalid_json", "the body must be a JSON object")
 		}
 		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-			Message: fmt.Sprintf("%s must be a JSON %s", field, jsonKind(typ.Type.Kind().String())),
+			Message: fmt.Sprintf("%s must be a JSON %s", field, jsonKind(typ.Type)),
 			Details: map[string]any{"field": field}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
@@ -81,15 +113,20 @@ func jsonError(err error) *apiError {
 	}
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+// jsonKind names the JSON type a Go type is decoded from. json.Number is
+// a string kind in Go but a number in JSON.
+func jsonKind(t reflect.Type) string {
+	if t == numberType {
+		return "number"
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return "string"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "object"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
 	default:
 		return "number"
@@ -162,4 +199,41 @@ func listJSON[T any](items []T, next *string) map[string]any {
 		items = []T{}
 	}
 	return map[string]any{"items": items, "next_cursor": next}
+}
+
+// maxSymbolLen bounds a symbol, as bots and trades do.
+const maxSymbolLen = 50
+
+// brokerParam reads ?broker=, a plugin name ([a-z0-9_-], as the catalog
+// names them). A malformed name is refused here, before it reaches a
+// plugin or the store.
+func brokerParam(q url.Values) (string, *apiError) {
+	name := q.Get("broker")
+	if name == "" {
+		return "", fieldError("broker", "broker is required, e.g. ?broker=paper")
+	}
+	if len(name) > 64 || strings.IndexFunc(name, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '-'
+	}) >= 0 {
+		return "", fieldError("broker", "broker must be a broker name such as paper (lower-case letters, digits, - and _)")
+	}
+	return name, nil
+}
+
+// symbolParam reads ?symbol=: 1 to 50 characters, valid UTF-8, without
+// spaces, ':' or '/' and without control or invisible characters (the
+// rule bots apply to their symbol). PostgreSQL refuses NUL in text, and
+// symbols reach logs and plugins.
+func symbolParam(q url.Values) (string, *apiError) {
+	sym := q.Get("symbol")
+	if sym == "" {
+		return "", fieldError("symbol", "symbol is required, e.g. ?symbol=EURUSD-OTC")
+	}
+	if len(sym) > maxSymbolLen || !utf8.ValidString(sym) || strings.ContainsAny(sym, " :/") ||
+		strings.IndexFunc(sym, func(r rune) bool {
+			return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs) || r == utf8.RuneError
+		}) >= 0 {
+		return "", fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d visible characters without spaces, ':' or '/'", maxSymbolLen))
+	}
+	return sym, nil
 }

@@ -83,7 +83,7 @@ func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error
 	case errors.Is(err, broker.ErrUnavailable):
 		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"})
 	default:
-		s.internalError(w, r, err)
+		s.failure(w, r, err)
 	}
 }
 

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -147,9 +146,9 @@ func (s *Server) grantSubscription(w http.ResponseWriter, r *http.Request) {
 // billingWebhook verifies and applies a payment provider's event. The
 // body is read raw (the signature covers its exact bytes) and capped.
 func (s *Server) billingWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxEventBytes))
-	if err != nil {
-		writeError(w, jsonError(err))
+	body, e := readJSONBody(w, r, webhook.MaxEventBytes)
+	if e != nil {
+		writeError(w, e)
 		return
 	}
 	res, err := s.billing.HandleWebhook(r.Context(), r.Header.Get(SignatureHeader), body)

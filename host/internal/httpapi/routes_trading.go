@@ -228,7 +228,15 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := trading.Filter{Symbol: q.Get("symbol"), Status: trading.Status(q.Get("status")), Limit: pg.limit, Cursor: pg.cursor}
+	f := trading.Filter{Status: trading.Status(q.Get("status")), Limit: pg.limit, Cursor: pg.cursor}
+	if q.Get("symbol") != "" {
+		// Checked like the market-data routes' symbol: a NUL byte or
+		// invalid UTF-8 reached PostgreSQL, whose refusal was a 500.
+		if f.Symbol, e = symbolParam(q); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
 	if v := q.Get("bot_id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id < 1 {

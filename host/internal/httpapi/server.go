@@ -1,6 +1,7 @@
 // Package httpapi is the host's REST API (gorilla/mux): routing, input
 // validation, status codes and the JSON error envelope. It runs no SQL and
-// never touches go-plugin; it talks to services through small interfaces.
+// never touches go-plugin (it only matches the plugin manager's and the
+// store's error values); it talks to services through small interfaces.
 package httpapi
 
 import (
@@ -10,16 +11,15 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
@@ -122,7 +122,12 @@ type Deps struct {
 	// none by default.
 	TrustedProxies []netip.Prefix
 	Metrics        *metrics.Metrics
-	Log            hclog.Logger
+	// MetricsAccess is who may read /metrics on this handler; the zero
+	// value serves it to anyone (development mode).
+	MetricsAccess MetricsAccess
+	// Log receives the access log and failures; client-controlled values
+	// in it are escaped (logsafe), so no request can forge a log line.
+	Log hclog.Logger
 }
 
 // Server holds the API's dependencies.
@@ -138,14 +143,15 @@ type Server struct {
 	limits   RateLimits
 	addr     clientAddr
 	metrics  *metrics.Metrics
+	access   MetricsAccess
 	log      hclog.Logger
 }
 
-// New returns the API handler.
+// New returns the API handler (an *API).
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
 		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(),
-		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, log: d.Log}
+		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log)}
 	return s.routes()
 }
 
@@ -168,7 +174,7 @@ func (s *Server) table() []route {
 	return []route{
 		{method: get, path: "/healthz", handler: s.healthz},
 		{method: get, path: "/readyz", handler: s.readyz},
-		{method: get, path: "/metrics", handler: s.metrics.Handler().ServeHTTP},
+		{method: get, path: "/metrics", handler: s.metricsRoute()},
 		{method: get, path: "/api/openapi.json", handler: serveOpenAPI},
 
 		{method: post, path: "/api/v2/auth/register", authLimit: true, handler: s.register},
@@ -214,115 +220,19 @@ func (s *Server) table() []route {
 	}
 }
 
-// routes builds the router. Every route must also be described in
-// openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
-func (s *Server) routes() http.Handler {
-	r := mux.NewRouter()
-	lim := s.limits.withDefaults()
-	r.Use(s.observe, limiter(lim.PerIP, s.keyByIP))
-	authLimit := limiter(lim.Auth, s.keyByIP)
-	perUser := limiter(lim.PerUser, keyByUser)
-	for _, rt := range s.table() {
-		var h http.Handler = rt.handler
-		if rt.access != accessPublic {
-			h = s.authenticate(rt.access, rt.scope, perUser(h))
-		}
-		if rt.authLimit {
-			h = authLimit(h)
-		}
-		r.Handle(rt.path, h).Methods(rt.method)
-	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
-	})
-	return r
-}
-
-// observe logs each request and records its latency under the route
-// template, so /metrics has one series per route, not per URL.
-func (s *Server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if tpl, err := cur.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
-		d := time.Since(start)
-		s.metrics.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
-		// One structured line per request at info level (STC_LOG_LEVEL=warn
-		// turns access logs off); the check skips building the arguments.
-		if s.log.IsInfo() {
-			s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
-		}
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// internalError answers 500 for a failure that is not the client's. The
-// log line names the route, not the request body, which may hold secrets.
-func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
-}
-
-// cleanMessage strips package prefixes from a service error for a client
-// message, so "users: invalid input: name must…" reads "name must…".
-func cleanMessage(err error, prefix string) string {
-	msg := err.Error()
-	if prefix != "" {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	for {
-		i := strings.Index(msg, ": ")
-		if i < 0 || strings.ContainsAny(msg[:i], " ") {
-			return msg
-		}
-		msg = msg[i+2:]
-	}
-}
-
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.plugins.Ready(r.Context()); err != nil {
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()})
+		// The reason names plugins, processes and the store: the operator
+		// reads it in the log, an anonymous caller gets the verdict.
+		s.log.Warn("not ready", "reason", err)
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the host is not ready; the reason is in its log"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// upstreamError maps a service error to an API error: unknown names are
-// the client's mistake, broker trouble is a 502/503, never a 500 for input.
-func (s *Server) upstreamError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrUnknownBroker):
-		writeError(w, badRequest("unknown_broker", err.Error()))
-	case errors.Is(err, broker.ErrUnknownInstrument):
-		writeError(w, badRequest("unknown_symbol", err.Error()))
-	case errors.Is(err, broker.ErrRateLimited):
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: err.Error()})
-	default:
-		s.log.Warn("market data request failed", "error", err)
-		writeError(w, &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer: " + err.Error()})
-	}
 }
 
 type instrumentJSON struct {
@@ -337,9 +247,9 @@ type instrumentJSON struct {
 }
 
 func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("broker")
-	if name == "" {
-		writeError(w, badRequest("validation_failed", "broker is required, e.g. ?broker=paper"))
+	name, apiErr := brokerParam(r.URL.Query())
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	list, err := s.markets.Symbols(r.Context(), name)
@@ -375,9 +285,14 @@ type candleJSON struct {
 
 func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name, symbol := q.Get("broker"), q.Get("symbol")
-	if name == "" || symbol == "" {
-		writeError(w, badRequest("validation_failed", "broker and symbol are required"))
+	name, apiErr := brokerParam(q)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	symbol, apiErr := symbolParam(q)
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	tf, apiErr := timeframeParam(q.Get("timeframe"), "")

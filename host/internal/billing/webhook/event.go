@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -108,6 +109,12 @@ func ParseEvent(body []byte) (Event, error) {
 	if len(body) > MaxEventBytes {
 		return Event{}, fmt.Errorf("%w: body larger than %d bytes", ErrMalformedEvent, MaxEventBytes)
 	}
+	// encoding/json turns invalid UTF-8 into U+FFFD, so two distinct ids
+	// would collapse into one and the second event would be taken for a
+	// redelivery of the first. RFC 8259 bodies are UTF-8; refuse others.
+	if !utf8.Valid(body) {
+		return Event{}, fmt.Errorf("%w: body is not valid UTF-8", ErrMalformedEvent)
+	}
 	var env envelope
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&env); err != nil {
@@ -182,6 +189,10 @@ func checkID(field, id string, required bool) error {
 		return fmt.Errorf("%w: %s longer than %d bytes", ErrMalformedEvent, field, MaxIDLength)
 	case !utf8.ValidString(id):
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrMalformedEvent, field)
+	case strings.ContainsRune(id, utf8.RuneError):
+		// What a lone surrogate escape ("\ud800") decodes to: as above,
+		// distinct ids would collapse into one.
+		return fmt.Errorf("%w: %s contains U+FFFD or an invalid \\u escape", ErrMalformedEvent, field)
 	}
 	for _, r := range id {
 		if unicode.IsControl(r) {

@@ -78,6 +78,9 @@ func TestParseEvent(t *testing.T) {
 		{name: "unknown type 101 bytes", body: fmt.Sprintf(`{"id":"e","type":"%s"}`, strings.Repeat("t", MaxTypeLength+1)), wantErr: ErrMalformedEvent},
 		{name: "unknown type with NUL", body: `{"id":"e","type":"a\u0000b"}`, wantErr: ErrMalformedEvent},
 		{name: "unknown type with newline", body: `{"id":"e","type":"a\nb"}`, wantErr: ErrMalformedEvent},
+		{name: "id with invalid UTF-8", body: "{\"id\":\"evt_\xff\",\"type\":\"invoice.paid\",\"data\":{\"subscription_id\":\"s\"}}", wantErr: ErrMalformedEvent},
+		{name: "id with a lone surrogate escape", body: `{"id":"evt_\ud800","type":"invoice.paid","data":{"subscription_id":"s"}}`, wantErr: ErrMalformedEvent},
+		{name: "invalid UTF-8 elsewhere", body: "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"note\":\"\xc3\",\"data\":{\"subscription_id\":\"s\"}}", wantErr: ErrMalformedEvent},
 		{name: "oversized body", body: `{"id":"e","pad":"` + strings.Repeat("x", MaxEventBytes) + `"}`, wantErr: ErrMalformedEvent},
 	}
 	for _, tc := range tests {
@@ -91,6 +94,19 @@ func TestParseEvent(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// Ids that differ only in invalid UTF-8 used to decode to the same
+// "evt_\ufffd", so the second event passed for a redelivery of the first
+// and was dropped. Both are refused now; a valid non-ASCII id still works.
+func TestParseEventIDsNeverCollapse(t *testing.T) {
+	for _, id := range []string{"evt_\xff", "evt_\xfe", `evt_\udc00`} {
+		_, err := ParseEvent([]byte(`{"id":"` + id + `","type":"invoice.paid","data":{"subscription_id":"s"}}`))
+		require.ErrorIs(t, err, ErrMalformedEvent, "%q", id)
+	}
+	ev, err := ParseEvent([]byte(`{"id":"evt_é","type":"invoice.paid","data":{"subscription_id":"s"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "evt_é", ev.ID)
 }
 
 func TestParseEventIDAt255Accepted(t *testing.T) {
