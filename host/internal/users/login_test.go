@@ -30,7 +30,7 @@ var limits = auth.ThrottleConfig{PerSource: 2, PerAccount: 4, PerAddress: 6, Per
 // outcome classifies a login result: "checked" (the password was hashed
 // and was wrong), "throttled", "ok", or "error" (reported). It is safe to
 // call from any goroutine.
-func outcome(t *testing.T, err error) string {
+func outcome(t testing.TB, err error) string {
 	t.Helper()
 	var th *users.ThrottledError
 	switch {

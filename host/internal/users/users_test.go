@@ -43,7 +43,7 @@ func newService(t *testing.T, s *store.Store) (*users.Service, *clock) {
 
 // serviceWithClock is newService on a given clock, so that several
 // services (hosts) can share one.
-func serviceWithClock(t *testing.T, s *store.Store, c *clock) *users.Service {
+func serviceWithClock(t testing.TB, s *store.Store, c *clock) *users.Service {
 	t.Helper()
 	// OWASP's floor keeps the suite fast; production uses DefaultParams.
 	h, err := auth.NewHasher(auth.OWASPMinimum(), 0)
