@@ -45,6 +45,23 @@ func TestLoginFromMetadata(t *testing.T) {
 	assert.ErrorIs(t, checkAgainstMetadata(&in, meta), ErrInvalidRequest, "code needs the SecondFactor capability")
 }
 
+// The login an account is shown by follows the names rule; secret fields
+// are passed on as typed, whatever they hold.
+func TestLoginRefusesInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	meta := broker.Metadata{Credentials: []schema.Field{{Name: "username"}, {Name: "password", Sensitive: true}}}
+	for _, login := range []string{"rtl\u202e@example.com", "use\u200bra", "\u2066alice\u2069", "bob\ufeff"} {
+		in := connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"username": login, "password": "p"}}
+		assert.ErrorIs(t, checkAgainstMetadata(&in, meta), ErrInvalidRequest, "%+q", login)
+	}
+	in := connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"username": "алиса", "password": "p\u200bw\u202e"}}
+	require.NoError(t, checkAgainstMetadata(&in, meta))
+	assert.Equal(t, "алиса", in.login)
+
+	_, err := validateConnect(ConnectRequest{Broker: "paper", Credentials: map[string]string{"user\u200bname": "alice"}})
+	assert.ErrorIs(t, err, ErrInvalidRequest, "a credential name is a name")
+}
+
 // The per-user lock serialises one user, not everyone, and gives up when
 // the context ends.
 // FuzzValidateConnect: no input panics, and every accepted request keeps

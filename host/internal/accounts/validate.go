@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stc-trading/stc/host/internal/names"
 	"github.com/stc-trading/stc/sdk/broker"
 )
 
@@ -75,8 +76,8 @@ func validateConnect(req ConnectRequest) (connectInput, error) {
 		return connectInput{}, fmt.Errorf("%w: at most %d credential fields", ErrInvalidRequest, maxCredentials)
 	}
 	for k, v := range req.Credentials {
-		if k == "" || len(k) > maxCredentialKey || !printable(k) {
-			return connectInput{}, fmt.Errorf("%w: credential names must be 1 to %d printable UTF-8 bytes", ErrInvalidRequest, maxCredentialKey)
+		if k == "" || len(k) > maxCredentialKey || !names.Valid(k) {
+			return connectInput{}, fmt.Errorf("%w: credential names must be 1 to %d bytes of visible text", ErrInvalidRequest, maxCredentialKey)
 		}
 		if len(v) > maxCredentialValue {
 			return connectInput{}, fmt.Errorf("%w: credential %q is longer than %d bytes", ErrInvalidRequest, k, maxCredentialValue)
@@ -147,6 +148,12 @@ func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 		}
 		if len(v) > maxLogin {
 			return fmt.Errorf("%w: credential %q is longer than %d bytes", ErrInvalidRequest, f, maxLogin)
+		}
+		// The login is what the account is shown by, to its user and in
+		// the logs, so it follows the rule of every name. Secret fields
+		// never get here: they are passed on as typed.
+		if !names.Valid(v) {
+			return fmt.Errorf("%w: credential %q must be visible text without invisible or direction-changing characters", ErrInvalidRequest, f)
 		}
 		in.login = v
 		break

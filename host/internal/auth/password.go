@@ -16,11 +16,20 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/stc-trading/stc/host/internal/names"
 )
 
 // Password policy limits. NIST SP 800-63B asks for at least 8 characters and
 // to accept at least 64; we require 10 and accept up to 256 bytes so long
 // passphrases work while a megabyte "password" is refused before hashing.
+//
+// The two bounds count different things on purpose. The minimum is about
+// how much a person typed, so it counts characters (code points of the NFC
+// form, invisible ones not counted): 10 bytes would let three emoji through.
+// The maximum is about what hashing and the request cost, so it counts
+// bytes of UTF-8.
 const (
 	MinPasswordChars = 10
 	MaxPasswordBytes = 256
@@ -33,6 +42,7 @@ var (
 	ErrPasswordTooLong    = errors.New("password_too_long")
 	ErrPasswordWhitespace = errors.New("password_all_whitespace")
 	ErrPasswordInvalidUTF = errors.New("password_invalid_utf8")
+	ErrPasswordControl    = errors.New("password_control_character")
 )
 
 // ErrInvalidHash reports an encoded hash that is not a well-formed argon2id
@@ -145,8 +155,16 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: reading salt: %w", err)
 	}
-	key := h.key([]byte(password), salt, h.Params)
+	key := h.key([]byte(NormalizePassword(password)), salt, h.Params)
 	return encodeHash(h.Params, salt, key), nil
+}
+
+// NormalizePassword returns the form a password is hashed and compared in:
+// Unicode NFC (as RFC 8265's OpaqueString profile and NIST SP 800-63B ask),
+// so "é" typed as one code point or as "e" plus a combining accent is the
+// same password whatever keyboard or operating system produced it.
+func NormalizePassword(password string) string {
+	return norm.NFC.String(password)
 }
 
 // Verify checks password against an encoded hash in constant time. ok is
@@ -163,11 +181,16 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 	if len(password) > MaxPasswordBytes {
 		return false, false, nil
 	}
-	got := h.key([]byte(password), salt, p)
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return false, false, nil
+	nfc := NormalizePassword(password)
+	if subtle.ConstantTimeCompare(h.key([]byte(nfc), salt, p), want) == 1 {
+		return true, p.weakerThan(h.Params), nil
 	}
-	return true, p.weakerThan(h.Params), nil
+	// Hashes made before passwords were normalized hold the bytes as
+	// typed; such a match is upgraded (rehashed in NFC) by the caller.
+	if nfc != password && subtle.ConstantTimeCompare(h.key([]byte(password), salt, p), want) == 1 {
+		return true, true, nil
+	}
+	return false, false, nil
 }
 
 // DummyVerify spends as long as a real Verify with the current parameters
@@ -184,13 +207,26 @@ func (h *Hasher) DummyVerify(password string) {
 	// A fixed salt is fine: the result is compared and discarded, never stored.
 	salt := make([]byte, p.SaltLen)
 	want := make([]byte, p.KeyLen)
-	got := h.key([]byte(password), salt, p)
-	_ = subtle.ConstantTimeCompare(got, want)
+	nfc := NormalizePassword(password)
+	_ = subtle.ConstantTimeCompare(h.key([]byte(nfc), salt, p), want)
+	if nfc != password { // mirrors Verify's second try
+		_ = subtle.ConstantTimeCompare(h.key([]byte(password), salt, p), want)
+	}
 }
 
-// ValidatePassword applies the registration password policy: at least
-// MinPasswordChars characters, at most MaxPasswordBytes bytes, valid UTF-8
-// and not only whitespace. No composition rules, per NIST SP 800-63B.
+// ValidatePassword applies the registration password policy, to the NFC
+// form of password (see NormalizePassword):
+//   - at most MaxPasswordBytes bytes of valid UTF-8;
+//   - at least MinPasswordChars characters, where invisible characters
+//     (names.Invisible: zero-width, bidi controls, ...) do not count, so
+//     ten U+200B are not a password;
+//   - not only whitespace and invisible characters;
+//   - no control characters (they cannot be typed, and a terminal or a
+//     line-based reader would cut the password at them).
+//
+// Spaces, punctuation and every script count as typed; there are no
+// composition rules, per NIST SP 800-63B. Logging in does not re-apply the
+// policy, so an account made under an older rule can still log in.
 func ValidatePassword(password string) error {
 	// Check the byte cap first so an oversized input costs O(1).
 	if len(password) > MaxPasswordBytes {
@@ -199,11 +235,30 @@ func ValidatePassword(password string) error {
 	if !utf8.ValidString(password) {
 		return fmt.Errorf("auth: %w", ErrPasswordInvalidUTF)
 	}
-	if utf8.RuneCountInString(password) < MinPasswordChars {
-		return fmt.Errorf("auth: password shorter than %d characters: %w", MinPasswordChars, ErrPasswordTooShort)
+	password = NormalizePassword(password)
+	if len(password) > MaxPasswordBytes { // NFC can lengthen a few scripts
+		return fmt.Errorf("auth: password exceeds %d bytes in NFC form: %w", MaxPasswordBytes, ErrPasswordTooLong)
 	}
-	if strings.TrimFunc(password, unicode.IsSpace) == "" {
+	counted, visible, control := 0, false, false
+	for _, r := range password {
+		switch {
+		case names.Invisible(r):
+			continue
+		case unicode.IsControl(r):
+			control = true
+		case !unicode.IsSpace(r):
+			visible = true
+		}
+		counted++
+	}
+	if counted < MinPasswordChars {
+		return fmt.Errorf("auth: password shorter than %d characters (invisible ones do not count): %w", MinPasswordChars, ErrPasswordTooShort)
+	}
+	if !visible {
 		return fmt.Errorf("auth: %w", ErrPasswordWhitespace)
+	}
+	if control {
+		return fmt.Errorf("auth: password holds a control character: %w", ErrPasswordControl)
 	}
 	return nil
 }

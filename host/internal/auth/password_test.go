@@ -208,6 +208,22 @@ func TestValidatePassword(t *testing.T) {
 		{"all spaces", strings.Repeat(" ", 12), ErrPasswordWhitespace},
 		{"mixed whitespace", " \t\n\r\u00a0\u2003     ", ErrPasswordWhitespace},
 		{"invalid utf8", "abcdefghij\xff", ErrPasswordInvalidUTF},
+		// Invisible characters do not count towards the minimum, and a
+		// password of nothing else is refused.
+		{"ten zero-width spaces", strings.Repeat("\u200b", 10), ErrPasswordTooShort},
+		{"padded with zero-width", "abc" + strings.Repeat("\u200b", 9), ErrPasswordTooShort},
+		{"padded with bidi controls", "abcdefghi\u202e\u2066\u200f", ErrPasswordTooShort},
+		{"spaces and invisibles", strings.Repeat(" \u200b\ufeff", 10), ErrPasswordWhitespace},
+		{"ok visible plus invisible", "abcdefghij\u200d", nil},
+		{"control character", "abcdefghij\x01", ErrPasswordControl},
+		{"escape character", "abcdefghij\x1b[2J", ErrPasswordControl},
+		// The minimum counts characters of the NFC form, the maximum bytes.
+		{"ok five two-byte chars counted as ten bytes would be", "éééééééééé", nil},
+		{"five bytes-pairs are five characters", "ééééé", ErrPasswordTooShort},
+		{"decomposed accents count once", strings.Repeat("e\u0301", 5), ErrPasswordTooShort},
+		{"ok 85 euro signs are 255 bytes", strings.Repeat("€", 85), nil},
+		{"86 euro signs are 258 bytes", strings.Repeat("€", 86), ErrPasswordTooLong},
+		{"three emoji", "🔑🔑🔑", ErrPasswordTooShort},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +237,34 @@ func TestValidatePassword(t *testing.T) {
 	}
 	// Sentinels are distinct so the API can map each to its own code.
 	assert.False(t, errors.Is(ErrPasswordTooShort, ErrPasswordTooLong))
+}
+
+// A password is hashed and compared in NFC, so the composed and decomposed
+// spellings of one word are one password; a hash made before normalization
+// (of the bytes as typed) still verifies and asks to be upgraded.
+func TestPasswordsCompareInNFC(t *testing.T) {
+	h := testHasher(t)
+	composed, decomposed := "caf\u00e9 au lait!", "cafe\u0301 au lait!"
+	enc, err := h.Hash(decomposed)
+	require.NoError(t, err)
+	for _, pw := range []string{composed, decomposed} {
+		ok, rehash, err := h.Verify(pw, enc)
+		require.NoError(t, err)
+		assert.True(t, ok, "%+q", pw)
+		assert.False(t, rehash, "%+q", pw)
+	}
+
+	// A legacy hash of the decomposed bytes, as the old Hash wrote it.
+	salt := []byte("0123456789abcdef")
+	p := h.Params
+	legacy := encodeHash(p, salt, h.key([]byte(decomposed), salt, p))
+	ok, rehash, err := h.Verify(decomposed, legacy)
+	require.NoError(t, err)
+	assert.True(t, ok, "the bytes as typed still log in")
+	assert.True(t, rehash, "and the hash is upgraded to the NFC form")
+	ok, _, err = h.Verify("cafe\u0301 au lai!", legacy)
+	require.NoError(t, err)
+	assert.False(t, ok)
 }
 
 // BenchmarkVerifyUnknownVsKnown measures a login for an unknown email

@@ -1,70 +1,163 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
 	"strings"
-	"sync"
 	"time"
 )
 
-// ThrottleConfig sets the login failure limits.
+// ThrottleConfig sets the login limits. Every limit counts password checks
+// (attempts that were let through to the hash) within Window; a check that
+// succeeds stops counting.
 type ThrottleConfig struct {
-	AccountLimit int           // failures per account within Window before lock
-	IPLimit      int           // failures per IP within Window before lock
-	Window       time.Duration // sliding window length
-	MaxKeys      int           // cap on tracked accounts, and separately on IPs
+	// PerSource caps checks of one account from one client address (IPv6
+	// by /64) without a trusted-device token.
+	PerSource int
+	// PerAccount caps checks of one account without a trusted-device token,
+	// whatever the addresses. It is the hard bound on guessing.
+	PerAccount int
+	// PerAddress caps checks from one address across all accounts without
+	// a trusted-device token, against spraying one password over many
+	// accounts.
+	PerAddress int
+	// PerDevice caps checks made with one trusted-device token. These do
+	// not count towards the limits above, so an attacker who spends them
+	// does not lock out the owner's devices.
+	PerDevice int
+	// Window is the length of the sliding window.
+	Window time.Duration
+	// Delay is the wait after the first check of a source or device; it
+	// doubles with each further check in the window, so a burst from one
+	// place gets one check, not PerSource.
+	Delay time.Duration
 }
 
-// DefaultThrottleConfig returns 5 failures per account and 20 per IP per
-// 15 minutes, tracking at most 100,000 keys of each kind (a few MB).
-// 5 per 15 min is far below NIST's ceiling of 100 consecutive failures.
+// DefaultThrottleConfig returns the documented limits (docs/SECURITY.md):
+// within 15 minutes, at most 5 checks per account and address, 10 per
+// account from all unrecognized devices together, 20 per address, and 5
+// per trusted device; waits of 1, 2, 4 and 8 s between the checks of one
+// source. 10 per 15 min is far below NIST's ceiling of 100 consecutive
+// failures.
 func DefaultThrottleConfig() ThrottleConfig {
-	return ThrottleConfig{AccountLimit: 5, IPLimit: 20, Window: 15 * time.Minute, MaxKeys: 100_000}
+	return ThrottleConfig{PerSource: 5, PerAccount: 10, PerAddress: 20, PerDevice: 5, Window: 15 * time.Minute, Delay: time.Second}
 }
 
-// Throttle limits failed logins per account and per IP, in memory and safe
-// for concurrent use. It starts no goroutines: expired entries are swept
-// opportunistically during calls.
-//
-// It is a sliding-window log (the times of the last Limit failures per key)
-// rather than golang.org/x/time/rate: a token bucket refills continuously,
-// so after 5 failures it would allow a 6th try 3 minutes later instead of
-// locking for the window, and it cannot answer "when does the oldest failure
-// expire", which is exactly the Retry-After value. The log holds at most
-// Limit timestamps per key, so memory per key is fixed.
+// Throttle is the login throttling policy: given the checks already
+// counted, it decides whether one more may run and, if not, how long to
+// wait. It holds no state, so it is the same on every host; the counting
+// itself lives in the database (package users), where a check is reserved
+// atomically before the password is hashed.
 type Throttle struct {
-	cfg       ThrottleConfig
-	mu        sync.Mutex
-	accounts  map[string]*failureLog
-	ips       map[string]*failureLog
-	lastSweep time.Time
+	cfg ThrottleConfig
 }
 
-// failureLog holds up to limit failure times, oldest first.
-type failureLog struct {
-	times []time.Time
-}
-
-// NewThrottle returns a Throttle for cfg; zero or negative fields take
+// NewThrottle returns the policy for cfg; zero or negative fields take
 // their DefaultThrottleConfig values.
 func NewThrottle(cfg ThrottleConfig) *Throttle {
 	def := DefaultThrottleConfig()
-	if cfg.AccountLimit <= 0 {
-		cfg.AccountLimit = def.AccountLimit
-	}
-	if cfg.IPLimit <= 0 {
-		cfg.IPLimit = def.IPLimit
+	for _, f := range []struct{ v, d *int }{
+		{&cfg.PerSource, &def.PerSource}, {&cfg.PerAccount, &def.PerAccount},
+		{&cfg.PerAddress, &def.PerAddress}, {&cfg.PerDevice, &def.PerDevice},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = def.Window
 	}
-	if cfg.MaxKeys <= 0 {
-		cfg.MaxKeys = def.MaxKeys
+	if cfg.Delay <= 0 {
+		cfg.Delay = def.Delay
 	}
-	return &Throttle{
-		cfg:      cfg,
-		accounts: make(map[string]*failureLog),
-		ips:      make(map[string]*failureLog),
+	return &Throttle{cfg: cfg}
+}
+
+// Config returns the limits in force.
+func (t *Throttle) Config() ThrottleConfig { return t.cfg }
+
+// Check is a password check counted against a login, as it relates to the
+// login being decided.
+type Check struct {
+	At time.Time
+	// SameAccount and SameAddress say whether the check was for the same
+	// account, and from the same address, as the login being decided
+	// (checks made with a trusted-device token are never passed for an
+	// untrusted login).
+	SameAccount, SameAddress bool
+}
+
+// Wait decides a login. past holds the counted checks that share the
+// login's account or address (untrusted logins), or its device (trusted
+// logins, every one of them), in any order; checks older than the window
+// are ignored. It returns 0 when the login may run, or else how long until
+// it may. It never counts: the caller records the check when Wait says 0,
+// in the same atomic step.
+func (t *Throttle) Wait(past []Check, trusted bool, now time.Time) time.Duration {
+	var source, account, address bucket
+	cutoff := now.Add(-t.cfg.Window)
+	for _, c := range past {
+		if !c.At.After(cutoff) {
+			continue
+		}
+		if trusted {
+			source.add(c.At)
+			continue
+		}
+		if c.SameAccount && c.SameAddress {
+			source.add(c.At)
+		}
+		if c.SameAccount {
+			account.add(c.At)
+		}
+		if c.SameAddress {
+			address.add(c.At)
+		}
 	}
+	if trusted {
+		return t.progressive(source, t.cfg.PerDevice, now)
+	}
+	return max(t.progressive(source, t.cfg.PerSource, now),
+		t.hard(account, t.cfg.PerAccount, now), t.hard(address, t.cfg.PerAddress, now))
+}
+
+// bucket summarizes the checks of one limit.
+type bucket struct {
+	n              int
+	oldest, newest time.Time
+}
+
+func (b *bucket) add(at time.Time) {
+	if b.n == 0 || at.Before(b.oldest) {
+		b.oldest = at
+	}
+	if b.n == 0 || at.After(b.newest) {
+		b.newest = at
+	}
+	b.n++
+}
+
+// hard is the wait of a plain sliding-window limit: none below limit,
+// otherwise until the oldest check leaves the window. With more than limit
+// checks (a smaller limit configured since) the oldest is still the right
+// answer: it is only approximate, never shorter than needed by more than
+// what the configuration change allowed.
+func (t *Throttle) hard(b bucket, limit int, now time.Time) time.Duration {
+	if b.n < limit {
+		return 0
+	}
+	return b.oldest.Add(t.cfg.Window).Sub(now)
+}
+
+// progressive is hard plus the doubling delay after the newest check:
+// Delay after the first, 2×Delay after the second, and so on.
+func (t *Throttle) progressive(b bucket, limit int, now time.Time) time.Duration {
+	if w := t.hard(b, limit, now); w > 0 || b.n == 0 {
+		return max(w, 0)
+	}
+	delay := t.cfg.Delay << min(b.n-1, 20)
+	return max(b.newest.Add(delay).Sub(now), 0)
 }
 
 // NormalizeAccount returns the throttle key for an email: trimmed and
@@ -73,143 +166,30 @@ func NormalizeAccount(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-// Allow reports whether a login attempt for account from ip may proceed.
-// When it may not, retryAfter is how long until the oldest counted failure
-// leaves the window (the longer of the account and IP waits). Call it before
-// verifying the password, and answer 429 with Retry-After when !ok. An empty
-// account or ip skips that dimension.
-func (t *Throttle) Allow(account, ip string, now time.Time) (ok bool, retryAfter time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.maybeSweep(now)
-	wait := t.wait(t.accounts, NormalizeAccount(account), t.cfg.AccountLimit, now)
-	if w := t.wait(t.ips, ip, t.cfg.IPLimit, now); w > wait {
-		wait = w
-	}
-	return wait == 0, wait
-}
-
-// Failure records a failed login for account and ip, including attempts
-// for accounts that do not exist, so probing unknown emails is throttled
-// the same way as guessing passwords.
-func (t *Throttle) Failure(account, ip string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.maybeSweep(now)
-	t.record(t.accounts, NormalizeAccount(account), t.cfg.AccountLimit, now)
-	t.record(t.ips, ip, t.cfg.IPLimit, now)
-}
-
-// Success clears the account's failures after a correct password. The IP
-// counter is kept on purpose: otherwise an attacker holding one valid
-// account could reset their IP budget between guesses at other accounts.
-func (t *Throttle) Success(account, _ string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.accounts, NormalizeAccount(account))
-}
-
-// Len returns the number of tracked accounts and IPs, for metrics and tests.
-func (t *Throttle) Len() (accounts, ips int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.accounts), len(t.ips)
-}
-
-// wait returns how long key stays locked, or 0 if it is not.
-func (t *Throttle) wait(m map[string]*failureLog, key string, limit int, now time.Time) time.Duration {
-	if key == "" {
-		return 0
-	}
-	l := m[key]
-	if l == nil {
-		return 0
-	}
-	l.prune(now, t.cfg.Window)
-	if len(l.times) == 0 {
-		delete(m, key)
-		return 0
-	}
-	if len(l.times) < limit {
-		return 0
-	}
-	return l.times[0].Add(t.cfg.Window).Sub(now)
-}
-
-func (t *Throttle) record(m map[string]*failureLog, key string, limit int, now time.Time) {
-	if key == "" {
-		return
-	}
-	l := m[key]
-	if l == nil {
-		if len(m) >= t.cfg.MaxKeys {
-			t.makeRoom(m, now)
+// NormalizeAddress returns the throttle key for a client address: an IPv4
+// address as it is, an IPv6 address as its /64, which is what one customer
+// line gets, so rotating through a prefix does not buy more attempts.
+// Anything that does not parse is kept (bounded) as it is.
+func NormalizeAddress(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		if len(addr) > 64 {
+			addr = addr[:64]
 		}
-		l = &failureLog{times: make([]time.Time, 0, limit)}
-		m[key] = l
+		return addr
 	}
-	l.prune(now, t.cfg.Window)
-	if len(l.times) == limit {
-		// Keep only the newest limit failures: older ones cannot extend the
-		// lock beyond what the newest limit already do.
-		copy(l.times, l.times[1:])
-		l.times = l.times[:limit-1]
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
 	}
-	l.times = append(l.times, now)
+	p, _ := a.WithZone("").Prefix(64) // cannot fail for a valid IPv6 address
+	return p.String()
 }
 
-// makeRoom frees at least one slot in a full map: first by dropping expired
-// entries, then by evicting the entry whose latest failure is oldest. The
-// eviction is O(n) but runs only under a flood of distinct keys, and the
-// per-IP limit bounds how fast any one source can cause it.
-func (t *Throttle) makeRoom(m map[string]*failureLog, now time.Time) {
-	sweep(m, now, t.cfg.Window)
-	if len(m) < t.cfg.MaxKeys {
-		return
-	}
-	var victim string
-	var oldest time.Time
-	for k, l := range m {
-		if len(l.times) == 0 {
-			delete(m, k) // cannot happen today; never index an empty log
-			return
-		}
-		last := l.times[len(l.times)-1]
-		if victim == "" || last.Before(oldest) {
-			victim, oldest = k, last
-		}
-	}
-	delete(m, victim)
-}
-
-// maybeSweep drops expired entries at most once per window, so idle keys do
-// not accumulate without a background goroutine.
-func (t *Throttle) maybeSweep(now time.Time) {
-	if now.Sub(t.lastSweep) < t.cfg.Window {
-		return
-	}
-	t.lastSweep = now
-	sweep(t.accounts, now, t.cfg.Window)
-	sweep(t.ips, now, t.cfg.Window)
-}
-
-func sweep(m map[string]*failureLog, now time.Time, window time.Duration) {
-	for k, l := range m {
-		l.prune(now, window)
-		if len(l.times) == 0 {
-			delete(m, k)
-		}
-	}
-}
-
-// prune drops failures at or before now-window.
-func (l *failureLog) prune(now time.Time, window time.Duration) {
-	cutoff := now.Add(-window)
-	i := 0
-	for i < len(l.times) && !l.times[i].After(cutoff) {
-		i++
-	}
-	if i > 0 {
-		l.times = append(l.times[:0], l.times[i:]...)
-	}
+// ThrottleKey hashes an account or address key for storage: fixed length
+// whatever the client sent, and no email or address in the table of
+// attempts.
+func ThrottleKey(kind, key string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + key))
+	return hex.EncodeToString(sum[:])
 }

@@ -1,8 +1,7 @@
 package auth
 
 import (
-	"fmt"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,202 +11,105 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
-func TestThrottleAccountLock(t *testing.T) {
-	th := NewThrottle(DefaultThrottleConfig())
-	const acct, ip = "bob@example.com", "198.51.100.7"
-
-	// Failures spaced a minute apart; the 5th locks the account.
-	for i := range 5 {
-		now := t0.Add(time.Duration(i) * time.Minute)
-		ok, _ := th.Allow(acct, ip, now)
-		require.True(t, ok, "attempt %d", i+1)
-		th.Failure(acct, ip, now)
-	}
-	now := t0.Add(5 * time.Minute)
-	ok, retry := th.Allow(acct, ip, now)
-	require.False(t, ok)
-	// The oldest failure (t0) leaves the window at t0+15m.
-	assert.Equal(t, 10*time.Minute, retry)
-
-	// Case and whitespace variants are the same account, from any IP.
-	ok, retry = th.Allow("  BOB@Example.COM ", "203.0.113.9", now)
-	assert.False(t, ok)
-	assert.Equal(t, 10*time.Minute, retry)
-
-	// Other accounts, even from the same IP, are unaffected.
-	ok, retry = th.Allow("alice@example.com", ip, now)
-	assert.True(t, ok)
-	assert.Zero(t, retry)
-
-	// Just before the oldest failure expires: still locked for 1 ns.
-	ok, retry = th.Allow(acct, ip, t0.Add(15*time.Minute-time.Nanosecond))
-	assert.False(t, ok)
-	assert.Equal(t, time.Nanosecond, retry)
-
-	// Window expiry of the oldest failure frees one attempt.
-	ok, retry = th.Allow(acct, ip, t0.Add(15*time.Minute))
-	assert.True(t, ok)
-	assert.Zero(t, retry)
+// The defaults are the numbers docs/SECURITY.md states.
+func TestDefaultThrottleConfigIsDocumented(t *testing.T) {
+	assert.Equal(t, ThrottleConfig{PerSource: 5, PerAccount: 10, PerAddress: 20, PerDevice: 5, Window: 15 * time.Minute, Delay: time.Second},
+		DefaultThrottleConfig())
+	assert.Equal(t, DefaultThrottleConfig(), NewThrottle(ThrottleConfig{}).Config(), "zero fields take the defaults")
+	assert.Equal(t, 3, NewThrottle(ThrottleConfig{PerAccount: 3, Window: -1}).Config().PerAccount)
 }
 
-func TestThrottleSlidingWindow(t *testing.T) {
-	th := NewThrottle(DefaultThrottleConfig())
-	for range 5 {
-		th.Failure("a@x", "", t0)
-	}
-	// Failures recorded while locked (e.g. racing requests) must not shorten
-	// the lock: the oldest counted failure is still t0.
-	for range 4 {
-		th.Failure("a@x", "", t0.Add(10*time.Minute))
-	}
-	ok, retry := th.Allow("a@x", "", t0.Add(14*time.Minute))
-	assert.False(t, ok)
-	assert.Equal(t, time.Minute, retry)
+// src is a check of the same account from the same address.
+func src(at time.Time) Check { return Check{At: at, SameAccount: true, SameAddress: true} }
 
-	// At t0+15m the t0 failures leave the window; 4 remain, so one more try.
-	ok, _ = th.Allow("a@x", "", t0.Add(15*time.Minute))
-	require.True(t, ok)
-	th.Failure("a@x", "", t0.Add(15*time.Minute))
-	ok, retry = th.Allow("a@x", "", t0.Add(15*time.Minute))
-	assert.False(t, ok)
-	assert.Equal(t, 10*time.Minute, retry, "locked until the t0+10m failures expire")
+func TestProgressiveDelaysThenLock(t *testing.T) {
+	th := NewThrottle(DefaultThrottleConfig())
+	var past []Check
+	at := t0
+	for i, delay := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		past = append(past, src(at))
+		assert.Equal(t, delay, th.Wait(past, false, at), "after check %d", i+1)
+		assert.Equal(t, delay/2, th.Wait(past, false, at.Add(delay/2)))
+		at = at.Add(delay)
+		assert.Zero(t, th.Wait(past, false, at), "check %d may run once its delay passed", i+2)
+	}
+	past = append(past, src(at)) // the 5th
+	assert.Equal(t, t0.Add(15*time.Minute).Sub(at), th.Wait(past, false, at), "locked until the first check leaves the window")
+	later := at.Add(10 * time.Minute)
+	assert.Equal(t, t0.Add(15*time.Minute).Sub(later), th.Wait(past, false, later))
+	// The first check leaves the window: one more, after the 4-check delay.
+	assert.Zero(t, th.Wait(past, false, t0.Add(15*time.Minute)))
 }
 
-func TestThrottleSuccessResetsAccountOnly(t *testing.T) {
-	th := NewThrottle(ThrottleConfig{AccountLimit: 5, IPLimit: 7, Window: 15 * time.Minute})
-	const ip = "192.0.2.1"
-	for range 4 {
-		th.Failure("carol@example.com", ip, t0)
+func TestAccountCapAcrossAddresses(t *testing.T) {
+	th := NewThrottle(DefaultThrottleConfig())
+	var past []Check
+	for i := range 9 {
+		past = append(past, Check{At: t0.Add(time.Duration(i) * time.Second), SameAccount: true})
 	}
-	th.Success("Carol@Example.com", ip)
-	accts, ips := th.Len()
-	assert.Equal(t, 0, accts)
-	assert.Equal(t, 1, ips, "success must not reset the IP counter")
-
-	for range 4 {
-		th.Failure("carol@example.com", ip, t0)
-	}
-	ok, _ := th.Allow("carol@example.com", "192.0.2.2", t0)
-	assert.True(t, ok, "4 failures after reset are under the account limit")
-	// ...but the IP has now 8 failures, over its limit of 7.
-	ok, _ = th.Allow("dave@example.com", ip, t0)
-	assert.False(t, ok)
+	assert.Zero(t, th.Wait(past, false, t0.Add(time.Minute)), "9 checks from other addresses")
+	past = append(past, Check{At: t0.Add(30 * time.Second), SameAccount: true})
+	assert.Equal(t, 14*time.Minute, th.Wait(past, false, t0.Add(time.Minute)), "the 10th closes the account to every unrecognized device")
+	assert.Zero(t, th.Wait(nil, true, t0.Add(time.Minute)), "but not to a trusted device, whose own checks are none")
 }
 
-func TestThrottlePerIPAcrossAccounts(t *testing.T) {
+func TestAddressCapAcrossAccounts(t *testing.T) {
 	th := NewThrottle(DefaultThrottleConfig())
-	const ip = "203.0.113.50"
-	// Spray: 20 accounts, one failure each, 10 s apart.
+	var past []Check
 	for i := range 20 {
-		now := t0.Add(time.Duration(i) * 10 * time.Second)
-		acct := fmt.Sprintf("user%d@example.com", i)
-		ok, _ := th.Allow(acct, ip, now)
-		require.True(t, ok, "attempt %d", i)
-		th.Failure(acct, ip, now)
+		past = append(past, Check{At: t0.Add(time.Duration(i) * 10 * time.Second), SameAddress: true})
 	}
 	now := t0.Add(200 * time.Second)
-	ok, retry := th.Allow("fresh@example.com", ip, now)
-	assert.False(t, ok)
-	assert.Equal(t, 15*time.Minute-200*time.Second, retry)
-
-	// A different IP trying the same fresh account is fine.
-	ok, _ = th.Allow("fresh@example.com", "203.0.113.51", now)
-	assert.True(t, ok)
+	assert.Equal(t, 15*time.Minute-200*time.Second, th.Wait(past, false, now))
+	assert.Zero(t, th.Wait(past[1:], false, now))
 }
 
-func TestThrottleRetryAfterIsMaxOfBoth(t *testing.T) {
-	th := NewThrottle(ThrottleConfig{AccountLimit: 2, IPLimit: 2, Window: 10 * time.Minute})
-	th.Failure("a@x", "ip1", t0)                  // account clock starts here
-	th.Failure("b@x", "ip2", t0.Add(time.Minute)) // ip2 clock starts here
-	th.Failure("a@x", "ip2", t0.Add(2*time.Minute))
-	ok, retry := th.Allow("a@x", "ip2", t0.Add(3*time.Minute))
-	assert.False(t, ok)
-	// account unlocks at t0+10m, ip2 at t0+11m: must wait for the later one.
-	assert.Equal(t, 8*time.Minute, retry)
-}
-
-func TestThrottleEmptyKeysIgnored(t *testing.T) {
+func TestTrustedDeviceBudget(t *testing.T) {
 	th := NewThrottle(DefaultThrottleConfig())
-	for range 50 {
-		th.Failure("", "", t0)
+	var past []Check
+	for i := range 5 {
+		past = append(past, Check{At: t0.Add(time.Duration(i) * time.Minute)})
 	}
-	ok, _ := th.Allow("", "", t0)
-	assert.True(t, ok)
-	a, i := th.Len()
-	assert.Zero(t, a)
-	assert.Zero(t, i)
+	now := t0.Add(5 * time.Minute)
+	assert.Equal(t, 10*time.Minute, th.Wait(past, true, now), "PerDevice checks spend the device")
+	assert.Equal(t, 8*time.Second, th.Wait(past[:4], true, t0.Add(3*time.Minute)), "with the progressive delay before")
+	assert.Zero(t, th.Wait(past[:4], true, now))
 }
 
-func TestThrottleSweepsExpired(t *testing.T) {
-	th := NewThrottle(DefaultThrottleConfig())
-	for i := range 100 {
-		th.Failure(fmt.Sprintf("u%d", i), fmt.Sprintf("ip%d", i), t0)
+func TestWaitIsTheLongestLimitAndIgnoresOldChecks(t *testing.T) {
+	th := NewThrottle(ThrottleConfig{PerSource: 2, PerAccount: 3, PerAddress: 2, Window: 10 * time.Minute, Delay: time.Second})
+	past := []Check{
+		{At: t0.Add(-time.Hour), SameAccount: true, SameAddress: true}, // outside the window
+		{At: t0, SameAccount: true},                                    // the account's clock starts
+		{At: t0.Add(time.Minute), SameAddress: true},                   // the address's clock starts
+		{At: t0.Add(2 * time.Minute), SameAccount: true},
+		{At: t0.Add(2 * time.Minute), SameAddress: true},
+		{At: t0.Add(3 * time.Minute), SameAccount: true, SameAddress: true},
 	}
-	a, i := th.Len()
-	require.Equal(t, 100, a)
-	require.Equal(t, 100, i)
-	// Any call more than a window later sweeps the lot.
-	th.Allow("someone", "ip", t0.Add(16*time.Minute))
-	a, i = th.Len()
-	assert.Zero(t, a)
-	assert.Zero(t, i)
+	// Account: 3 checks, free at t0+10m. Address: 3, free at t0+11m. Source:
+	// 1, delay over. The wait is the longest.
+	assert.Equal(t, 7*time.Minute, th.Wait(past, false, t0.Add(4*time.Minute)))
+	assert.Zero(t, th.Wait(nil, false, t0))
+	assert.Zero(t, th.Wait(nil, true, t0))
 }
 
-func TestThrottleMemoryCap(t *testing.T) {
-	const maxKeys = 50
-	th := NewThrottle(ThrottleConfig{AccountLimit: 5, IPLimit: 1_000_000, Window: time.Hour, MaxKeys: maxKeys})
-	// Lock one account first, then flood with distinct keys.
-	for range 5 {
-		th.Failure("victim@x", "10.0.0.1", t0)
+func TestNormalizeAccountAndAddress(t *testing.T) {
+	for _, v := range []string{"bob@example.com", " BOB@Example.com ", "Bob@EXAMPLE.COM\t"} {
+		assert.Equal(t, "bob@example.com", NormalizeAccount(v))
 	}
-	for i := range 10 * maxKeys {
-		now := t0.Add(time.Duration(i+1) * time.Millisecond)
-		th.Failure(fmt.Sprintf("flood%d@x", i), fmt.Sprintf("10.1.%d.%d", i/256, i%256), now)
-		a, ips := th.Len()
-		require.LessOrEqual(t, a, maxKeys)
-		require.LessOrEqual(t, ips, maxKeys)
+	for in, want := range map[string]string{
+		"198.51.100.7":            "198.51.100.7",
+		"::ffff:198.51.100.7":     "198.51.100.7",
+		"2001:db8:1:2:3:4:5:6":    "2001:db8:1:2::/64",
+		"2001:db8:1:2::ffff":      "2001:db8:1:2::/64",
+		"fe80::1%eth0":            "fe80::/64",
+		"not an address":          "not an address",
+		strings.Repeat("x", 1000): strings.Repeat("x", 64),
+	} {
+		assert.Equal(t, want, NormalizeAddress(in), in)
 	}
-	// The newest entries survive; the oldest (victim) was evicted first.
-	ok, _ := th.Allow(fmt.Sprintf("flood%d@x", 10*maxKeys-1), "", t0.Add(time.Second))
-	assert.True(t, ok)
-	a, _ := th.Len()
-	assert.Equal(t, maxKeys, a)
-}
-
-func TestThrottleConcurrent(t *testing.T) {
-	th := NewThrottle(ThrottleConfig{AccountLimit: 5, IPLimit: 1000, Window: time.Minute, MaxKeys: 100})
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := range 500 {
-				now := t0.Add(time.Duration(i) * time.Millisecond)
-				acct := fmt.Sprintf("u%d@x", (g*31+i)%150)
-				ip := fmt.Sprintf("ip%d", i%120)
-				th.Allow(acct, ip, now)
-				th.Failure(acct, ip, now)
-				if i%7 == 0 {
-					th.Success(acct, ip)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	a, i := th.Len()
-	assert.LessOrEqual(t, a, 100)
-	assert.LessOrEqual(t, i, 100)
-
-	// A single hot account is locked after exactly 5 concurrent failures.
-	hot := NewThrottle(DefaultThrottleConfig())
-	for range 5 {
-		wg.Go(func() { hot.Failure("hot@x", "", t0) })
-	}
-	wg.Wait()
-	ok, retry := hot.Allow("hot@x", "", t0)
-	assert.False(t, ok)
-	assert.Equal(t, 15*time.Minute, retry)
-}
-
-func TestNewThrottleDefaults(t *testing.T) {
-	th := NewThrottle(ThrottleConfig{})
-	assert.Equal(t, DefaultThrottleConfig(), th.cfg)
+	a, b := ThrottleKey("account", "x"), ThrottleKey("address", "x")
+	require.Len(t, a, 64)
+	assert.NotEqual(t, a, b, "kinds never share a key")
+	assert.Equal(t, a, ThrottleKey("account", "x"))
 }

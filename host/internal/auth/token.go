@@ -16,6 +16,10 @@ import (
 const (
 	PrefixSession = "stc_s_"
 	PrefixAPIKey  = "stc_k_"
+	// PrefixDevice marks a trusted-device token: it authenticates nothing
+	// by itself, it only lets a login of its user use the device's own
+	// throttle budget (docs/SECURITY.md).
+	PrefixDevice = "stc_d_"
 )
 
 // tokenEntropy is the number of random bytes in a token: 256 bits, twice
@@ -59,7 +63,7 @@ func HashToken(token string) []byte {
 // base64url characters and a valid checksum, and returns its prefix. It is
 // safe on arbitrary input: callers run it before any database lookup.
 func ParseToken(token string) (prefix string, err error) {
-	for _, p := range []string{PrefixSession, PrefixAPIKey} {
+	for _, p := range []string{PrefixSession, PrefixAPIKey, PrefixDevice} {
 		if body, ok := strings.CutPrefix(token, p); ok {
 			if err := checkBody(body); err != nil {
 				return "", err
@@ -85,7 +89,7 @@ func checkBody(body string) error {
 }
 
 func knownPrefix(p string) bool {
-	return p == PrefixSession || p == PrefixAPIKey
+	return p == PrefixSession || p == PrefixAPIKey || p == PrefixDevice
 }
 
 // Scope is a permission carried by an API key. Sessions carry no scopes:

@@ -113,6 +113,11 @@ func TestValidation(t *testing.T) {
 	cases := map[string]func(sp *bots.Spec){
 		"empty name":            func(sp *bots.Spec) { sp.Name = " " },
 		"control in name":       func(sp *bots.Spec) { sp.Name = "a\x00b" },
+		"rtl override in name":  func(sp *bots.Spec) { sp.Name = "scalper\u202egnp.exe" },
+		"zero width in name":    func(sp *bots.Spec) { sp.Name = "scal\u200bper" },
+		"bidi isolate in name":  func(sp *bots.Spec) { sp.Name = "\u2067bot\u2069" },
+		"invisible param name":  func(sp *bots.Spec) { sp.Params = map[string]string{"period\u200b": "14"} },
+		"rtl param value":       func(sp *bots.Spec) { sp.Params = map[string]string{"period": "1\u202e4"} },
 		"unknown strategy":      func(sp *bots.Spec) { sp.Strategy = "nope" },
 		"param not a number":    func(sp *bots.Spec) { sp.Params = map[string]string{"period": "abc"} },
 		"param out of range":    func(sp *bots.Spec) { sp.Params = map[string]string{"period": "1"} },
@@ -163,6 +168,7 @@ func TestValidation(t *testing.T) {
 	assert.Empty(t, list, "no invalid bot was stored")
 	// The probe instances are gone from the plugin.
 	sp := rsiSpec(acct)
+	sp.Name = "ボット №1 (EUR)"
 	sp.Progression = bots.Progression{Kind: "soros", MaxSteps: 10, MaxStake: money("10")}
 	_, err = e.svc.Create(ctx, alice, sp)
 	require.NoError(t, err, "a soros cap equal to the amount is allowed")

@@ -3,9 +3,10 @@ package bots
 import (
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/stc-trading/stc/host/internal/names"
 )
 
 // maxAmount bounds every money field: NUMERIC(20, 8) holds 12 integer
@@ -32,24 +33,24 @@ func (sp Spec) normalize() Spec {
 // validate checks what can be checked without I/O. The strategy's own
 // parameter rules, the account and the symbol are checked by the service.
 func (sp Spec) validate() error {
-	if sp.Name == "" || len(sp.Name) > maxNameLen || !printable(sp.Name) {
-		return invalid("name", "1 to %d printable characters", maxNameLen)
+	if sp.Name == "" || len(sp.Name) > maxNameLen || !names.Valid(sp.Name) {
+		return invalid("name", "1 to %d bytes of visible text, without control, invisible or direction-changing characters", maxNameLen)
 	}
-	if sp.Strategy == "" || len(sp.Strategy) > 64 || !printable(sp.Strategy) || strings.ContainsAny(sp.Strategy, " /") {
+	if sp.Strategy == "" || len(sp.Strategy) > 64 || !names.Valid(sp.Strategy) || strings.ContainsAny(sp.Strategy, " /") {
 		return invalid("strategy", "a strategy name is required")
 	}
 	if len(sp.Params) > maxParams {
 		return invalid("params", "at most %d parameters", maxParams)
 	}
 	for k, v := range sp.Params {
-		if k == "" || len(k) > 64 || !printable(k) || len(v) > maxParamLen || !printable(v) {
-			return invalid("params", "parameter %q: names up to 64 and values up to %d printable characters", k, maxParamLen)
+		if k == "" || len(k) > 64 || !names.Valid(k) || len(v) > maxParamLen || !names.Valid(v) {
+			return invalid("params", "parameter %+q: names up to 64 and values up to %d bytes of visible text", k, maxParamLen)
 		}
 	}
 	if sp.AccountID <= 0 {
 		return invalid("account_id", "an account id is required")
 	}
-	if sp.Symbol == "" || len(sp.Symbol) > maxSymbolLen || !printable(sp.Symbol) || strings.ContainsAny(sp.Symbol, " :/") {
+	if sp.Symbol == "" || len(sp.Symbol) > maxSymbolLen || !names.Valid(sp.Symbol) || strings.ContainsAny(sp.Symbol, " :/") {
 		return invalid("symbol", "1 to %d characters without spaces", maxSymbolLen)
 	}
 	if !sp.Timeframe.Valid() {
@@ -131,15 +132,4 @@ func positiveMoney(field string, v decimal.Decimal) error {
 		return invalid(field, "a positive amount with at most 8 decimals")
 	}
 	return nil
-}
-
-// printable rejects control characters, which have no place in names and
-// would corrupt logs.
-func printable(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return false
-		}
-	}
-	return true
 }

@@ -49,6 +49,44 @@ func (s *Server) usersError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// DeviceHeader carries the trusted-device token a client kept from its
+// last login (the device_token field of the answer). Browsers need not
+// send it: the same token comes back in the DeviceCookie.
+const DeviceHeader = "STC-Device"
+
+// DeviceCookie is the HttpOnly cookie a login sets with the trusted-device
+// token, scoped to the login route so it goes nowhere else.
+const DeviceCookie = "stc_device"
+
+// deviceCookiePath is the only path the device cookie is sent to.
+const deviceCookiePath = "/api/v2/auth/login"
+
+// deviceToken returns the trusted-device token r carries: the header if
+// set, else the cookie. Validity is the users service's business.
+func deviceToken(r *http.Request) string {
+	if v := r.Header.Get(DeviceHeader); v != "" {
+		return v
+	}
+	if c, err := r.Cookie(DeviceCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// sessionJSON is the answer of register and login; it sets the device
+// cookie as a side effect.
+func sessionJSON(w http.ResponseWriter, sess users.Session) map[string]any {
+	out := map[string]any{"user": toUserJSON(sess.User), "token": sess.Token, "expires_at": sess.ExpiresAt}
+	if sess.DeviceToken != "" {
+		out["device_token"], out["device_expires_at"] = sess.DeviceToken, sess.DeviceExpiresAt
+		http.SetCookie(w, &http.Cookie{
+			Name: DeviceCookie, Value: sess.DeviceToken, Path: deviceCookiePath, Expires: sess.DeviceExpiresAt,
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+		})
+	}
+	return out
+}
+
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	var body credentialsBody
 	if e := decodeJSON(w, r, &body); e != nil {
@@ -60,9 +98,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.usersError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"user": toUserJSON(sess.User), "token": sess.Token, "expires_at": sess.ExpiresAt,
-	})
+	writeJSON(w, http.StatusCreated, sessionJSON(w, sess))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -71,12 +107,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	sess, err := s.users.Login(r.Context(), body.Email, body.Password, s.addr.of(r))
+	sess, err := s.users.Login(r.Context(), users.LoginRequest{
+		Email: body.Email, Password: body.Password, Address: s.addr.of(r), DeviceToken: deviceToken(r),
+	})
 	if err != nil {
 		s.usersError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": sess.Token, "expires_at": sess.ExpiresAt, "user": toUserJSON(sess.User)})
+	writeJSON(w, http.StatusOK, sessionJSON(w, sess))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -53,7 +53,7 @@ type Plugins interface {
 // (*users.Service).
 type Users interface {
 	Register(ctx context.Context, email, password string) (users.Session, error)
-	Login(ctx context.Context, email, password, ip string) (users.Session, error)
+	Login(ctx context.Context, req users.LoginRequest) (users.Session, error)
 	Logout(ctx context.Context, p users.Principal) error
 	Authenticate(ctx context.Context, token string) (users.Principal, error)
 	User(ctx context.Context, id int64) (users.User, error)

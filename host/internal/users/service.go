@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/names"
 	"github.com/stc-trading/stc/host/internal/store"
 )
 
@@ -20,6 +20,12 @@ type Options struct {
 	SessionTTL time.Duration
 	// MaxAPIKeys caps a user's live API keys (default 20).
 	MaxAPIKeys int
+	// DeviceTTL is how long a trusted-device token lives (default 90
+	// days); each login with it replaces it with a fresh one.
+	DeviceTTL time.Duration
+	// MaxDevices caps a user's trusted devices (default 10); a login
+	// beyond it forgets the oldest.
+	MaxDevices int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -40,13 +46,20 @@ type Service struct {
 const lastUsedGranularity = time.Minute
 
 // NewService returns a Service over st. hasher does the password work;
-// throttle limits failed logins per account and per client address.
+// throttle is the login throttling policy, whose counts are kept in st so
+// that every host sharing the database enforces one limit.
 func NewService(st *store.Store, hasher *auth.Hasher, throttle *auth.Throttle, opts Options, log hclog.Logger) *Service {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 14 * 24 * time.Hour
 	}
 	if opts.MaxAPIKeys <= 0 {
 		opts.MaxAPIKeys = 20
+	}
+	if opts.DeviceTTL <= 0 {
+		opts.DeviceTTL = 90 * 24 * time.Hour
+	}
+	if opts.MaxDevices <= 0 {
+		opts.MaxDevices = 10
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -60,20 +73,28 @@ func NewService(st *store.Store, hasher *auth.Hasher, throttle *auth.Throttle, o
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 // Session is a freshly issued login token. Token is the secret; it is
-// never stored and cannot be shown again.
+// never stored and cannot be shown again. DeviceToken is the trusted-device
+// token issued with it (see Login).
 type Session struct {
-	User      User
-	Token     string
-	ExpiresAt time.Time
+	User            User
+	Token           string
+	ExpiresAt       time.Time
+	DeviceToken     string
+	DeviceExpiresAt time.Time
 }
 
-// Register creates a user with role user and logs them in.
+// Register creates a user with role user and logs them in, trusting the
+// registering device.
 func (s *Service) Register(ctx context.Context, email, password string) (Session, error) {
 	u, err := s.CreateUser(ctx, email, password, RoleUser)
 	if err != nil {
 		return Session{}, err
 	}
-	return s.issueSession(ctx, u)
+	sess, err := s.issueSession(ctx, u)
+	if err != nil {
+		return Session{}, err
+	}
+	return s.trustDevice(ctx, sess, 0)
 }
 
 // CreateUser creates a user with role without logging in (`stc user
@@ -145,48 +166,6 @@ func (r userRow) user() User {
 	return User{ID: r.ID, Email: r.Email, Role: Role(r.Role), CreatedAt: fromMS(r.CreatedAt)}
 }
 
-// Login checks email and password and issues a session token. ip is the
-// client address for throttling. Every failure is ErrInvalidCredentials
-// or a *ThrottledError; neither says whether the email exists.
-func (s *Service) Login(ctx context.Context, email, password, ip string) (Session, error) {
-	account := auth.NormalizeAccount(email)
-	now := s.now()
-	if ok, wait := s.throttle.Allow(account, ip, now); !ok {
-		return Session{}, &ThrottledError{RetryAfter: wait}
-	}
-	norm, emailErr := NormalizeEmail(email)
-	var row userRow
-	err := emailErr
-	if err == nil {
-		err = s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
-			return tx.GetContext(ctx, &row, tx.Rebind(
-				"SELECT id, email, role, created_at, password_hash FROM users WHERE email = ?"), norm)
-		})
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, ErrInvalidEmail) {
-		return Session{}, fmt.Errorf("users: login: %w", err)
-	}
-	if err != nil {
-		// Same work as a real check, so timing does not reveal the email.
-		s.hasher.DummyVerify(password)
-		s.throttle.Failure(account, ip, now)
-		return Session{}, ErrInvalidCredentials
-	}
-	ok, rehash, err := s.hasher.Verify(password, row.PasswordHash)
-	if err != nil {
-		return Session{}, fmt.Errorf("users: stored hash of user %d: %w", row.ID, err)
-	}
-	if !ok {
-		s.throttle.Failure(account, ip, now)
-		return Session{}, ErrInvalidCredentials
-	}
-	s.throttle.Success(account, ip)
-	if rehash {
-		s.rehash(ctx, row.ID, password)
-	}
-	return s.issueSession(ctx, row.user())
-}
-
 // rehash upgrades a hash made with weaker parameters; failure only means
 // the next login tries again.
 func (s *Service) rehash(ctx context.Context, userID int64, password string) {
@@ -235,7 +214,8 @@ type tokenRow struct {
 // Authenticate resolves a bearer token to the principal it acts for. Any
 // problem with the token is ErrUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
-	if _, err := auth.ParseToken(token); err != nil {
+	// A device token is well formed but authenticates nothing.
+	if prefix, err := auth.ParseToken(token); err != nil || prefix == auth.PrefixDevice {
 		return Principal{}, ErrUnauthenticated
 	}
 	hash := auth.HashToken(token)
@@ -316,15 +296,13 @@ func (s *Service) Exists(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-// validKeyName accepts 1–100 printable characters.
+// validKeyName accepts 1–100 bytes that pass the names rule.
 func validKeyName(name string) error {
 	if name == "" || len(name) > 100 {
 		return fmt.Errorf("%w: name must be 1 to 100 bytes", ErrInvalidInput)
 	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("%w: name must be printable text", ErrInvalidInput)
-		}
+	if err := names.Check(name); err != nil {
+		return fmt.Errorf("%w: name must be visible text without control, invisible or direction-changing characters", ErrInvalidInput)
 	}
 	return nil
 }
@@ -333,13 +311,27 @@ func validKeyName(name string) error {
 // revoked before before, and returns how many it deleted. Such a token
 // already fails authentication and no list shows it; pruning only bounds
 // the table (every login adds a session). The host keeps them 30 days
-// after their end.
+// after their end. It also deletes the trusted devices that expired
+// before before and the login attempts that left the throttle's window,
+// which no limit counts any more, and includes them in the count.
 func (s *Service) PruneTokens(ctx context.Context, before time.Time) (int64, error) {
 	n, err := s.st.Prune(ctx, `DELETE FROM auth_tokens WHERE id IN
 		(SELECT id FROM auth_tokens WHERE expires_at < ? UNION SELECT id FROM auth_tokens WHERE revoked_at < ? LIMIT ?)`,
 		ms(before), ms(before))
 	if err != nil {
 		return n, fmt.Errorf("users: prune tokens: %w", err)
+	}
+	d, err := s.st.Prune(ctx, `DELETE FROM login_devices WHERE id IN
+		(SELECT id FROM login_devices WHERE expires_at < ? LIMIT ?)`, ms(before))
+	n += d
+	if err != nil {
+		return n, fmt.Errorf("users: prune trusted devices: %w", err)
+	}
+	a, err := s.st.Prune(ctx, `DELETE FROM login_attempts WHERE id IN
+		(SELECT id FROM login_attempts WHERE at <= ? LIMIT ?)`, ms(s.now().Add(-s.throttle.Config().Window)))
+	n += a
+	if err != nil {
+		return n, fmt.Errorf("users: prune login attempts: %w", err)
 	}
 	return n, nil
 }

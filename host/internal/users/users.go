@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stc-trading/stc/host/internal/auth"
+	"github.com/stc-trading/stc/host/internal/names"
 )
 
 // Role is what a user may do beyond their own objects.
@@ -102,8 +103,9 @@ var (
 	ErrNotFound = errors.New("users: not found")
 )
 
-// ThrottledError is a login refused because of too many recent failures
-// for the account or the client address.
+// ThrottledError is a login refused, before any password check, because
+// the throttle's limits for the account, the client address or the
+// trusted device are reached (or a progressive wait has not passed).
 type ThrottledError struct {
 	RetryAfter time.Duration
 }
@@ -118,13 +120,18 @@ const maxEmailBytes = 254
 // NormalizeEmail validates an address and returns the form STC stores:
 // trimmed and lower-cased, so "Bob@X.com" and "bob@x.com" are one user.
 // Display names ("Bob <bob@x.com>") are refused: the field holds an
-// address only.
+// address only. So are the characters package names refuses (bidi
+// controls, zero-width characters, ...), which would let two addresses
+// look the same.
 func NormalizeEmail(s string) (string, error) {
 	// Validity first: ToLower would turn invalid bytes into U+FFFD.
 	valid := utf8.ValidString(s)
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" || len(s) > maxEmailBytes || !valid {
 		return "", fmt.Errorf("%w: must be an address of at most %d bytes", ErrInvalidEmail, maxEmailBytes)
+	}
+	if err := names.Check(s); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidEmail, err)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {

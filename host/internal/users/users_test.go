@@ -37,11 +37,23 @@ func (c *clock) Add(d time.Duration) {
 
 func newService(t *testing.T, s *store.Store) (*users.Service, *clock) {
 	t.Helper()
+	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	return serviceWithClock(t, s, c), c
+}
+
+// serviceWithClock is newService on a given clock, so that several
+// services (hosts) can share one.
+func serviceWithClock(t testing.TB, s *store.Store, c *clock) *users.Service {
+	t.Helper()
 	// OWASP's floor keeps the suite fast; production uses DefaultParams.
 	h, err := auth.NewHasher(auth.OWASPMinimum(), 0)
 	require.NoError(t, err)
-	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	return users.NewService(s, h, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{Now: c.Now, SessionTTL: time.Hour}, nil), c
+	return users.NewService(s, h, auth.NewThrottle(limits), users.Options{Now: c.Now, SessionTTL: time.Hour}, nil)
+}
+
+// login logs in without a trusted-device token.
+func login(svc *users.Service, email, password, addr string) (users.Session, error) {
+	return svc.Login(context.Background(), users.LoginRequest{Email: email, Password: password, Address: addr})
 }
 
 func TestRegisterLoginLogout(t *testing.T) {
@@ -61,7 +73,7 @@ func TestRegisterLoginLogout(t *testing.T) {
 		_, err = svc.Register(ctx, "alice@example.com", pw)
 		assert.ErrorIs(t, err, users.ErrEmailTaken)
 
-		login, err := svc.Login(ctx, "ALICE@example.com", pw, "10.0.0.1")
+		login, err := login(svc, "ALICE@example.com", pw, "10.0.0.1")
 		require.NoError(t, err)
 		assert.NotEqual(t, sess.Token, login.Token, "each login gets its own token")
 
@@ -88,25 +100,26 @@ func TestLoginFailuresRevealNothing(t *testing.T) {
 		svc, clk := newService(t, s)
 		_, err := svc.Register(ctx, "bob@example.com", pw)
 		require.NoError(t, err)
-		_, wrongPw := svc.Login(ctx, "bob@example.com", "wrong password!", "10.0.0.2")
-		_, noUser := svc.Login(ctx, "nobody@example.com", pw, "10.0.0.2")
-		_, badEmail := svc.Login(ctx, "not an email", pw, "10.0.0.2")
+		_, wrongPw := login(svc, "bob@example.com", "wrong password!", "10.0.0.2")
+		_, noUser := login(svc, "nobody@example.com", pw, "10.0.0.2")
+		_, badEmail := login(svc, "not an email", pw, "10.0.0.2")
 		for _, err := range []error{wrongPw, noUser, badEmail} {
 			require.ErrorIs(t, err, users.ErrInvalidCredentials)
 			assert.Equal(t, users.ErrInvalidCredentials.Error(), err.Error(), "one message for every failure")
 		}
-		// Per-account throttle: 5 failures lock the account, even with
-		// the right password, until the window passes.
-		for range 4 {
-			_, _ = svc.Login(ctx, "bob@example.com", "wrong password!", "10.0.0.3")
+		// A throttled answer says nothing either: an unknown email is
+		// throttled exactly like a known one.
+		for _, email := range []string{"bob@example.com", "nobody@example.com"} {
+			for i := range limits.PerSource {
+				clk.Add(time.Minute) // past the progressive delays
+				_, err := login(svc, email, "wrong password!", "10.0.0.3")
+				require.ErrorIs(t, err, users.ErrInvalidCredentials, "%s attempt %d", email, i+1)
+			}
+			_, err := login(svc, email, pw, "10.0.0.3")
+			var th *users.ThrottledError
+			require.ErrorAs(t, err, &th, email)
+			assert.Positive(t, th.RetryAfter)
 		}
-		_, err = svc.Login(ctx, "bob@example.com", pw, "10.0.0.4")
-		var th *users.ThrottledError
-		require.ErrorAs(t, err, &th)
-		assert.Positive(t, th.RetryAfter)
-		clk.Add(16 * time.Minute)
-		_, err = svc.Login(ctx, "bob@example.com", pw, "10.0.0.4")
-		assert.NoError(t, err)
 	})
 }
 
@@ -140,8 +153,10 @@ func TestAPIKeys(t *testing.T) {
 		assert.ErrorIs(t, err, users.ErrInvalidInput, "a user cannot mint an admin key")
 		_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "ci", Scopes: []string{"everything"}})
 		assert.ErrorIs(t, err, users.ErrInvalidInput)
-		_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "", Scopes: []string{"read"}})
-		assert.ErrorIs(t, err, users.ErrInvalidInput)
+		for _, name := range []string{"", "ci\u202ekey", "c\u200bi", "\u2067ci\u2069", "ci\n"} {
+			_, _, err = svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: name, Scopes: []string{"read"}})
+			assert.ErrorIs(t, err, users.ErrInvalidInput, "%+q", name)
+		}
 
 		key, secret, err := svc.CreateAPIKey(ctx, ap, users.NewAPIKey{Name: "grafana", Scopes: []string{"read"}})
 		require.NoError(t, err)
@@ -194,7 +209,7 @@ func TestAdminRole(t *testing.T) {
 		svc, _ := newService(t, s)
 		_, err := svc.CreateUser(ctx, "ops@example.com", pw, users.RoleAdmin)
 		require.NoError(t, err)
-		sess, err := svc.Login(ctx, "ops@example.com", pw, "127.0.0.1")
+		sess, err := login(svc, "ops@example.com", pw, "127.0.0.1")
 		require.NoError(t, err)
 		p, err := svc.Authenticate(ctx, sess.Token)
 		require.NoError(t, err)
@@ -217,7 +232,12 @@ func TestNormalizeEmail(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got)
 	}
-	for _, in := range []string{"", "a", "a@b", "Bob <bob@x.com>", "a@@b.com", "a b@c.com", string([]byte{0xff}) + "@x.com"} {
+	for _, in := range []string{"", "a", "a@b", "Bob <bob@x.com>", "a@@b.com", "a b@c.com", string([]byte{0xff}) + "@x.com",
+		// Direction-changing and invisible characters would let two
+		// addresses look alike.
+		"rtl\u202e@example.com", "use\u200bra@example.com", "\u2066bob@example.com\u2069", "bob@exa\u00admple.com",
+		"bob\ufeff@example.com", "bob@example.com\u200e", "bo\u3164b@example.com",
+	} {
 		_, err := users.NormalizeEmail(in)
 		assert.ErrorIs(t, err, users.ErrInvalidEmail, "%q", in)
 	}
@@ -241,7 +261,7 @@ func TestPruneTokens(t *testing.T) {
 		require.NoError(t, svc.RevokeAPIKey(ctx, first.User.ID, gone.ID))
 
 		clk.Add(2 * time.Hour) // the first session expired an hour ago
-		second, err := svc.Login(ctx, "alice@example.com", pw, "192.0.2.1")
+		second, err := login(svc, "alice@example.com", pw, "192.0.2.1")
 		require.NoError(t, err)
 		_, soon, err := svc.CreateAPIKey(ctx, principal(t, svc, second.Token), users.NewAPIKey{Name: "soon", Scopes: []string{"read"}, ExpiresAt: clk.Now().Add(time.Minute)})
 		require.NoError(t, err)
