@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,13 +68,21 @@ func toTradeJSON(t trading.Trade) tradeJSON {
 }
 
 func (s *Server) tradingError(w http.ResponseWriter, r *http.Request, err error) {
-	var risk *trading.RiskError
+	var (
+		risk  *trading.RiskError
+		field *trading.FieldError
+	)
 	switch {
 	case errors.As(err, &risk):
 		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "risk_limit", Message: risk.Message,
 			Details: map[string]any{"rule": risk.Rule}})
+	case errors.Is(err, trading.ErrAccountNotFound):
+		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such account",
+			Details: map[string]any{"field": "account_id"}})
 	case errors.Is(err, trading.ErrNotFound):
 		writeError(w, notFound("no such trade"))
+	case errors.As(err, &field):
+		writeError(w, fieldError(field.Field, field.Message))
 	case errors.Is(err, trading.ErrInvalidRequest):
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
 	case errors.Is(err, trading.ErrIdempotencyConflict):
@@ -328,6 +337,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"totals": toStatsRow(st.Totals), "bots": rows})
 }
 
+// limitsJSON is the user's limits as GET and PUT answer them.
 type limitsJSON struct {
 	MaxStake        json.Number `json:"max_stake"`
 	MaxOpenTrades   int         `json:"max_open_trades"`
@@ -337,54 +347,154 @@ type limitsJSON struct {
 	CooldownSeconds int64       `json:"cooldown_seconds"`
 }
 
+func toLimitsJSON(l trading.Limits) limitsJSON {
+	return limitsJSON{MaxStake: json.Number(l.MaxStake.String()), MaxOpenTrades: l.MaxOpenTrades,
+		MaxTradesPerDay: l.MaxTradesPerDay, MaxDailyLoss: json.Number(l.MaxDailyLoss.String()), CooldownLosses: l.CooldownLosses,
+		CooldownSeconds: int64(l.Cooldown / time.Second)}
+}
+
 func (s *Server) getLimits(w http.ResponseWriter, r *http.Request) {
 	l, err := s.trading.Limits(r.Context(), mustPrincipal(r).UserID)
 	if err != nil {
 		s.tradingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, limitsJSON{MaxStake: json.Number(l.MaxStake.String()), MaxOpenTrades: l.MaxOpenTrades,
-		MaxTradesPerDay: l.MaxTradesPerDay, MaxDailyLoss: json.Number(l.MaxDailyLoss.String()), CooldownLosses: l.CooldownLosses,
-		CooldownSeconds: int64(l.Cooldown / time.Second)})
+	writeJSON(w, http.StatusOK, toLimitsJSON(l))
 }
 
-// money parses an optional non-negative amount; empty is zero (no limit).
-func money(field string, n json.Number) (decimal.Decimal, *apiError) {
-	if n == "" {
-		return decimal.Zero, nil
-	}
-	d, err := decimal.NewFromString(n.String())
-	if err != nil || d.IsNegative() {
-		return d, fieldError(field, field+" must be a number ≥ 0 (0: no limit)")
-	}
-	return d, nil
+// optNumber is a JSON number field of a partial update. It tells a field
+// left out (set false) from one sent as null, which is refused rather
+// than read as "no limit": a limit is switched off only by an explicit 0.
+type optNumber struct {
+	set, null bool
+	n         json.Number
 }
 
+// UnmarshalJSON implements json.Unmarshaler; it runs only for a field
+// that is present.
+func (o *optNumber) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if string(b) == "null" {
+		o.null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.n)
+}
+
+// limitsBody is a PUT /api/v2/user/limits body. Every field is optional:
+// what is sent changes, what is left out keeps its value.
+type limitsBody struct {
+	MaxStake        optNumber `json:"max_stake"`
+	MaxOpenTrades   optNumber `json:"max_open_trades"`
+	MaxTradesPerDay optNumber `json:"max_trades_per_day"`
+	MaxDailyLoss    optNumber `json:"max_daily_loss"`
+	CooldownLosses  optNumber `json:"cooldown_losses"`
+	CooldownSeconds optNumber `json:"cooldown_seconds"`
+}
+
+// limitAmount parses an amount limit: 0 (no limit) or a positive amount
+// below the money columns' bound with at most their 8 decimals. More
+// decimals are refused rather than rounded, so 0.000000001 can never be
+// stored as 0 ("no limit").
+func limitAmount(field string, o optNumber) (*decimal.Decimal, *apiError) {
+	if !o.set {
+		return nil, nil
+	}
+	msg := fmt.Sprintf("%s must be 0 (no limit) or a positive amount below 1000000000000 with at most %d decimals",
+		field, trading.LimitDecimals)
+	if o.null {
+		return nil, fieldError(field, msg+"; leave it out to keep it")
+	}
+	d, err := decimal.NewFromString(o.n.String())
+	if err != nil || d.IsNegative() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
+		return nil, fieldError(field, msg)
+	}
+	if !d.Equal(d.Round(trading.LimitDecimals)) {
+		if d.Round(trading.LimitDecimals).IsZero() {
+			return nil, fieldError(field, fmt.Sprintf("%s %s rounds to 0, which would switch the limit off; %s", field, o.n, msg))
+		}
+		return nil, fieldError(field, msg)
+	}
+	return &d, nil
+}
+
+// limitCount parses a count limit: an integer from 0 (no limit) to max.
+func limitCount(field string, o optNumber, max int64) (*int64, *apiError) {
+	if !o.set {
+		return nil, nil
+	}
+	msg := fmt.Sprintf("%s must be an integer from 0 (no limit) to %d", field, max)
+	if o.null {
+		return nil, fieldError(field, msg+"; leave it out to keep it")
+	}
+	n, err := strconv.ParseInt(o.n.String(), 10, 64)
+	if err != nil || n < 0 || n > max {
+		return nil, fieldError(field, msg)
+	}
+	return &n, nil
+}
+
+// update turns the body into the service's update, checking every field
+// against its column.
+func (b limitsBody) update() (trading.LimitsUpdate, *apiError) {
+	var u trading.LimitsUpdate
+	var e *apiError
+	if u.MaxStake, e = limitAmount(trading.FieldMaxStake, b.MaxStake); e != nil {
+		return u, e
+	}
+	if u.MaxDailyLoss, e = limitAmount(trading.FieldMaxDailyLoss, b.MaxDailyLoss); e != nil {
+		return u, e
+	}
+	for _, c := range []struct {
+		field string
+		src   optNumber
+		dst   **int
+	}{
+		{trading.FieldMaxOpenTrades, b.MaxOpenTrades, &u.MaxOpenTrades},
+		{trading.FieldMaxTradesPerDay, b.MaxTradesPerDay, &u.MaxTradesPerDay},
+		{trading.FieldCooldownLosses, b.CooldownLosses, &u.CooldownLosses},
+	} {
+		n, e := limitCount(c.field, c.src, trading.MaxLimitCount)
+		if e != nil {
+			return u, e
+		}
+		if n != nil {
+			v := int(*n)
+			*c.dst = &v
+		}
+	}
+	secs, e := limitCount(trading.FieldCooldown, b.CooldownSeconds, int64(trading.MaxUserCooldown/time.Second))
+	if e != nil {
+		return u, e
+	}
+	if secs != nil {
+		d := time.Duration(*secs) * time.Second
+		u.Cooldown = &d
+	}
+	if u.Empty() {
+		return u, badRequest("validation_failed", "send at least one of max_stake, max_open_trades, max_trades_per_day, "+
+			"max_daily_loss, cooldown_losses, cooldown_seconds")
+	}
+	return u, nil
+}
+
+// putLimits changes the limits the body sends and keeps the others: a
+// limit left out is never switched off. 0 switches a limit off.
 func (s *Server) putLimits(w http.ResponseWriter, r *http.Request) {
-	var body limitsJSON
+	var body limitsBody
 	if e := decodeJSON(w, r, &body); e != nil {
 		writeError(w, e)
 		return
 	}
-	var l trading.Limits
-	var e *apiError
-	if l.MaxStake, e = money("max_stake", body.MaxStake); e != nil {
+	u, e := body.update()
+	if e != nil {
 		writeError(w, e)
 		return
 	}
-	if l.MaxDailyLoss, e = money("max_daily_loss", body.MaxDailyLoss); e != nil {
-		writeError(w, e)
-		return
-	}
-	if body.MaxOpenTrades < 0 || body.MaxTradesPerDay < 0 || body.CooldownLosses < 0 || body.CooldownSeconds < 0 || body.CooldownSeconds > 7*24*3600 {
-		writeError(w, badRequest("validation_failed", "limits must be ≥ 0 (0: no limit); cooldown_seconds at most a week"))
-		return
-	}
-	l.MaxOpenTrades, l.MaxTradesPerDay, l.CooldownLosses = body.MaxOpenTrades, body.MaxTradesPerDay, body.CooldownLosses
-	l.Cooldown = time.Duration(body.CooldownSeconds) * time.Second
-	if err := s.trading.SetLimits(r.Context(), mustPrincipal(r).UserID, l); err != nil {
+	l, err := s.trading.UpdateLimits(r.Context(), mustPrincipal(r).UserID, u)
+	if err != nil {
 		s.tradingError(w, r, err)
 		return
 	}
-	s.getLimits(w, r)
+	writeJSON(w, http.StatusOK, toLimitsJSON(l))
 }
