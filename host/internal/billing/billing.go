@@ -92,6 +92,9 @@ type Plan struct {
 	TrialDays int
 	// MaxBots caps the user's bots.
 	MaxBots int
+	// MaxAccounts caps the user's broker accounts that are not
+	// disconnected.
+	MaxAccounts int
 	// Brokers lists the brokers the plan may use; "*" means any.
 	Brokers []string
 	// Strategies lists the strategies the plan may use; "*" means any.
@@ -129,6 +132,9 @@ type Entitlements struct {
 	Status Status
 	// MaxBots caps the user's bots.
 	MaxBots int
+	// MaxAccounts caps the user's broker accounts that are not
+	// disconnected.
+	MaxAccounts int
 	// Brokers and Strategies are the allowed names; "*" means any.
 	Brokers, Strategies []string
 	// LiveTrading allows real-money accounts and orders.

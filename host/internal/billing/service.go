@@ -98,7 +98,7 @@ func (s *Service) Entitlements(ctx context.Context, userID int64) (Entitlements,
 			return err
 		}
 		ent = Entitlements{
-			PlanID: plan.ID, Status: status, MaxBots: plan.MaxBots,
+			PlanID: plan.ID, Status: status, MaxBots: plan.MaxBots, MaxAccounts: plan.MaxAccounts,
 			Brokers: plan.Brokers, Strategies: plan.Strategies,
 			LiveTrading: plan.LiveTrading, Until: until,
 		}

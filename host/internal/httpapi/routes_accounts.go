@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/schema"
 )
@@ -40,8 +41,15 @@ func toAccountJSON(a accounts.Account) accountJSON {
 // broker password is the client's mistake (422), not STC's 401: the STC
 // token was fine.
 func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error) {
-	var sf *accounts.SecondFactorError
+	var (
+		sf    *accounts.SecondFactorError
+		limit *accounts.LimitError
+	)
 	switch {
+	case errors.As(err, &limit):
+		writeError(w, &apiError{Status: http.StatusForbidden, Code: "account_limit",
+			Message: cleanMessage(err, ""),
+			Details: map[string]any{"max_accounts": limit.Max}})
 	case errors.As(err, &sf):
 		writeError(w, &apiError{Status: http.StatusConflict, Code: "second_factor_required",
 			Message: "the broker sent a verification code; repeat the request with credentials.code",
@@ -83,8 +91,21 @@ func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error
 	case errors.Is(err, broker.ErrUnavailable):
 		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"})
 	default:
-		s.internalError(w, r, err)
+		s.storeError(w, r, err)
 	}
+}
+
+// storeError answers a store failure. A value the database refuses as out
+// of range for its column can only have come from the request (every
+// input is checked against its column first; this is the backstop), so it
+// is the client's 400, never a 500; anything else is an internal error.
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrInvalidValue) {
+		s.log.Warn("the database refused a value of a request", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeError(w, badRequest("validation_failed", "a value is out of the range STC can store"))
+		return
+	}
+	s.internalError(w, r, err)
 }
 
 func (s *Server) connectAccount(w http.ResponseWriter, r *http.Request) {

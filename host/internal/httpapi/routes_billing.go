@@ -22,6 +22,7 @@ type planJSON struct {
 	PeriodDays  int      `json:"period_days"`
 	TrialDays   int      `json:"trial_days"`
 	MaxBots     int      `json:"max_bots"`
+	MaxAccounts int      `json:"max_accounts"`
 	Brokers     []string `json:"brokers"`
 	Strategies  []string `json:"strategies"`
 	LiveTrading bool     `json:"live_trading"`
@@ -30,6 +31,7 @@ type planJSON struct {
 type entitlementsJSON struct {
 	PlanID      string     `json:"plan_id"`
 	MaxBots     int        `json:"max_bots"`
+	MaxAccounts int        `json:"max_accounts"`
 	Brokers     []string   `json:"brokers"`
 	Strategies  []string   `json:"strategies"`
 	LiveTrading bool       `json:"live_trading"`
@@ -52,7 +54,7 @@ func (s *Server) billingError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, billing.ErrInvalidGrant):
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
 	default:
-		s.internalError(w, r, err)
+		s.storeError(w, r, err)
 	}
 }
 
@@ -66,7 +68,7 @@ func (s *Server) plans(w http.ResponseWriter, r *http.Request) {
 	for i, p := range plans {
 		price, _ := p.Price.Float64()
 		out[i] = planJSON{ID: p.ID, Name: p.Name, Price: price, Currency: p.Currency, PeriodDays: p.PeriodDays,
-			TrialDays: p.TrialDays, MaxBots: p.MaxBots, Brokers: nonNil(p.Brokers), Strategies: nonNil(p.Strategies), LiveTrading: p.LiveTrading}
+			TrialDays: p.TrialDays, MaxBots: p.MaxBots, MaxAccounts: p.MaxAccounts, Brokers: nonNil(p.Brokers), Strategies: nonNil(p.Strategies), LiveTrading: p.LiveTrading}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }
@@ -91,7 +93,7 @@ func (s *Server) subscriptionJSON(r *http.Request, userID int64) (subscriptionJS
 		return subscriptionJSON{}, err
 	}
 	out := subscriptionJSON{PlanID: ent.PlanID, Status: "none", Entitlements: entitlementsJSON{
-		PlanID: ent.PlanID, MaxBots: ent.MaxBots, Brokers: nonNil(ent.Brokers), Strategies: nonNil(ent.Strategies),
+		PlanID: ent.PlanID, MaxBots: ent.MaxBots, MaxAccounts: ent.MaxAccounts, Brokers: nonNil(ent.Brokers), Strategies: nonNil(ent.Strategies),
 		LiveTrading: ent.LiveTrading, Until: optTime(ent.Until),
 	}}
 	if ok {

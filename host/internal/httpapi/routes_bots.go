@@ -101,7 +101,7 @@ func (s *Server) botsError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, bots.ErrAccountNotConnected):
 		writeError(w, &apiError{Status: http.StatusConflict, Code: "account_disconnected", Message: cleanMessage(err, "")})
 	default:
-		s.internalError(w, r, err)
+		s.storeError(w, r, err)
 	}
 }
 
