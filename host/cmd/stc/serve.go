@@ -267,6 +267,17 @@ func serve(ctx context.Context, args []string) error {
 	botSvc := bots.NewService(db, bots.Deps{
 		Strategies: m, Market: data, Accounts: ten.accounts, Entitlements: ten.billing, Trader: bots.FromTrading(trader),
 	}, bots.Options{}, log.Named("bots"))
+	// A change of plan (a webhook event, an admin grant) applies at once:
+	// the cached entitlements are dropped and the bots the new plan does
+	// not allow are paused, instead of trading on until the caches expire.
+	ten.billing.OnChange(func(ctx context.Context, userID int64) {
+		trader.ForgetUser(userID)
+		if n, err := botSvc.EntitlementsChanged(ctx, userID); err != nil {
+			log.Error("applying a plan change to the user's bots", "user_id", userID, "error", err)
+		} else if n > 0 {
+			log.Info("paused bots the new plan does not allow", "user_id", userID, "bots", n)
+		}
+	})
 
 	// Re-open every connected account's broker session (the host
 	// restarted); plugin restarts are covered by the supervisor itself.
