@@ -131,6 +131,14 @@ func (s *Server) grantSubscription(w http.ResponseWriter, r *http.Request) {
 		g.Status = billing.StatusActive
 	}
 	if body.CurrentPeriodEnd != nil {
+		// The zero time is the service's "open-ended"; sent as a date
+		// (0001-01-01T00:00:00Z) it is a mistake, not a lifetime plan.
+		// Leave the field out, or send null, for an open-ended grant.
+		if t := *body.CurrentPeriodEnd; t.IsZero() || t.Unix() <= 0 {
+			writeError(w, fieldError("current_period_end",
+				"current_period_end must be a time after 1970 (RFC 3339); leave it out or send null for an open-ended grant"))
+			return
+		}
 		g.PeriodEnd = *body.CurrentPeriodEnd
 	}
 	if _, err := s.billing.Grant(r.Context(), id, g); err != nil {
