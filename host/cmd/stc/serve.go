@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/config"
@@ -262,16 +263,42 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Re-open every connected account's broker session (the host
-	// restarted); plugin restarts are covered by the supervisor itself.
 	// workCtx ends the background work on any return, not only on a
 	// signal, so the waits below can never hang an early error return.
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
+	trader := trading.NewService(db, ten.accounts, entitlementPolicy{ten.billing}, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL}, log.Named("trading"))
+	botSvc := bots.NewService(db, bots.Deps{
+		Strategies: m, Market: data, Accounts: ten.accounts, Entitlements: ten.billing, Trader: bots.FromTrading(trader),
+	}, bots.Options{}, log.Named("bots"))
+	// A change of plan (a webhook event, an admin grant) applies at once:
+	// the cached entitlements are dropped and the bots the new plan does
+	// not allow are paused, instead of trading on until the caches expire.
+	ten.billing.OnChange(func(ctx context.Context, userID int64) {
+		trader.ForgetUser(userID)
+		if n, err := botSvc.EntitlementsChanged(ctx, userID); err != nil {
+			log.Error("applying a plan change to the user's bots", "user_id", userID, "error", err)
+		} else if n > 0 {
+			log.Info("paused bots the new plan does not allow", "user_id", userID, "bots", n)
+		}
+	})
+
+	// Re-open every connected account's broker session (the host
+	// restarted); plugin restarts are covered by the supervisor itself.
+	// The accounts of running bots go first, and the bots start as soon as
+	// those are back, so however many accounts other users have, the bots
+	// wait only for their own.
+	botAccounts, err := botSvc.RunningAccounts(workCtx)
+	if err != nil {
+		return err
+	}
+	botAccountsReady := make(chan struct{})
 	resumeDone := make(chan struct{})
 	go func() {
 		defer close(resumeDone)
-		resumed, failed, err := ten.accounts.ResumeAll(workCtx)
+		resumed, failed, err := ten.accounts.ResumeAll(workCtx, accounts.ResumeOptions{
+			First: botAccounts, FirstDone: func() { close(botAccountsReady) },
+		})
 		if err != nil {
 			log.Error("resuming broker sessions", "error", err)
 		}
@@ -284,7 +311,6 @@ func serve(ctx context.Context, args []string) error {
 	// Trading settles and reconciles in the background; bots resume and
 	// run. Both stop when ctx ends (SIGTERM), before the market data and
 	// the plugins they use are closed (defers run in reverse).
-	trader := trading.NewService(db, ten.accounts, entitlementPolicy{ten.billing}, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL}, log.Named("trading"))
 	tradingDone := make(chan struct{})
 	go func() { defer close(tradingDone); trader.Run(workCtx) }()
 	defer func() { stopWork(); <-tradingDone }()
@@ -316,15 +342,16 @@ func serve(ctx context.Context, args []string) error {
 			}})
 	}()
 	defer func() { stopWork(); <-housekeeping }()
-	botSvc := bots.NewService(db, bots.Deps{
-		Strategies: m, Market: data, Accounts: ten.accounts, Entitlements: ten.billing, Trader: bots.FromTrading(trader),
-	}, bots.Options{}, log.Named("bots"))
 	botsDone := make(chan struct{})
 	go func() {
 		defer close(botsDone)
-		// Bots resume only once the accounts have: a bot whose account
-		// is still reconnecting would otherwise pause itself for nothing.
-		<-resumeDone
+		// Bots resume once their accounts have: a bot whose account is
+		// still reconnecting would otherwise pause itself for nothing.
+		select {
+		case <-botAccountsReady:
+		case <-workCtx.Done():
+			return
+		}
 		if err := botSvc.Run(workCtx); err != nil && workCtx.Err() == nil {
 			log.Error("bot runner stopped", "error", err)
 		}

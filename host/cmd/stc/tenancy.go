@@ -112,6 +112,15 @@ func (p entitlementPolicy) CheckConnect(ctx context.Context, userID int64, broke
 	return p.check(ctx, userID, brokerName, mode, accounts.ErrNotEntitled)
 }
 
+// AccountLimit is the plan's limit of broker accounts.
+func (p entitlementPolicy) AccountLimit(ctx context.Context, userID int64) (int, error) {
+	ent, err := p.billing.Entitlements(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return ent.MaxAccounts, nil
+}
+
 // accountsAPI is the account manager as the API uses it: an account with
 // trades the broker has still to resolve cannot be disconnected (they
 // would have no session to settle through), and disconnecting one pauses

@@ -105,6 +105,10 @@ type Policy interface {
 	// CheckConnect returns nil when the user's plan allows an account at
 	// brokerName in mode, and an error wrapping ErrNotEntitled otherwise.
 	CheckConnect(ctx context.Context, userID int64, brokerName string, mode broker.Mode) error
+	// AccountLimit returns how many broker accounts the user's plan
+	// allows at once (every account that is not disconnected counts);
+	// 0 means no limit.
+	AccountLimit(ctx context.Context, userID int64) (int, error)
 }
 
 // Brokers hands out broker plugin handles; *pluginmgr.Manager satisfies it.
@@ -133,6 +137,9 @@ var (
 	ErrInvalidRequest = errors.New("accounts: invalid request")
 	// ErrUnknownBroker: no broker plugin of that name is installed.
 	ErrUnknownBroker = errors.New("accounts: unknown broker")
+	// ErrAccountLimit: the user has as many accounts as the plan allows;
+	// the error is a *LimitError.
+	ErrAccountLimit = errors.New("accounts: account limit reached")
 	// ErrBusy: the account cannot be changed now (for example, it has
 	// trades the broker has still to resolve); the caller may retry later.
 	ErrBusy = errors.New("accounts: account busy")
@@ -159,6 +166,21 @@ func (e *SecondFactorError) Error() string {
 // broker.ErrSecondFactorRequired.
 func (e *SecondFactorError) Unwrap() error { return e.Err }
 
+// LimitError refuses a connect that would take the user over the plan's
+// account limit. errors.Is(err, ErrAccountLimit) holds.
+type LimitError struct {
+	// Max is the plan's limit.
+	Max int
+}
+
+// Error implements error.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("accounts: your plan allows %d connected broker accounts; disconnect one or upgrade", e.Max)
+}
+
+// Is makes errors.Is(err, ErrAccountLimit) true.
+func (e *LimitError) Is(target error) bool { return target == ErrAccountLimit }
+
 // credentialsPurpose binds sealed credentials to their use in the AAD.
 const credentialsPurpose = "broker-credentials"
 
@@ -169,8 +191,8 @@ const (
 	liveTimeout = 3 * time.Second
 	// liveConcurrency bounds parallel balance checks in List.
 	liveConcurrency = 8
-	// resumeConcurrency bounds parallel logins in ResumeAll; they are
-	// network calls to brokers that may rate-limit.
+	// resumeConcurrency bounds parallel logins in ResumeAll by default;
+	// they are network calls to brokers that may rate-limit.
 	resumeConcurrency = 8
 )
 

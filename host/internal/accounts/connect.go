@@ -59,6 +59,10 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 	if err := m.policy.CheckConnect(ctx, userID, in.broker, in.mode); err != nil {
 		return Account{}, fmt.Errorf("accounts: connect %s in %s mode: %w", in.broker, in.mode, err)
 	}
+	limit, err := m.policy.AccountLimit(ctx, userID)
+	if err != nil {
+		return Account{}, fmt.Errorf("accounts: account limit: %w", err)
+	}
 	if err := checkAgainstMetadata(&in, h.Session("").Metadata()); err != nil {
 		return Account{}, err
 	}
@@ -68,7 +72,7 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 	}
 	defer unlock()
 
-	c, err := m.claim(ctx, userID, in)
+	c, err := m.claim(ctx, userID, in, limit)
 	if err != nil {
 		return Account{}, err
 	}
@@ -99,8 +103,10 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 
 // claim finds or creates the account row and stores the sealed
 // credentials on it before the login, so that a plugin restart racing
-// with the login can already re-open the session from the database.
-func (m *Manager) claim(ctx context.Context, userID int64, in connectInput) (claim, error) {
+// with the login can already re-open the session from the database. A new
+// account, or a disconnected one coming back, must fit under limit (the
+// plan's account limit; 0: none).
+func (m *Manager) claim(ctx context.Context, userID int64, in connectInput, limit int) (claim, error) {
 	var c claim
 	mode := in.mode.String()
 	err := m.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
@@ -112,6 +118,11 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput) (cla
 		if in.login != "" {
 			var err error
 			if c.prev, found, err = findByLogin(tx, userID, in.broker, mode, in.login); err != nil {
+				return err
+			}
+		}
+		if !found || c.prev.Status == string(StatusDisconnected) {
+			if err := m.checkLimit(ctx, tx, userID, limit); err != nil {
 				return err
 			}
 		}
@@ -139,6 +150,31 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput) (cla
 		return setCredentials(tx, userID, c.id, sealed, keyID, status, "")
 	})
 	return c, err
+}
+
+// checkLimit refuses one more account when userID already has limit
+// accounts that are not disconnected. On PostgreSQL it locks the user's
+// row first, so connects of one user on several hosts cannot both pass
+// (on one host the user's lock already serializes them; SQLite has a
+// single writer).
+func (m *Manager) checkLimit(ctx context.Context, tx *sqlx.Tx, userID int64, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	if m.st.Dialect() == store.DialectPostgres {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM users WHERE id = ? FOR UPDATE`), userID); err != nil {
+			return fmt.Errorf("accounts: lock user %d: %w", userID, store.MapError(err))
+		}
+	}
+	n, err := countActive(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	if n >= limit {
+		return &LimitError{Max: limit}
+	}
+	return nil
 }
 
 // reasonAwaitingCode is the status reason of an account that a Connect

@@ -49,12 +49,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// policy is the entitlement service of the tests: the listed brokers, and
-// real mode only when real is set.
+// policy is the entitlement service of the tests: the listed brokers,
+// real mode only when real is set, and at most maxAccounts accounts (0:
+// no limit).
 type policy struct {
-	brokers map[string]bool
-	real    bool
+	brokers     map[string]bool
+	real        bool
+	maxAccounts int
 }
+
+func (p policy) AccountLimit(context.Context, int64) (int, error) { return p.maxAccounts, nil }
 
 func (p policy) CheckConnect(_ context.Context, _ int64, name string, mode broker.Mode) error {
 	if !p.brokers[name] {

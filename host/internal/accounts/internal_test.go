@@ -99,3 +99,22 @@ func FuzzValidateConnect(f *testing.F) {
 		}
 	})
 }
+
+// Users take turns in the resume order, each user's accounts in their
+// own order, and the accounts asked for first are split off in order.
+func TestResumeOrder(t *testing.T) {
+	t.Parallel()
+	rs := []row{{ID: 1, UserID: 7}, {ID: 2, UserID: 7}, {ID: 3, UserID: 7}, {ID: 4, UserID: 8}, {ID: 5, UserID: 9}, {ID: 6, UserID: 9}}
+	ids := func(rs []row) []int64 {
+		var out []int64
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	assert.Equal(t, []int64{1, 4, 5, 2, 6, 3}, ids(fairOrder(rs)))
+	assert.Empty(t, fairOrder(nil))
+	first, rest := splitFirst(rs, []int64{6, 2, 99})
+	assert.Equal(t, []int64{2, 6}, ids(first))
+	assert.Equal(t, []int64{1, 3, 4, 5}, ids(rest))
+}

@@ -153,7 +153,7 @@ func TestResumeAllAfterHostRestart(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, accounts.StatusError, got.Status, "the live check sees no session yet")
 
-		resumed, failed, err := e.m.ResumeAll(ctx)
+		resumed, failed, err := e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, 2, resumed)
 		assert.Zero(t, failed)
@@ -183,7 +183,7 @@ func TestResumeNeedsSecondFactorAgain(t *testing.T) {
 	require.NoError(t, err)
 
 	e.restart(nil)
-	resumed, failed, err := e.m.ResumeAll(ctx)
+	resumed, failed, err := e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, resumed)
 	assert.Equal(t, 1, failed)

@@ -13,14 +13,42 @@ import (
 	"github.com/stc-trading/stc/sdk/broker"
 )
 
+// ResumeOptions shape ResumeAll.
+type ResumeOptions struct {
+	// First are accounts to re-open before all others: those that running
+	// bots trade on, so the bots can start while the other accounts are
+	// still resuming. Ids that are not resumable are ignored.
+	First []int64
+	// FirstDone, when set, is called once every account of First has been
+	// tried (at once when there are none, and also when listing the
+	// accounts fails), before any other account is.
+	FirstDone func()
+	// Concurrency bounds the logins in flight; default 8.
+	Concurrency int
+}
+
 // ResumeAll re-opens, at host start, the session of every account that
 // should have one (connected, or in error or interrupted while connecting
-// when the host stopped), a few at a time. Each account's outcome is
-// recorded on it: connected, second_factor_required (the broker wants a
-// code again: the user must reconnect) or error with a reason; failed
-// counts the latter two (an account disconnected meanwhile counts as
-// neither). err reports only a failure to list the accounts.
-func (m *Manager) ResumeAll(ctx context.Context) (resumed, failed int, err error) {
+// when the host stopped). The accounts of opts.First go first, then the
+// others; within each group the users take turns (one account of each
+// user, then the next of each), and a user's accounts resume side by side
+// (they share the user's lock), so a user with many accounts delays
+// neither the bots of others nor their accounts by more than their share
+// of the opts.Concurrency logins in flight.
+//
+// Each account's outcome is recorded on it: connected,
+// second_factor_required (the broker wants a code again: the user must
+// reconnect) or error with a reason; failed counts the latter two (an
+// account disconnected meanwhile counts as neither). err reports only a
+// failure to list the accounts.
+func (m *Manager) ResumeAll(ctx context.Context, opts ResumeOptions) (resumed, failed int, err error) {
+	firstDone := func() {
+		if f := opts.FirstDone; f != nil {
+			opts.FirstDone = nil
+			f()
+		}
+	}
+	defer firstDone()
 	var rs []row
 	if err := m.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
 		var err error
@@ -29,16 +57,14 @@ func (m *Manager) ResumeAll(ctx context.Context) (resumed, failed int, err error
 	}); err != nil {
 		return 0, 0, err
 	}
+	first, rest := splitFirst(rs, opts.First)
+	workers := opts.Concurrency
+	if workers <= 0 {
+		workers = resumeConcurrency
+	}
 	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, resumeConcurrency)
-	)
-	for _, r := range rs {
-		wg.Go(func() { // owned by ResumeAll, which waits below
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			ok, skipped := m.resume(ctx, r)
+		mu    sync.Mutex
+		tally = func(ok, skipped bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -48,20 +74,86 @@ func (m *Manager) ResumeAll(ctx context.Context) (resumed, failed int, err error
 			default:
 				failed++
 			}
+		}
+	)
+	for i, group := range [][]row{fairOrder(first), fairOrder(rest)} {
+		if i == 1 {
+			firstDone()
+		}
+		m.resumeGroup(ctx, group, workers, tally)
+	}
+	m.log.Info("resumed broker sessions", "resumed", resumed, "failed", failed, "first", len(first))
+	return resumed, failed, nil
+}
+
+// resumeGroup resumes rs in order with at most workers logins at once,
+// and returns when all have been tried.
+func (m *Manager) resumeGroup(ctx context.Context, rs []row, workers int, tally func(ok, skipped bool)) {
+	queue := make(chan row)
+	var wg sync.WaitGroup
+	for range min(workers, len(rs)) {
+		wg.Go(func() { // owned by resumeGroup, which waits below
+			for r := range queue {
+				tally(m.resume(ctx, r))
+			}
 		})
 	}
+	for _, r := range rs {
+		queue <- r
+	}
+	close(queue)
 	wg.Wait()
-	m.log.Info("resumed broker sessions", "resumed", resumed, "failed", failed)
-	return resumed, failed, nil
+}
+
+// splitFirst separates the rows whose id is in ids, keeping the order.
+func splitFirst(rs []row, ids []int64) (first, rest []row) {
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, r := range rs {
+		if want[r.ID] {
+			first = append(first, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	return first, rest
+}
+
+// fairOrder orders rs so that users take turns: the first account of each
+// user (users in the order they first appear), then the second of each,
+// and so on. A user with hundreds of accounts then takes one place in each
+// round rather than the whole front of the queue.
+func fairOrder(rs []row) []row {
+	var users []int64
+	byUser := make(map[int64][]row)
+	for _, r := range rs {
+		if _, ok := byUser[r.UserID]; !ok {
+			users = append(users, r.UserID)
+		}
+		byUser[r.UserID] = append(byUser[r.UserID], r)
+	}
+	out := make([]row, 0, len(rs))
+	for round := 0; len(out) < len(rs); round++ {
+		for _, u := range users {
+			if list := byUser[u]; round < len(list) {
+				out = append(out, list[round])
+			}
+		}
+	}
+	return out
 }
 
 // resume re-opens one account's session from its stored credentials and
 // records the outcome in the account owner's scope. It holds the user's
-// lock throughout and re-reads the row first, so an account disconnected
-// since the listing is left alone (and counted as neither).
+// lock shared throughout (so the user's other accounts resume alongside,
+// while a Connect or Disconnect of the user waits) and re-reads the row
+// first, so an account disconnected since the listing is left alone (and
+// counted as neither).
 func (m *Manager) resume(ctx context.Context, listed row) (ok, skipped bool) {
 	log := m.log.With("user_id", listed.UserID, "account_id", listed.ID, "broker", listed.Broker)
-	unlock, err := m.lockUser(ctx, listed.UserID)
+	unlock, err := m.users.RLock(ctx, listed.UserID)
 	if err != nil {
 		log.Warn("could not resume broker session", "reason", reason(err))
 		return false, false

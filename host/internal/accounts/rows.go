@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -88,6 +89,17 @@ func findByLogin(tx *sqlx.Tx, userID int64, brokerName, mode, login string) (row
 		return row{}, false, nil
 	}
 	return rs[0], true, nil
+}
+
+// countActive counts userID's accounts that are not disconnected: those a
+// plan's account limit counts.
+func countActive(ctx context.Context, tx *sqlx.Tx, userID int64) (int, error) {
+	var n int
+	if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT count(*) FROM broker_accounts WHERE user_id = ? AND status <> ?`),
+		userID, string(StatusDisconnected)); err != nil {
+		return 0, fmt.Errorf("accounts: count accounts: %w", store.MapError(err))
+	}
+	return n, nil
 }
 
 // findPending returns userID's only account at (brokerName, mode) waiting

@@ -55,7 +55,7 @@ func TestRotateKeys(t *testing.T) {
 
 		// Dropping k1 too early: nothing decrypts, nothing resumes.
 		e.restart(parse(k2))
-		resumed, failed, err := e.m.ResumeAll(ctx)
+		resumed, failed, err := e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 		require.NoError(t, err)
 		assert.Zero(t, resumed)
 		assert.Equal(t, 2, failed)
@@ -80,7 +80,7 @@ func TestRotateKeys(t *testing.T) {
 
 		// k1 removed: every account resumes (the error ones too).
 		e.restart(parse(k2))
-		resumed, failed, err = e.m.ResumeAll(ctx)
+		resumed, failed, err = e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, 2, resumed)
 		assert.Zero(t, failed)
@@ -124,7 +124,7 @@ func TestCopiedCredentialsDoNotDecrypt(t *testing.T) {
 		}
 
 		e.restart(nil)
-		resumed, failed, err := e.m.ResumeAll(ctx)
+		resumed, failed, err := e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, 1, resumed, "alice's own account")
 		assert.Equal(t, 2, failed)
@@ -200,7 +200,7 @@ func TestCanaryPasswordNeverLeaks(t *testing.T) {
 
 	// The host restarts and resumes.
 	e.restart(nil)
-	resumed, _, err := e.m.ResumeAll(ctx)
+	resumed, _, err := e.m.ResumeAll(ctx, accounts.ResumeOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 1, resumed)
 	scanEnv(e)

@@ -13,9 +13,11 @@
 package billing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -92,6 +94,9 @@ type Plan struct {
 	TrialDays int
 	// MaxBots caps the user's bots.
 	MaxBots int
+	// MaxAccounts caps the user's broker accounts that are not
+	// disconnected.
+	MaxAccounts int
 	// Brokers lists the brokers the plan may use; "*" means any.
 	Brokers []string
 	// Strategies lists the strategies the plan may use; "*" means any.
@@ -129,6 +134,9 @@ type Entitlements struct {
 	Status Status
 	// MaxBots caps the user's bots.
 	MaxBots int
+	// MaxAccounts caps the user's broker accounts that are not
+	// disconnected.
+	MaxAccounts int
 	// Brokers and Strategies are the allowed names; "*" means any.
 	Brokers, Strategies []string
 	// LiveTrading allows real-money accounts and orders.
@@ -197,12 +205,43 @@ type WebhookResult struct {
 }
 
 // Service is the billing service. It is safe for concurrent use; it keeps
-// no state of its own, so every answer reflects the database at once.
+// no state of its own but its change listeners (OnChange), so every answer
+// reflects the database at once.
 type Service struct {
 	st       *store.Store
 	verifier *webhook.Verifier
 	now      func() time.Time
 	log      hclog.Logger
+
+	mu        sync.Mutex
+	listeners []func(ctx context.Context, userID int64)
+}
+
+// OnChange registers f to be called after each change of a user's
+// subscription is committed (a webhook event applied, an admin grant),
+// with the user's id, so that whoever caches entitlements (the bot
+// runner, the trading service) can drop them and act on the new plan at
+// once. f runs on the caller's goroutine, with a context that is not
+// cancelled when the request's is; it must not call OnChange. A
+// redelivered or ignored event calls nothing.
+func (s *Service) OnChange(f func(ctx context.Context, userID int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, f)
+}
+
+// changed tells the listeners that userID's subscription changed.
+func (s *Service) changed(ctx context.Context, userID int64) {
+	if userID <= 0 {
+		return
+	}
+	s.mu.Lock()
+	fs := slices.Clone(s.listeners)
+	s.mu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	for _, f := range fs {
+		f(ctx, userID)
+	}
 }
 
 // NewService returns a Service over st. verifier checks webhook signatures;

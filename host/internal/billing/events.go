@@ -97,6 +97,7 @@ func (s *Service) HandleWebhook(ctx context.Context, signatureHeader string, bod
 			"user_id", res.UserID, "outcome", res.Outcome)
 	default:
 		s.log.Info("billing event applied", "event_id", res.EventID, "type", res.Type, "user_id", res.UserID)
+		s.changed(ctx, res.UserID)
 	}
 	return res, nil
 }

@@ -16,7 +16,7 @@ import (
 
 // planColumns is the column list planRow scans.
 const planColumns = `id, name, price, currency, period_days, trial_days, max_bots,
-	brokers, strategies, live_trading, public`
+	max_accounts, brokers, strategies, live_trading, public`
 
 // planRow mirrors a plans row. decimal.Decimal scans PostgreSQL NUMERIC and
 // SQLite TEXT alike.
@@ -28,6 +28,7 @@ type planRow struct {
 	PeriodDays  int             `db:"period_days"`
 	TrialDays   int             `db:"trial_days"`
 	MaxBots     int             `db:"max_bots"`
+	MaxAccounts int             `db:"max_accounts"`
 	Brokers     string          `db:"brokers"`
 	Strategies  string          `db:"strategies"`
 	LiveTrading bool            `db:"live_trading"`
@@ -37,7 +38,7 @@ type planRow struct {
 func (r planRow) plan() Plan {
 	return Plan{
 		ID: r.ID, Name: r.Name, Price: r.Price, Currency: r.Currency,
-		PeriodDays: r.PeriodDays, TrialDays: r.TrialDays, MaxBots: r.MaxBots,
+		PeriodDays: r.PeriodDays, TrialDays: r.TrialDays, MaxBots: r.MaxBots, MaxAccounts: r.MaxAccounts,
 		Brokers: splitList(r.Brokers), Strategies: splitList(r.Strategies),
 		LiveTrading: r.LiveTrading, Public: r.Public,
 	}

@@ -98,7 +98,7 @@ func (s *Service) Entitlements(ctx context.Context, userID int64) (Entitlements,
 			return err
 		}
 		ent = Entitlements{
-			PlanID: plan.ID, Status: status, MaxBots: plan.MaxBots,
+			PlanID: plan.ID, Status: status, MaxBots: plan.MaxBots, MaxAccounts: plan.MaxAccounts,
 			Brokers: plan.Brokers, Strategies: plan.Strategies,
 			LiveTrading: plan.LiveTrading, Until: until,
 		}
@@ -158,6 +158,7 @@ func (s *Service) Grant(ctx context.Context, userID int64, g Grant) (Subscriptio
 	}
 	s.log.Info("subscription granted", "user_id", userID, "plan", g.PlanID, "status", g.Status,
 		"period_end", g.PeriodEnd)
+	s.changed(ctx, userID)
 	return row.subscription(now), nil
 }
 

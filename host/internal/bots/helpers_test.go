@@ -47,6 +47,11 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 // in stc serve.
 type policy struct{ bill *billing.Service }
 
+func (p policy) AccountLimit(ctx context.Context, userID int64) (int, error) {
+	ent, err := p.bill.Entitlements(ctx, userID)
+	return ent.MaxAccounts, err
+}
+
 func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mode broker.Mode) error {
 	ent, err := p.bill.Entitlements(ctx, userID)
 	if err != nil {

@@ -202,6 +202,9 @@ type entCache struct {
 	s  *Service
 	mu sync.Mutex
 	m  map[int64]entEntry
+	// gen counts forgets, so an answer read before a forget is not stored
+	// after it (it may predate the change that caused the forget).
+	gen uint64
 }
 
 type entEntry struct {
@@ -215,6 +218,7 @@ func (c *entCache) get(ctx context.Context, userID int64) (billing.Entitlements,
 	now := c.s.opts.Now()
 	c.mu.Lock()
 	e, ok := c.m[userID]
+	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < c.s.opts.EntitlementTTL {
 		return e.ent, nil
@@ -224,7 +228,9 @@ func (c *entCache) get(ctx context.Context, userID int64) (billing.Entitlements,
 		return billing.Entitlements{}, err
 	}
 	c.mu.Lock()
-	c.m[userID] = entEntry{ent: ent, at: now}
+	if c.gen == gen {
+		c.m[userID] = entEntry{ent: ent, at: now}
+	}
 	c.mu.Unlock()
 	return ent, nil
 }
@@ -232,6 +238,7 @@ func (c *entCache) get(ctx context.Context, userID int64) (billing.Entitlements,
 func (c *entCache) forget(userID int64) {
 	c.mu.Lock()
 	delete(c.m, userID)
+	c.gen++
 	c.mu.Unlock()
 }
 

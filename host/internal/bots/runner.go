@@ -191,6 +191,22 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
+// RunningAccounts returns the accounts that running bots trade on, of
+// every user: the host re-opens their sessions first at start
+// (accounts.ResumeOptions.First), so bots need not wait for every other
+// account.
+func (s *Service) RunningAccounts(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := s.st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+		return tx.Select(&ids, tx.Rebind(`SELECT DISTINCT account_id FROM bots WHERE status = ? ORDER BY account_id`),
+			string(StatusRunning))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bots: accounts of running bots: %w", err)
+	}
+	return ids, nil
+}
+
 // resumeAll starts the bots found running, a few at a time. A bot that
 // cannot start for a lasting reason goes to error (strategy gone) or
 // paused (account gone, plan lapsed); a transient failure (plugin

@@ -288,3 +288,24 @@ func TestProgressionStakes(t *testing.T) {
 func accountsConnect(name string) accountsRequest {
 	return accountsRequest{Broker: "paper", Credentials: map[string]string{"username": name, "password": "pw-" + name}}
 }
+
+// The accounts of running bots, for the host to re-open first at start.
+func TestRunningAccounts(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	e := newEnv(t, st, envOpts{})
+	e.run()
+	ctx := ctxT(t)
+	alice, aliceAcct := e.user("alice", "pro")
+	bob, bobAcct := e.user("bob", "")
+	_, idle := e.user("carol", "")
+	for _, u := range []struct{ user, acct int64 }{{alice, aliceAcct}, {alice, aliceAcct}, {bob, bobAcct}} {
+		b, err := e.svc.Create(ctx, u.user, rsiSpec(u.acct))
+		require.NoError(t, err)
+		_, err = e.svc.Start(ctx, u.user, b.ID)
+		require.NoError(t, err)
+	}
+	ids, err := e.svc.RunningAccounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{aliceAcct, bobAcct}, ids)
+	assert.NotContains(t, ids, idle)
+}

@@ -67,7 +67,7 @@ func outcome(tr trading.Trade, err error) error {
 	switch {
 	case errors.Is(err, trading.ErrRiskLimit):
 		return fmt.Errorf("%w: %w", ErrRiskLimit, err)
-	case errors.Is(err, trading.ErrAccountNotConnected), errors.Is(err, trading.ErrNotFound):
+	case errors.Is(err, trading.ErrAccountNotConnected), errors.Is(err, trading.ErrAccountNotFound), errors.Is(err, trading.ErrNotFound):
 		return fmt.Errorf("%w: %w", ErrAccountNotConnected, err)
 	case errors.Is(err, trading.ErrNotEntitled):
 		return fmt.Errorf("%w: %w", ErrNotEntitled, err)

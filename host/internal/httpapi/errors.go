@@ -56,10 +56,19 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
 }
 
-// failure answers an error no mapping claimed: a broker or plugin failure
-// is a 502/503/504 with a fixed message, anything else a 500. Either way
+// failure answers an error no mapping claimed: a value a column refuses is
+// the client's 400 (every input is checked first; this is the backstop), a
+// broker or plugin failure is a 502/503/504 with a fixed message, anything
+// else a 500. Either way
 // the error text, which may name processes and paths, goes to the log only.
 func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrInvalidValue) {
+		// A value the validation let through but a column refuses: still
+		// the client's input, never a 500.
+		s.log.Warn("the database refused a value of a request", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeError(w, badRequest("validation_failed", "a value is out of the range STC can store"))
+		return
+	}
 	if e, ok := upstreamFailure(err); ok {
 		s.log.Warn("broker request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "error", err)
 		writeError(w, e)

@@ -97,6 +97,11 @@ func (p policy) CheckTrade(ctx context.Context, userID int64, name string, mode 
 	return nil
 }
 
+func (p policy) AccountLimit(ctx context.Context, userID int64) (int, error) {
+	ent, err := p.b.Entitlements(ctx, userID)
+	return ent.MaxAccounts, err
+}
+
 func (p policy) CheckConnect(ctx context.Context, userID int64, name string, mode broker.Mode) error {
 	ent, err := p.b.Entitlements(ctx, userID)
 	if err != nil {

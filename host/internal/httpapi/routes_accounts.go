@@ -40,8 +40,15 @@ func toAccountJSON(a accounts.Account) accountJSON {
 // broker password is the client's mistake (422), not STC's 401: the STC
 // token was fine.
 func (s *Server) accountsError(w http.ResponseWriter, r *http.Request, err error) {
-	var sf *accounts.SecondFactorError
+	var (
+		sf    *accounts.SecondFactorError
+		limit *accounts.LimitError
+	)
 	switch {
+	case errors.As(err, &limit):
+		writeError(w, &apiError{Status: http.StatusForbidden, Code: "account_limit",
+			Message: cleanMessage(err, ""),
+			Details: map[string]any{"max_accounts": limit.Max}})
 	case errors.As(err, &sf):
 		writeError(w, &apiError{Status: http.StatusConflict, Code: "second_factor_required",
 			Message: "the broker sent a verification code; repeat the request with credentials.code",

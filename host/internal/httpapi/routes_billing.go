@@ -21,6 +21,7 @@ type planJSON struct {
 	PeriodDays  int      `json:"period_days"`
 	TrialDays   int      `json:"trial_days"`
 	MaxBots     int      `json:"max_bots"`
+	MaxAccounts int      `json:"max_accounts"`
 	Brokers     []string `json:"brokers"`
 	Strategies  []string `json:"strategies"`
 	LiveTrading bool     `json:"live_trading"`
@@ -29,6 +30,7 @@ type planJSON struct {
 type entitlementsJSON struct {
 	PlanID      string     `json:"plan_id"`
 	MaxBots     int        `json:"max_bots"`
+	MaxAccounts int        `json:"max_accounts"`
 	Brokers     []string   `json:"brokers"`
 	Strategies  []string   `json:"strategies"`
 	LiveTrading bool       `json:"live_trading"`
@@ -51,7 +53,7 @@ func (s *Server) billingError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, billing.ErrInvalidGrant):
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
 	default:
-		s.internalError(w, r, err)
+		s.failure(w, r, err)
 	}
 }
 
@@ -65,7 +67,7 @@ func (s *Server) plans(w http.ResponseWriter, r *http.Request) {
 	for i, p := range plans {
 		price, _ := p.Price.Float64()
 		out[i] = planJSON{ID: p.ID, Name: p.Name, Price: price, Currency: p.Currency, PeriodDays: p.PeriodDays,
-			TrialDays: p.TrialDays, MaxBots: p.MaxBots, Brokers: nonNil(p.Brokers), Strategies: nonNil(p.Strategies), LiveTrading: p.LiveTrading}
+			TrialDays: p.TrialDays, MaxBots: p.MaxBots, MaxAccounts: p.MaxAccounts, Brokers: nonNil(p.Brokers), Strategies: nonNil(p.Strategies), LiveTrading: p.LiveTrading}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }
@@ -90,7 +92,7 @@ func (s *Server) subscriptionJSON(r *http.Request, userID int64) (subscriptionJS
 		return subscriptionJSON{}, err
 	}
 	out := subscriptionJSON{PlanID: ent.PlanID, Status: "none", Entitlements: entitlementsJSON{
-		PlanID: ent.PlanID, MaxBots: ent.MaxBots, Brokers: nonNil(ent.Brokers), Strategies: nonNil(ent.Strategies),
+		PlanID: ent.PlanID, MaxBots: ent.MaxBots, MaxAccounts: ent.MaxAccounts, Brokers: nonNil(ent.Brokers), Strategies: nonNil(ent.Strategies),
 		LiveTrading: ent.LiveTrading, Until: optTime(ent.Until),
 	}}
 	if ok {
@@ -128,6 +130,14 @@ func (s *Server) grantSubscription(w http.ResponseWriter, r *http.Request) {
 		g.Status = billing.StatusActive
 	}
 	if body.CurrentPeriodEnd != nil {
+		// The zero time is the service's "open-ended"; sent as a date
+		// (0001-01-01T00:00:00Z) it is a mistake, not a lifetime plan.
+		// Leave the field out, or send null, for an open-ended grant.
+		if t := *body.CurrentPeriodEnd; t.IsZero() || t.Unix() <= 0 {
+			writeError(w, fieldError("current_period_end",
+				"current_period_end must be a time after 1970 (RFC 3339); leave it out or send null for an open-ended grant"))
+			return
+		}
 		g.PeriodEnd = *body.CurrentPeriodEnd
 	}
 	if _, err := s.billing.Grant(r.Context(), id, g); err != nil {
@@ -165,6 +175,6 @@ func (s *Server) billingWebhook(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, webhook.ErrMalformedEvent):
 		writeError(w, badRequest("invalid_event", cleanMessage(err, "")))
 	default:
-		s.internalError(w, r, err)
+		s.failure(w, r, err)
 	}
 }

@@ -67,13 +67,21 @@ func toTradeJSON(t trading.Trade) tradeJSON {
 }
 
 func (s *Server) tradingError(w http.ResponseWriter, r *http.Request, err error) {
-	var risk *trading.RiskError
+	var (
+		risk  *trading.RiskError
+		field *trading.FieldError
+	)
 	switch {
 	case errors.As(err, &risk):
 		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "risk_limit", Message: risk.Message,
 			Details: map[string]any{"rule": risk.Rule}})
+	case errors.Is(err, trading.ErrAccountNotFound):
+		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such account",
+			Details: map[string]any{"field": "account_id"}})
 	case errors.Is(err, trading.ErrNotFound):
 		writeError(w, notFound("no such trade"))
+	case errors.As(err, &field):
+		writeError(w, fieldError(field.Field, field.Message))
 	case errors.Is(err, trading.ErrInvalidRequest):
 		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
 	case errors.Is(err, trading.ErrIdempotencyConflict):
@@ -334,65 +342,4 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		rows[i] = toStatsRow(row)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"totals": toStatsRow(st.Totals), "bots": rows})
-}
-
-type limitsJSON struct {
-	MaxStake        json.Number `json:"max_stake"`
-	MaxOpenTrades   int         `json:"max_open_trades"`
-	MaxTradesPerDay int         `json:"max_trades_per_day"`
-	MaxDailyLoss    json.Number `json:"max_daily_loss"`
-	CooldownLosses  int         `json:"cooldown_losses"`
-	CooldownSeconds int64       `json:"cooldown_seconds"`
-}
-
-func (s *Server) getLimits(w http.ResponseWriter, r *http.Request) {
-	l, err := s.trading.Limits(r.Context(), mustPrincipal(r).UserID)
-	if err != nil {
-		s.tradingError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, limitsJSON{MaxStake: json.Number(l.MaxStake.String()), MaxOpenTrades: l.MaxOpenTrades,
-		MaxTradesPerDay: l.MaxTradesPerDay, MaxDailyLoss: json.Number(l.MaxDailyLoss.String()), CooldownLosses: l.CooldownLosses,
-		CooldownSeconds: int64(l.Cooldown / time.Second)})
-}
-
-// money parses an optional non-negative amount; empty is zero (no limit).
-func money(field string, n json.Number) (decimal.Decimal, *apiError) {
-	if n == "" {
-		return decimal.Zero, nil
-	}
-	d, err := decimal.NewFromString(n.String())
-	if err != nil || d.IsNegative() {
-		return d, fieldError(field, field+" must be a number ≥ 0 (0: no limit)")
-	}
-	return d, nil
-}
-
-func (s *Server) putLimits(w http.ResponseWriter, r *http.Request) {
-	var body limitsJSON
-	if e := decodeJSON(w, r, &body); e != nil {
-		writeError(w, e)
-		return
-	}
-	var l trading.Limits
-	var e *apiError
-	if l.MaxStake, e = money("max_stake", body.MaxStake); e != nil {
-		writeError(w, e)
-		return
-	}
-	if l.MaxDailyLoss, e = money("max_daily_loss", body.MaxDailyLoss); e != nil {
-		writeError(w, e)
-		return
-	}
-	if body.MaxOpenTrades < 0 || body.MaxTradesPerDay < 0 || body.CooldownLosses < 0 || body.CooldownSeconds < 0 || body.CooldownSeconds > 7*24*3600 {
-		writeError(w, badRequest("validation_failed", "limits must be ≥ 0 (0: no limit); cooldown_seconds at most a week"))
-		return
-	}
-	l.MaxOpenTrades, l.MaxTradesPerDay, l.CooldownLosses = body.MaxOpenTrades, body.MaxTradesPerDay, body.CooldownLosses
-	l.Cooldown = time.Duration(body.CooldownSeconds) * time.Second
-	if err := s.trading.SetLimits(r.Context(), mustPrincipal(r).UserID, l); err != nil {
-		s.tradingError(w, r, err)
-		return
-	}
-	s.getLimits(w, r)
 }

@@ -45,7 +45,7 @@ func (s *Server) usersError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, users.ErrNotFound):
 		writeError(w, notFound("not found"))
 	default:
-		s.internalError(w, r, err)
+		s.failure(w, r, err)
 	}
 }
 

@@ -89,7 +89,7 @@ type Trading interface {
 	List(ctx context.Context, userID int64, f trading.Filter) ([]trading.Trade, int64, error)
 	Stats(ctx context.Context, userID int64, from, to time.Time) (trading.Stats, error)
 	Limits(ctx context.Context, userID int64) (trading.Limits, error)
-	SetLimits(ctx context.Context, userID int64, l trading.Limits) error
+	UpdateLimits(ctx context.Context, userID int64, u trading.LimitsUpdate) (trading.Limits, error)
 }
 
 // Bots manages users' bots (*bots.Service).

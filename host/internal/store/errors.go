@@ -20,6 +20,12 @@ var (
 	// ErrInvalidKey: a (broker, symbol, timeframe) key is empty, too long for
 	// its column, or holds control characters; nothing was written.
 	ErrInvalidKey = errors.New("store: invalid candle key")
+	// ErrInvalidValue: a value does not fit its column or breaks a CHECK
+	// constraint (PostgreSQL class 22 "data exception" and 23514, SQLite
+	// SQLITE_CONSTRAINT_CHECK and SQLITE_TOOBIG). Callers validate their
+	// input against the columns first; this catches what slips through, so
+	// a value a client sent is never answered as a server error.
+	ErrInvalidValue = errors.New("store: value out of range for its column")
 	// ErrInvalidURL: the database url names no supported store.
 	ErrInvalidURL = errors.New("store: invalid database url")
 	// errRetry marks a transaction that lost a race (serialization failure,
@@ -33,6 +39,10 @@ const (
 	pqUniqueViolation      = "23505"
 	pqSerializationFailure = "40001"
 	pqDeadlockDetected     = "40P01"
+	pqCheckViolation       = "23514"
+	// pqDataException is the class of out-of-range numbers, too-long
+	// strings, invalid text representations and the like.
+	pqDataException = "22"
 )
 
 // mapError wraps driver errors that have a sentinel meaning, keeping the
@@ -48,6 +58,11 @@ func mapError(err error) error {
 			return fmt.Errorf("%w: %w", ErrConflict, err)
 		case pqSerializationFailure, pqDeadlockDetected:
 			return fmt.Errorf("%w: %w", errRetry, err)
+		case pqCheckViolation:
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
+		if pqErr.Code.Class() == pqDataException {
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
 		}
 		return err
 	}
@@ -56,6 +71,8 @@ func mapError(err error) error {
 		switch sqErr.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_TOOBIG:
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
 		}
 	}
 	return err

@@ -100,13 +100,13 @@ func (s *Store) inTx(ctx context.Context, db *sqlx.DB, sc Scope, readOnly bool, 
 
 // MapError wraps a driver error from a query run inside Update or View with
 // the store's sentinels (sql.ErrNoRows becomes ErrNotFound, unique
-// violations ErrConflict), so repositories outside this package can test
+// violations ErrConflict, out-of-range values ErrInvalidValue), so repositories outside this package can test
 // with errors.Is. Already-wrapped errors pass through.
 func MapError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidValue) {
 		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {

@@ -94,3 +94,30 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 	})
 	assert.Error(t, err, "WITH CHECK refuses a row for another tenant")
 }
+
+// A value that does not fit its column, or breaks a CHECK constraint, is
+// ErrInvalidValue on both stores, so callers can answer it as the client's
+// mistake rather than a server error.
+func TestOutOfRangeValueIsErrInvalidValue(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		userID, _ := addUserWithAccount(t, s, "range@example.com")
+		// A direction the CHECK constraint refuses (both stores).
+		err := s.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
+			_, err := tx.Exec(tx.Rebind(`UPDATE broker_accounts SET mode = 'bogus' WHERE user_id = ?`), userID)
+			return err
+		})
+		assert.ErrorIs(t, err, store.ErrInvalidValue, "a CHECK violation")
+		assert.NotErrorIs(t, err, store.ErrConflict)
+		if s.Dialect() != store.DialectPostgres {
+			return // SQLite's INTEGER holds 64 bits
+		}
+		err = s.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+			_, err := tx.Exec(tx.Rebind(`INSERT INTO user_limits (user_id, max_open_trades, updated_at) VALUES (?, ?, 1)`),
+				userID, int64(1)<<31)
+			return err
+		})
+		assert.ErrorIs(t, err, store.ErrInvalidValue, "an INTEGER out of range")
+	})
+}

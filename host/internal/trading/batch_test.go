@@ -94,7 +94,7 @@ func TestPlaceBatch(t *testing.T) {
 		assert.Equal(t, RuleMaxOpenTrades, re.Rule)
 		assert.Contains(t, re.Message, "your")
 		assert.ErrorIs(t, res[5].Err, ErrInvalidRequest)
-		assert.ErrorIs(t, res[6].Err, ErrNotFound)
+		assert.ErrorIs(t, res[6].Err, ErrAccountNotFound, "another user's account is named as an account")
 		assert.ErrorIs(t, res[9].Err, ErrInvalidRequest)
 		for _, i := range []int{3, 5, 6, 8, 9} {
 			assert.Zero(t, res[i].Trade.ID, "request %d wrote no trade", i)

@@ -86,6 +86,8 @@ func (p *allowPolicy) CheckTrade(context.Context, int64, string, broker.Mode) er
 
 func (p *allowPolicy) CheckConnect(context.Context, int64, string, broker.Mode) error { return nil }
 
+func (p *allowPolicy) AccountLimit(context.Context, int64) (int, error) { return 0, nil }
+
 // placeHook replaces a session's PlaceOrder in a test: inner is the real
 // session.
 type placeHook func(ctx context.Context, inner broker.Broker, req broker.OrderRequest) (broker.Order, error)
@@ -239,7 +241,7 @@ func (e *env) restart() {
 	e.t.Helper()
 	require.NoError(e.t, e.plugins.Close(context.Background()))
 	e.start()
-	_, failed, err := e.accts.ResumeAll(ctxT(e.t))
+	_, failed, err := e.accts.ResumeAll(ctxT(e.t), accounts.ResumeOptions{})
 	require.NoError(e.t, err)
 	require.Zero(e.t, failed)
 }

@@ -36,7 +36,7 @@ const (
 // StatusRejected and the reason in Error, and so is an order whose fate is
 // unknown (StatusUnknown, resolved later by reconciliation). Errors are
 // refusals before any order was sent: ErrInvalidRequest, ErrRiskLimit (a
-// *RiskError), ErrIdempotencyConflict, ErrNotFound (account),
+// *RiskError), ErrIdempotencyConflict, ErrAccountNotFound,
 // ErrAccountNotConnected, ErrNotEntitled, or a store failure. The one
 // error after the order was sent is a failure to record its outcome: then
 // the trade is returned as written (pending) with the error, and
@@ -189,7 +189,7 @@ func (s *Service) session(ctx context.Context, req PlaceRequest) (broker.Broker,
 	b, acct, err := s.accts.Session(ctx, req.UserID, id)
 	switch {
 	case errors.Is(err, accounts.ErrNotFound):
-		return nil, accounts.Account{}, fmt.Errorf("%w: account %d", ErrNotFound, id)
+		return nil, accounts.Account{}, fmt.Errorf("%w: account %d", ErrAccountNotFound, id)
 	case errors.Is(err, broker.ErrSessionNotFound):
 		return nil, accounts.Account{}, fmt.Errorf("%w: account %d: %w", ErrAccountNotConnected, id, err)
 	case err != nil:

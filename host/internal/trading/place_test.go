@@ -162,7 +162,8 @@ func TestRejectedAndRefused(t *testing.T) {
 		req := manual(bob, market.Call, "5")
 		req.AccountID = acct
 		_, err = e.svc.Place(ctx, req)
-		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, err, ErrAccountNotFound, "another user's account is named as an account")
+		assert.NotErrorIs(t, err, ErrNotFound, "not as a missing trade")
 
 		// The plan forbids it.
 		e.policy.mu.Lock()

@@ -1,16 +1,12 @@
 package trading
 
 import (
-	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
-
-	"github.com/stc-trading/stc/host/internal/store"
 )
 
 // riskScope is whose trades a set of limits counts: the user's (botID 0)
@@ -230,102 +226,4 @@ func selectIn[T any](tx *sqlx.Tx, q string, ids []int64, args ...any) ([]T, erro
 		return nil, err
 	}
 	return out, nil
-}
-
-// limitsRow is one user_limits row.
-type limitsRow struct {
-	MaxStake        decimal.Decimal `db:"max_stake"`
-	MaxOpenTrades   int             `db:"max_open_trades"`
-	MaxTradesPerDay int             `db:"max_trades_per_day"`
-	MaxDailyLoss    decimal.Decimal `db:"max_daily_loss"`
-	CooldownLosses  int             `db:"cooldown_losses"`
-	CooldownMS      int64           `db:"cooldown_ms"`
-}
-
-// limitsNullRow is a user_limits row read through an outer join, where
-// every column may be NULL (no row).
-type limitsNullRow struct {
-	MaxStake        decimal.NullDecimal `db:"max_stake"`
-	MaxOpenTrades   sql.NullInt64       `db:"max_open_trades"`
-	MaxTradesPerDay sql.NullInt64       `db:"max_trades_per_day"`
-	MaxDailyLoss    decimal.NullDecimal `db:"max_daily_loss"`
-	CooldownLosses  sql.NullInt64       `db:"cooldown_losses"`
-	CooldownMS      sql.NullInt64       `db:"cooldown_ms"`
-}
-
-// limits converts a row that exists to Limits, as loadLimits does.
-func (r limitsNullRow) limits() Limits {
-	return limitsRow{
-		MaxStake: r.MaxStake.Decimal, MaxOpenTrades: int(r.MaxOpenTrades.Int64),
-		MaxTradesPerDay: int(r.MaxTradesPerDay.Int64), MaxDailyLoss: r.MaxDailyLoss.Decimal,
-		CooldownLosses: int(r.CooldownLosses.Int64), CooldownMS: r.CooldownMS.Int64,
-	}.limits()
-}
-
-// limits converts a stored row to Limits.
-func (r limitsRow) limits() Limits {
-	return Limits{
-		MaxStake: norm(r.MaxStake), MaxOpenTrades: r.MaxOpenTrades, MaxTradesPerDay: r.MaxTradesPerDay,
-		MaxDailyLoss: norm(r.MaxDailyLoss), CooldownLosses: r.CooldownLosses,
-		Cooldown: time.Duration(r.CooldownMS) * time.Millisecond,
-	}
-}
-
-// loadLimits returns userID's limits, or DefaultLimits without a row.
-func loadLimits(tx *sqlx.Tx, userID int64) (Limits, error) {
-	var r limitsRow
-	err := tx.Get(&r, tx.Rebind(`SELECT max_stake, max_open_trades, max_trades_per_day, max_daily_loss,
-		cooldown_losses, cooldown_ms FROM user_limits WHERE user_id = ?`), userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultLimits(), nil
-	}
-	if err != nil {
-		return Limits{}, fmt.Errorf("trading: read limits: %w", err)
-	}
-	return r.limits(), nil
-}
-
-// Limits returns userID's risk limits: what SetLimits stored, or
-// DefaultLimits.
-func (s *Service) Limits(ctx context.Context, userID int64) (Limits, error) {
-	if userID <= 0 {
-		return Limits{}, fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
-	}
-	var l Limits
-	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		var err error
-		l, err = loadLimits(tx, userID)
-		return err
-	})
-	return l, err
-}
-
-// SetLimits stores userID's risk limits; a zero field means no limit.
-// Negative values are ErrInvalidRequest.
-func (s *Service) SetLimits(ctx context.Context, userID int64, l Limits) error {
-	if userID <= 0 {
-		return fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
-	}
-	if err := l.validate(); err != nil {
-		return err
-	}
-	if l.MaxStake.GreaterThanOrEqual(maxMoney()) || l.MaxDailyLoss.GreaterThanOrEqual(maxMoney()) {
-		return fmt.Errorf("%w: limit amounts must be below %s", ErrInvalidRequest, maxMoney())
-	}
-	now := s.now().UnixMilli()
-	return s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_limits (user_id, max_stake, max_open_trades,
-				max_trades_per_day, max_daily_loss, cooldown_losses, cooldown_ms, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET max_stake = excluded.max_stake,
-				max_open_trades = excluded.max_open_trades, max_trades_per_day = excluded.max_trades_per_day,
-				max_daily_loss = excluded.max_daily_loss, cooldown_losses = excluded.cooldown_losses,
-				cooldown_ms = excluded.cooldown_ms, updated_at = excluded.updated_at`),
-			userID, l.MaxStake.Round(priceDigits), l.MaxOpenTrades, l.MaxTradesPerDay, l.MaxDailyLoss.Round(priceDigits),
-			l.CooldownLosses, l.Cooldown.Milliseconds(), now)
-		if err != nil {
-			return fmt.Errorf("trading: store limits: %w", err)
-		}
-		return nil
-	})
 }

@@ -50,7 +50,6 @@ package trading
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -176,23 +175,6 @@ func DefaultLimits() Limits {
 	}
 }
 
-// validate rejects negative limits.
-func (l Limits) validate() error {
-	switch {
-	case l.MaxStake.IsNegative():
-		return fmt.Errorf("%w: max stake must not be negative", ErrInvalidRequest)
-	case l.MaxOpenTrades < 0, l.MaxTradesPerDay < 0, l.CooldownLosses < 0:
-		return fmt.Errorf("%w: counts in limits must not be negative", ErrInvalidRequest)
-	case l.MaxDailyLoss.IsNegative():
-		return fmt.Errorf("%w: max daily loss must not be negative", ErrInvalidRequest)
-	case l.Cooldown < 0:
-		return fmt.Errorf("%w: cooldown must not be negative", ErrInvalidRequest)
-	case l.Cooldown > 0 && l.Cooldown < time.Millisecond:
-		return fmt.Errorf("%w: cooldown must be at least a millisecond", ErrInvalidRequest)
-	}
-	return nil
-}
-
 // PlaceRequest asks for one trade.
 type PlaceRequest struct {
 	UserID int64
@@ -259,9 +241,12 @@ type StatsRow struct {
 
 // Errors of the service. Every error wraps at most one of them.
 var (
-	// ErrNotFound: the trade or account does not exist or is another
-	// user's (the two look the same on purpose).
+	// ErrNotFound: the trade does not exist or is another user's (the two
+	// look the same on purpose).
 	ErrNotFound = errors.New("trading: not found")
+	// ErrAccountNotFound: the account a request names does not exist or
+	// is another user's (the two look the same on purpose).
+	ErrAccountNotFound = errors.New("trading: account not found")
 	// ErrInvalidRequest: the request is malformed or outside the
 	// instrument's conditions.
 	ErrInvalidRequest = errors.New("trading: invalid request")
