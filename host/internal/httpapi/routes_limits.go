@@ -43,8 +43,8 @@ func (s *Server) getLimits(w http.ResponseWriter, r *http.Request) {
 // It takes a number or a numeric string and keeps its text; any other
 // value leaves text empty, which the field's parser refuses by name.
 type optNumber struct {
-	set, null bool
-	text      string
+	set, null, notNumber bool
+	text                 string
 }
 
 // UnmarshalJSON implements json.Unmarshaler; it runs only for a field
@@ -58,6 +58,8 @@ func (o *optNumber) UnmarshalJSON(b []byte) error {
 		return json.Unmarshal(b, &o.text)
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		o.text = string(b)
+	default:
+		o.notNumber = true
 	}
 	return nil
 }
@@ -86,6 +88,9 @@ func limitAmount(field string, o optNumber) (*decimal.Decimal, *apiError) {
 	if o.null {
 		return nil, fieldError(field, msg+"; leave it out to keep it")
 	}
+	if o.notNumber {
+		return nil, fieldError(field, field+" must be a JSON number")
+	}
 	d, err := decimal.NewFromString(o.text)
 	if err != nil || d.IsNegative() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
 		return nil, fieldError(field, msg)
@@ -108,6 +113,9 @@ func limitCount(field string, o optNumber, max int64) (*int64, *apiError) {
 	msg := fmt.Sprintf("%s must be an integer from 0 (no limit) to %d", field, max)
 	if o.null {
 		return nil, fieldError(field, msg+"; leave it out to keep it")
+	}
+	if o.notNumber {
+		return nil, fieldError(field, field+" must be a JSON number")
 	}
 	n, err := strconv.ParseInt(o.text, 10, 64)
 	if err != nil || n < 0 || n > max {
