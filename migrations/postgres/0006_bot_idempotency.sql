@@ -1,4 +1,4 @@
--- Idempotency-Key on bot creation (API.md): the key a create request
+-- Idempotency-Key on bot creation (POST /api/v2/bots): the key a create request
 -- carried and the hash of its body, so a retried request returns the bot
 -- it created and a reused key with another body is refused. Deleting the
 -- bot frees its key.

@@ -63,7 +63,8 @@ func validateConnect(req ConnectRequest) (connectInput, error) {
 	}
 	switch req.Mode {
 	case 0:
-		// Not given: practice is the responsible default (security.md E1).
+		// Not given: practice is the responsible default, so a client that
+		// forgets the mode never trades real money.
 		in.mode = broker.Practice
 	case broker.Practice, broker.Real:
 	default:

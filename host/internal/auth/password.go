@@ -78,11 +78,11 @@ func OWASPMinimum() Params {
 }
 
 // DefaultParams returns RFC 9106's second recommended option (m=64 MiB, t=3)
-// with p=2 (security.md picks p=1; two lanes use both cores of the dev box
-// and cut latency without lowering the memory-hardness). BenchmarkHash
-// measured 200–300 ms per hash there (OWASP's floor: ~50 ms), inside the
-// 500 ms login p95 budget of security.md S4 only if concurrent hashes are
-// capped, which is what NewHasher's maxConcurrent is for.
+// with p=2 (the RFC's option says p=4 and OWASP's p=1; two lanes use both
+// cores of the 2-core reference machine and cut latency without lowering the
+// memory-hardness). BenchmarkHash measured 200–300 ms per hash there (OWASP's
+// floor: ~50 ms), inside a 500 ms login p95 budget only if concurrent hashes
+// are capped, which is what NewHasher's maxConcurrent is for.
 func DefaultParams() Params {
 	return Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 2, SaltLen: 16, KeyLen: 32}
 }

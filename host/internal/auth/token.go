@@ -98,7 +98,8 @@ type Scope string
 
 // The fixed set of API key scopes. Has never lets one imply another, so a
 // key's powers are exactly the list shown to the user when it was created.
-// No scope reaches broker credentials or billing (security.md §2.4).
+// No scope reaches broker credentials or billing (docs/SECURITY.md
+// "Users, tokens and keys").
 const (
 	ScopeRead  Scope = "read"  // read accounts, positions, orders, bots
 	ScopeTrade Scope = "trade" // place and cancel orders

@@ -4,7 +4,8 @@
 //
 // Subscriptions change only through two doors: a verified payment-provider
 // webhook (HandleWebhook) and an admin grant (Grant). Entitlements are never
-// granted from anything the client says about a checkout (security.md §5.2).
+// granted from anything the client says about a checkout (docs/SECURITY.md
+// "Subscriptions and webhooks").
 //
 // The stored status is what the provider (or an admin) last said; reads
 // report the effective status, in which a trialing, active or past_due

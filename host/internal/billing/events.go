@@ -54,7 +54,8 @@ func (s *Service) HandleWebhook(ctx context.Context, signatureHeader string, bod
 	if s.verifier == nil {
 		return WebhookResult{}, fmt.Errorf("billing: webhook: %w", webhook.ErrNoSecret)
 	}
-	// The raw bytes are verified before any parsing (security.md §5.1).
+	// The raw bytes are verified before any parsing: re-encoding a parsed
+	// body would not reproduce the bytes the provider signed.
 	if _, err := s.verifier.Verify(signatureHeader, body); err != nil {
 		return WebhookResult{}, fmt.Errorf("billing: webhook: %w", err)
 	}

@@ -25,7 +25,7 @@ const (
 	// accessUser needs a session, or an API key with the route's scope.
 	accessUser
 	// accessSession needs a login session: API keys never manage keys or
-	// broker credentials (security.md §2.4).
+	// broker credentials (docs/SECURITY.md "Users, tokens and keys").
 	accessSession
 	// accessAdmin needs the admin role (and, for a key, the admin scope).
 	accessAdmin

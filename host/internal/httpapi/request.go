@@ -22,7 +22,7 @@ import (
 // cap stops a client from making the server buffer megabytes.
 const maxJSONBody = 64 << 10
 
-// Page limits of every list endpoint (API.md conventions).
+// Page limits of every list endpoint (openapi.json: the limit parameter).
 const (
 	defaultPageLimit = 50
 	maxPageLimit     = 500

@@ -7,8 +7,8 @@
 // parsed body would not reproduce the bytes the provider signed.
 //
 // Unlike stripe-go, the verifier rejects timestamps that are too far in the
-// future as well as in the past (see ../shared/reference/security.md §5.1):
-// a future-dated signature would otherwise stay replayable for longer than the
+// future as well as in the past (docs/SECURITY.md "Subscriptions and
+// webhooks"): a future-dated signature would otherwise stay replayable for longer than the
 // tolerance window.
 package webhook
 
