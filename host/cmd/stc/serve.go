@@ -249,7 +249,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := trackKeys(ctx, db, data, cfg.Track, log); err != nil {
 		return err
 	}
-	syms := symbols.New(data, 5*time.Minute, symbols.Builtin(time.Now()), nil)
+	syms := symbols.New(data, 5*time.Minute, symbols.Builtin, nil)
 	symCtx, stopSyms := context.WithCancel(ctx)
 	symDone := make(chan struct{})
 	go func() { syms.Run(symCtx); close(symDone) }()
