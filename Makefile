@@ -23,8 +23,13 @@ build: ## Build the host (bin/stc) and every plugin (bin/plugins) with a SHA256S
 	@cd $(PLUGINDIR) && sha256sum stc-* > SHA256SUMS
 	@echo "built $(BIN)/stc and $$(ls $(PLUGINDIR) | grep -c '^stc-') plugins; manifest $(PLUGINDIR)/SHA256SUMS"
 
+# RUN_TRACK is what `make run` keeps fresh unless STC_TRACK says otherwise:
+# the paper broker's most traded pairs at 1m, OTC twins included so there
+# is data at weekends. The host itself tracks nothing by default.
+RUN_TRACK := paper:EURUSD-OTC:1m,paper:GBPUSD-OTC:1m,paper:USDJPY-OTC:1m,paper:AUDCAD-OTC:1m,paper:EURUSD:1m,paper:GBPUSD:1m,paper:USDJPY:1m,paper:AUDCAD:1m
+
 run: build ## Build everything and start the host on the embedded store (http://localhost:8080)
-	STC_PLUGIN_DIR=$(PLUGINDIR) $(BIN)/stc serve -dev
+	STC_PLUGIN_DIR=$(PLUGINDIR) STC_TRACK="$${STC_TRACK:-$(RUN_TRACK)}" $(BIN)/stc serve -dev
 
 test: ## Run every test with the race detector (needs PostgreSQL on 127.0.0.1:5432 for store tests)
 	$(GO) test -race -count=1 -timeout=30m ./...

@@ -24,6 +24,9 @@ type BrokerPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	Factory broker.Factory // nil on the host side
 	Logger  hclog.Logger   // nil means hclog.NewNullLogger()
+	// Settings are the operator settings GetInfo declares (see Setting);
+	// GRPCServer refuses a list CheckSettings rejects.
+	Settings []Setting
 }
 
 var _ goplugin.GRPCPlugin = (*BrokerPlugin)(nil)
@@ -48,6 +51,9 @@ func (p *BrokerPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	if err := CheckSettings(p.Settings); err != nil {
+		return fmt.Errorf("plugin: invalid settings: %w", err)
+	}
 	meta := p.Factory().Metadata()
 	pluginv1.RegisterInfoServiceServer(s, &infoServer{info: Info{
 		Kind:          KindBroker,
@@ -59,6 +65,7 @@ func (p *BrokerPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error 
 		Fields:        meta.Credentials,
 		Capabilities:  BrokerCapabilities(meta.Capabilities),
 		Description:   meta.Description,
+		Settings:      p.Settings,
 	}})
 	brokerv1.RegisterBrokerServiceServer(s, &brokerServer{
 		factory:  p.Factory,

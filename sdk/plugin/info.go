@@ -21,6 +21,9 @@ type Info struct {
 	Fields        []schema.Field // parameters (strategy) or credentials (broker)
 	Capabilities  map[string]bool
 	Description   string
+	// Settings are the operator settings the plugin reads at start
+	// (protocol 1.3; empty from older plugins).
+	Settings []Setting
 }
 
 // infoServer answers GetInfo from a fixed Info.
@@ -47,6 +50,7 @@ func (s *infoServer) GetInfo(context.Context, *pluginv1.GetInfoRequest) (*plugin
 		Fields:        convert.FieldsToPB(s.info.Fields),
 		Capabilities:  s.info.Capabilities,
 		Description:   s.info.Description,
+		Settings:      convert.FieldsToPB(s.info.Settings),
 	}, nil
 }
 
@@ -72,5 +76,6 @@ func getInfo(ctx context.Context, c pluginv1.InfoServiceClient) (Info, error) {
 		Fields:        convert.FieldsFromPB(resp.GetFields()),
 		Capabilities:  resp.GetCapabilities(),
 		Description:   resp.GetDescription(),
+		Settings:      convert.FieldsFromPB(resp.GetSettings()),
 	}, nil
 }

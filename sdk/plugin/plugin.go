@@ -9,6 +9,9 @@
 //     stray print makes the host refuse the plugin; log with Logger(ctx) or
 //     to stderr;
 //   - keep main cheap: no network I/O before Serve (log in inside Open);
+//   - read operator settings with LoadSettings and declare them with
+//     WithSettings, and keep data in DataDirEnv: the host passes a plugin
+//     nothing else of its environment;
 //   - don't start goroutines without recovering their panics: the SDK
 //     recovers panics in RPC handlers only.
 package plugin
@@ -31,8 +34,10 @@ const ProtocolVersion = 1
 // report it in GetInfo. 1.1 added BrokerService.PlaceOrders (a host falls
 // back on Unimplemented); 1.2 added the shared series of
 // BatchOnCandleRequest, which the StrategyClient sends only to plugins
-// reporting 2 or later.
-const ProtocolMinor = 2
+// reporting 2 or later; 1.3 added GetInfoResponse.settings, the operator
+// settings a plugin declares (older plugins declare none and get only
+// LogLevelEnv and DataDirEnv).
+const ProtocolMinor = 3
 
 // SDKVersion is the version of this SDK, reported in GetInfo.
 const SDKVersion = "0.1.0"

@@ -25,6 +25,7 @@ type ServeOption func(*serveConfig)
 type serveConfig struct {
 	logger   hclog.Logger
 	watchdog time.Duration
+	settings []Setting
 }
 
 // WithLogger replaces the default JSON-on-stderr logger (tests).
@@ -37,7 +38,7 @@ func WithParentWatchdog(every time.Duration) ServeOption {
 }
 
 func newServeConfig(name string, opts []ServeOption) serveConfig {
-	level := hclog.LevelFromString(os.Getenv("STC_PLUGIN_LOG_LEVEL"))
+	level := hclog.LevelFromString(os.Getenv(LogLevelEnv))
 	if level == hclog.NoLevel {
 		level = hclog.Info
 	}
@@ -57,19 +58,22 @@ func newServeConfig(name string, opts []ServeOption) serveConfig {
 }
 
 // ServeStrategy serves a strategy plugin. It blocks until the host stops
-// the plugin, then returns; main should simply return after it.
+// the plugin, then returns; main should simply return after it. Invalid
+// settings declared with WithSettings end the process at once with a
+// message on stderr.
 func ServeStrategy(f strategy.Factory, opts ...ServeOption) {
 	meta := f().Metadata()
 	c := newServeConfig("strategy."+meta.Name, opts)
-	serve(c, goplugin.PluginSet{strategyPluginName: &StrategyPlugin{Factory: f, Logger: c.logger}})
+	serve(c, goplugin.PluginSet{strategyPluginName: &StrategyPlugin{Factory: f, Logger: c.logger, Settings: c.settings}})
 }
 
 // ServeBroker serves a broker adapter plugin. It blocks until the host
-// stops the plugin, then returns.
+// stops the plugin, then returns. Invalid settings declared with
+// WithSettings end the process at once with a message on stderr.
 func ServeBroker(f broker.Factory, opts ...ServeOption) {
 	meta := f().Metadata()
 	c := newServeConfig("broker."+meta.Name, opts)
-	serve(c, goplugin.PluginSet{brokerPluginName: &BrokerPlugin{Factory: f, Logger: c.logger}})
+	serve(c, goplugin.PluginSet{brokerPluginName: &BrokerPlugin{Factory: f, Logger: c.logger, Settings: c.settings}})
 }
 
 func serve(c serveConfig, set goplugin.PluginSet) {

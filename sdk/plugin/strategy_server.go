@@ -26,6 +26,9 @@ type StrategyPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	Factory strategy.Factory // nil on the host side
 	Logger  hclog.Logger     // nil means hclog.NewNullLogger()
+	// Settings are the operator settings GetInfo declares (see Setting);
+	// GRPCServer refuses a list CheckSettings rejects.
+	Settings []Setting
 }
 
 var _ goplugin.GRPCPlugin = (*StrategyPlugin)(nil)
@@ -39,6 +42,9 @@ func (p *StrategyPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) erro
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	if err := CheckSettings(p.Settings); err != nil {
+		return fmt.Errorf("plugin: invalid settings: %w", err)
+	}
 	meta := p.Factory().Metadata()
 	_, vectorized := p.Factory().(strategy.Vectorized)
 	pluginv1.RegisterInfoServiceServer(s, &infoServer{info: Info{
@@ -51,6 +57,7 @@ func (p *StrategyPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) erro
 		Fields:        meta.Params,
 		Capabilities:  map[string]bool{"vectorized": vectorized, "batch": true, "backtest_stream": true},
 		Description:   meta.Description,
+		Settings:      p.Settings,
 	}})
 	strategyv1.RegisterStrategyServiceServer(s, &strategyServer{
 		factory:   p.Factory,

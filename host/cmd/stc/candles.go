@@ -36,12 +36,15 @@ type keyFlags struct {
 }
 
 func (k *keyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.broker, "broker", "paper", "broker name")
+	fs.StringVar(&k.broker, "broker", "", "broker plugin name (required)")
 	fs.StringVar(&k.symbol, "symbol", "", "symbol, e.g. EURUSD-OTC")
 	fs.StringVar(&k.timeframe, "timeframe", "1m", "1m 5m 15m 30m 1h 4h 1d")
 }
 
 func (k *keyFlags) parse() (market.Timeframe, error) {
+	if k.broker == "" {
+		return 0, errors.New("--broker is required")
+	}
 	if k.symbol == "" {
 		return 0, errors.New("--symbol is required")
 	}
@@ -100,7 +103,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	m, _, err := startPlugins(cfg, log, metrics.New(), nil)
+	m, _, err := startPlugins(ctx, cfg, log, metrics.New(), nil)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/pluginsettings"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/symbols"
 	"github.com/stc-trading/stc/host/internal/trading"
@@ -38,10 +38,11 @@ func newLogger(level string) hclog.Logger {
 	return logsafe.Wrap(hclog.New(&hclog.LoggerOptions{Name: "stc", Level: hclog.LevelFromString(level), Output: os.Stderr}))
 }
 
-// startPlugins discovers the trusted plugins and builds their supervisor.
-// onEvent, when set, also receives its lifecycle events (it must not
-// block).
-func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, error) {
+// startPlugins discovers the trusted plugins, resolves the settings each
+// declares (a bad or missing one stops the host here) and builds their
+// supervisor. onEvent, when set, also receives its lifecycle events (it
+// must not block).
+func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, error) {
 	found, err := catalog.Discover(cfg.PluginDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plugin directory: %w", err)
@@ -49,47 +50,21 @@ func startPlugins(cfg config.Config, log hclog.Logger, met *metrics.Metrics, onE
 	for _, p := range found.Problems {
 		log.Warn("plugin not trusted", "problem", p.Error())
 	}
-	paperDir, err := cfg.PaperDataDir()
-	if err != nil {
-		return nil, nil, err
-	}
-	iqDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "iqoption"))
-	if err != nil {
-		return nil, nil, err
-	}
 	socketDir := filepath.Join(cfg.DataDir, "run")
 	if err := os.MkdirAll(socketDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("socket directory: %w", err)
 	}
-	pluginLevel := cfg.LogLevel
-	env := func(e catalog.Entry) map[string]string {
-		// Plugins inherit nothing: every setting they get is listed here.
-		m := map[string]string{"STC_PLUGIN_LOG_LEVEL": pluginLevel}
-		if e.Kind == plugin.KindBroker && e.Name == "paper" {
-			m["STC_PAPER_DATA_DIR"] = paperDir
-			m["STC_PAPER_TIME_SCALE"] = strconv.FormatFloat(cfg.PaperTimeScale, 'g', -1, 64)
-			if cfg.PaperRequire2FA {
-				m["STC_PAPER_REQUIRE_2FA"] = "true"
-				m["STC_PAPER_2FA_CODE"] = cfg.PaperCode
-			}
-		}
-		if e.Kind == plugin.KindBroker && e.Name == "iqoption" {
-			// The order journal keeps PlaceOrder idempotent across plugin
-			// restarts, so a GetOrder after a crash finds an order that was
-			// sent; without it the host could take a placed order for one
-			// that never reached the broker.
-			m["STC_IQOPTION_DATA_DIR"] = iqDir
-			if cfg.IQOptionAuthURL != "" {
-				m["STC_IQOPTION_AUTH_URL"] = cfg.IQOptionAuthURL
-			}
-			if cfg.IQOptionWSURL != "" {
-				m["STC_IQOPTION_WS_URL"] = cfg.IQOptionWSURL
-			}
-		}
-		return m
+	// Plugins inherit nothing: each gets its log level, its data
+	// directory and the settings it declares (docs/CONFIG.md).
+	settings, err := pluginsettings.Load(ctx, found.Entries, pluginsettings.Options{
+		DataDir: cfg.DataDir, LogLevel: cfg.LogLevel, SocketDir: socketDir, Log: log.Named("plugins"),
+		Sources: pluginsettings.Sources{Environ: os.Environ(), File: cfg.PluginSettings},
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
-		Env:         env,
+		Env:         settings.Env,
 		CallTimeout: cfg.CallTimeout,
 		SocketDir:   socketDir,
 		OnEvent: func(ev pluginmgr.Event) {
@@ -224,7 +199,7 @@ func serve(ctx context.Context, args []string) error {
 	// Sessions a restarted broker plugin could not re-open go to the
 	// account manager (below), which records the ones that need the user.
 	reopenFailed := make(chan pluginmgr.Event, 256)
-	m, entries, err := startPlugins(cfg, log, met, func(ev pluginmgr.Event) {
+	m, entries, err := startPlugins(ctx, cfg, log, met, func(ev pluginmgr.Event) {
 		if ev.Type != pluginmgr.EventInstanceRecreateFailed || ev.Kind != plugin.KindBroker {
 			return
 		}
@@ -254,7 +229,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := trackKeys(ctx, db, data, cfg.Track, log); err != nil {
 		return err
 	}
-	syms := symbols.New(data, 5*time.Minute, symbols.Builtin(time.Now()), nil)
+	syms := symbols.New(data, 5*time.Minute, symbols.Builtin, nil)
 	symCtx, stopSyms := context.WithCancel(ctx)
 	symDone := make(chan struct{})
 	go func() { syms.Run(symCtx); close(symDone) }()
@@ -392,7 +367,13 @@ func serve(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("STC is up", "url", "http://"+cfg.HTTPAddr, "store", db.Dialect(), "plugins", len(entries), "data_dir", cfg.DataDir)
-	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try /api/v2/candles?broker=paper&symbol=EURUSD-OTC&timeframe=1m&limit=100)\n\n", cfg.HTTPAddr)
+	try := "/api/openapi.json"
+	if len(cfg.Track) > 0 {
+		if k, err := marketdata.ParseKey(cfg.Track[0]); err == nil {
+			try = fmt.Sprintf("/api/v2/candles?broker=%s&symbol=%s&timeframe=%s&limit=100", k.Broker, k.Symbol, k.Timeframe)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try %s)\n\n", cfg.HTTPAddr, try)
 
 	select {
 	case err := <-errc:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,7 +34,9 @@ func accountsOf(t *testing.T, h *hostProc, token string) map[string]map[string]a
 // TestTenancyEndToEnd runs the real host and paper plugin on PostgreSQL:
 // a user connects a paper account, the host restarts and re-opens the
 // session, the second-factor flow works with the paper broker's 2FA mode,
-// and the canary password appears in no log and no plugin environment.
+// and the canary password appears in no log and no plugin environment;
+// nor does a canary variable of the paper broker's prefix that it does not
+// declare, while the settings it declares reach it.
 func TestTenancyEndToEnd(t *testing.T) {
 	bin, pluginDir := buildBinaries(t)
 	data, err := os.MkdirTemp("", "stcten") //nolint:usetesting // t.TempDir paths are too long for the plugin sockets under it
@@ -42,6 +45,7 @@ func TestTenancyEndToEnd(t *testing.T) {
 	db := storetest.NewSchema(t).URL
 	addr := freeAddr(t)
 	const canary = "canary-Zq8-password-7731"
+	const envCanary = "canary-env-4417"
 
 	var hosts []*hostProc // every run's logs are searched for the canary
 	start := func(extra ...string) *hostProc {
@@ -49,7 +53,7 @@ func TestTenancyEndToEnd(t *testing.T) {
 		hosts = append(hosts, h)
 		return h
 	}
-	h := start()
+	h := start("STC_PAPER_CANARY="+envCanary, "STC_PAPER_2FA_CODE=135790")
 	code, body := h.call("POST", "/api/v2/auth/register", "", `{"email":"alice@example.com","password":"correct horse battery"}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
 	token := str(t, body["token"])
@@ -62,13 +66,22 @@ func TestTenancyEndToEnd(t *testing.T) {
 	first := fmt.Sprint(acct["id"])
 	assert.NotContains(t, fmt.Sprint(body), canary, "credentials are write-only")
 
+	paperSeen := false
 	for _, pid := range pluginPIDs(t, h.cmd.Process.Pid) {
 		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		require.NoError(t, err)
 		assert.NotContains(t, string(env), canary, "plugin %d's environment", pid)
 		assert.NotContains(t, string(env), "STC_ENCRYPTION_KEY")
 		assert.NotContains(t, string(env), "STC_DATABASE_URL")
+		assert.NotContains(t, string(env), envCanary, "an undeclared variable of the plugin's prefix")
+		if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "stc-broker-paper") {
+			paperSeen = true
+			assert.Contains(t, string(env), "STC_PAPER_2FA_CODE=135790\x00", "a declared setting, 2FA mode off or not")
+			assert.Contains(t, string(env), "STC_PLUGIN_DATA_DIR="+filepath.Join(data, "paper")+"\x00")
+		}
 	}
+	assert.True(t, paperSeen, "the paper plugin runs")
+	assert.Contains(t, h.logs.String(), "STC_PAPER_CANARY is set but broker/paper declares no such setting", "the host says so at start")
 
 	// A restarted host re-opens the session from the stored credentials,
 	// and its housekeeping deletes what has outlived its retention: a

@@ -1,6 +1,10 @@
 // Package config loads the host's configuration from defaults, STC_*
 // environment variables and command-line flags (flags win), and validates
 // it so that a bad setting fails at start with a message saying what to fix.
+//
+// It knows no plugin: a plugin's settings are declared by the plugin
+// itself and resolved by package pluginsettings; the configuration file
+// may hold their values too (Config.PluginSettings).
 package config
 
 import (
@@ -10,7 +14,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,20 +32,12 @@ type Config struct {
 	LogLevel    string        // STC_LOG_LEVEL
 	CallTimeout time.Duration // STC_PLUGIN_CALL_TIMEOUT
 	// Track is the operator's tracked candle keys, "broker:symbol:timeframe"
-	// (STC_TRACK, comma-separated). Keys bots need are added at run time.
+	// (STC_TRACK, comma-separated; none by default, `make run` sets some).
+	// Keys bots need are added at run time.
 	Track []string
 	// PollInterval is how often the candle worker polls brokers that
 	// cannot stream (STC_POLL_INTERVAL).
 	PollInterval time.Duration
-	// PaperTimeScale is passed to the paper broker plugin explicitly (never
-	// through inherited environment): 60 = one market minute per second.
-	PaperTimeScale float64 // STC_PAPER_TIME_SCALE
-	// PaperRequire2FA turns on the paper broker's second-factor mode, so
-	// the 2FA flow can be tried without a real broker
-	// (STC_PAPER_REQUIRE_2FA); PaperCode is the code it expects
-	// (STC_PAPER_2FA_CODE).
-	PaperRequire2FA bool
-	PaperCode       string
 
 	// Dev is development mode (STC_DEV=true or -dev; `make run` sets it):
 	// a missing encryption key is generated into the data directory, with
@@ -81,10 +76,12 @@ type Config struct {
 	// <token>" to read /metrics, on either listener (STC_METRICS_TOKEN;
 	// environment or configuration file only, never a flag).
 	MetricsToken string
-	// IQOptionAuthURL and IQOptionWSURL point the IQ Option adapter at its
-	// servers (STC_IQOPTION_AUTH_URL, STC_IQOPTION_WS_URL); empty keeps the
-	// adapter's defaults.
-	IQOptionAuthURL, IQOptionWSURL string
+	// PluginSettings are the configuration file's lines that name no host
+	// setting, by variable (STC_<PLUGIN>_<SETTING>): values of the
+	// settings plugins declare. The host checks them against the
+	// declarations at start (package pluginsettings), since only the
+	// installed plugins know their settings.
+	PluginSettings map[string]string
 }
 
 // Defaults returns the zero-setup configuration of `make run`.
@@ -95,25 +92,13 @@ func Defaults() Config {
 		PluginDir:           "./bin/plugins",
 		LogLevel:            "info",
 		CallTimeout:         10 * time.Second,
-		PaperTimeScale:      1,
-		Track:               DefaultTrack(),
 		PollInterval:        5 * time.Second,
 		IdempotencyTTL:      24 * time.Hour,
 		RetainBillingEvents: 30 * 24 * time.Hour,
 		RetainEndedTokens:   30 * 24 * time.Hour,
-		PaperCode:           "000000",
 		RateLimitIP:         600,
 		RateLimitUser:       600,
 		RateLimitAuth:       20,
-	}
-}
-
-// DefaultTrack is the tracked set of `make run`: the paper broker's most
-// traded pairs at 1m, OTC twins included so there is data at weekends.
-func DefaultTrack() []string {
-	return []string{
-		"paper:EURUSD-OTC:1m", "paper:GBPUSD-OTC:1m", "paper:USDJPY-OTC:1m", "paper:AUDCAD-OTC:1m",
-		"paper:EURUSD:1m", "paper:GBPUSD:1m", "paper:USDJPY:1m", "paper:AUDCAD:1m",
 	}
 }
 
@@ -123,25 +108,20 @@ func DefaultTrack() []string {
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Defaults()
 	var errs []error
-	var file map[string]fileSetting
-	// read records every setting Load reads, so that a file setting no one
-	// read is reported as unknown: the list of known names is Load itself.
-	read := make(map[string]bool)
-	path := configPath(args, getenv)
-	if path != "" {
-		var err error
-		if file, err = readFile(path); err != nil {
+	if path := configPath(args, getenv); path != "" {
+		file, plugins, err := readFile(path)
+		if err != nil {
 			return Config{}, err
 		}
-	}
-	// The file's settings apply where the environment has none.
-	env := getenv
-	getenv = func(k string) string {
-		read[k] = true
-		if v := env(k); v != "" {
-			return v
+		c.PluginSettings = plugins
+		// The file's settings apply where the environment has none.
+		env := getenv
+		getenv = func(k string) string {
+			if v := env(k); v != "" {
+				return v
+			}
+			return file[k]
 		}
-		return file[k].value
 	}
 	str := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -182,19 +162,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.PollInterval = d
 	}
-	if v := getenv("STC_PAPER_TIME_SCALE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%q: want a number such as 1 or 60", v))
-		}
-		c.PaperTimeScale = f
-	}
-
-	str(&c.PaperCode, "STC_PAPER_2FA_CODE")
 	str(&c.EncryptionKey, "STC_ENCRYPTION_KEY")
 	str(&c.BillingWebhookSecret, "STC_BILLING_WEBHOOK_SECRET")
-	str(&c.IQOptionAuthURL, "STC_IQOPTION_AUTH_URL")
-	str(&c.IQOptionWSURL, "STC_IQOPTION_WS_URL")
 	boolean := func(dst *bool, key string) {
 		if v := getenv(key); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -205,7 +174,6 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	boolean(&c.Dev, "STC_DEV")
-	boolean(&c.PaperRequire2FA, "STC_PAPER_REQUIRE_2FA")
 	integer := func(dst *int, key string) {
 		if v := getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -228,7 +196,6 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 
 	str(&c.MetricsAddr, "STC_METRICS_ADDR")
 	str(&c.MetricsToken, "STC_METRICS_TOKEN")
-	errs = append(errs, unknownSettings(path, file, read)...)
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -239,7 +206,6 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.PluginDir, "plugin-dir", c.PluginDir, "directory of plugin binaries and SHA256SUMS (STC_PLUGIN_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace|debug|info|warn|error (STC_LOG_LEVEL)")
 	fs.DurationVar(&c.CallTimeout, "plugin-call-timeout", c.CallTimeout, "default deadline of a plugin call (STC_PLUGIN_CALL_TIMEOUT)")
-	fs.Float64Var(&c.PaperTimeScale, "paper-time-scale", c.PaperTimeScale, "paper market speed: 60 = a market minute per second (STC_PAPER_TIME_SCALE)")
 	track := fs.String("track", strings.Join(c.Track, ","), "tracked candle keys broker:symbol:timeframe, comma-separated (STC_TRACK)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "polling period for brokers that cannot stream (STC_POLL_INTERVAL)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: generate a local encryption key if none is set (STC_DEV)")
@@ -291,7 +257,7 @@ func (c Config) Validate() error {
 	}
 	for _, k := range c.Track {
 		if parts := strings.Split(k, ":"); len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: want broker:symbol:timeframe such as paper:EURUSD-OTC:1m", k))
+			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: want broker:symbol:timeframe such as demo:EURUSD:1m", k))
 		} else if _, err := market.ParseTimeframe(parts[2]); err != nil {
 			errs = append(errs, fmt.Errorf("STC_TRACK entry %q: %w", k, err))
 		}
@@ -308,9 +274,6 @@ func (c Config) Validate() error {
 	}
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.IndexFunc(c.MetricsToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
 		errs = append(errs, errors.New("STC_METRICS_TOKEN: want at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 24`)"))
-	}
-	if !(c.PaperTimeScale > 0 && c.PaperTimeScale <= 86400) {
-		errs = append(errs, fmt.Errorf("STC_PAPER_TIME_SCALE=%v: want a number in (0, 86400]", c.PaperTimeScale))
 	}
 	return errors.Join(errs...)
 }
@@ -332,11 +295,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// PaperDataDir is where the paper broker keeps its accounts.
-func (c Config) PaperDataDir() (string, error) {
-	return filepath.Abs(filepath.Join(c.DataDir, "paper"))
 }
 
 // parseTrustedProxies parses a comma-separated list of addresses and CIDR

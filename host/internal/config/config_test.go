@@ -15,22 +15,22 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestLoadPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	c, err := Load([]string{"-http-addr", "127.0.0.1:9999"}, env(map[string]string{
-		"STC_HTTP_ADDR": "127.0.0.1:7000", "STC_PLUGIN_DIR": dir, "STC_PAPER_TIME_SCALE": "60", "STC_PLUGIN_CALL_TIMEOUT": "3s",
+		"STC_HTTP_ADDR": "127.0.0.1:7000", "STC_PLUGIN_DIR": dir, "STC_PLUGIN_CALL_TIMEOUT": "3s",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:9999", c.HTTPAddr, "flags win over the environment")
 	assert.Equal(t, dir, c.PluginDir)
-	assert.InDelta(t, 60, c.PaperTimeScale, 0)
 	assert.Equal(t, 3*time.Second, c.CallTimeout)
+	assert.Empty(t, c.Track, "no tracked keys by default: the host names no broker")
 }
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(nil, env(map[string]string{
-		"STC_HTTP_ADDR": "nonsense", "STC_PLUGIN_DIR": "/definitely/not/here", "STC_PAPER_TIME_SCALE": "-1",
+		"STC_HTTP_ADDR": "nonsense", "STC_PLUGIN_DIR": "/definitely/not/here", "STC_TRACK": "demo:EURUSD",
 		"STC_DATABASE_URL": "mysql://x", "STC_LOG_LEVEL": "loud",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"STC_HTTP_ADDR", "STC_PLUGIN_DIR", "make build", "STC_PAPER_TIME_SCALE", "STC_DATABASE_URL", "STC_LOG_LEVEL"} {
+	for _, want := range []string{"STC_HTTP_ADDR", "STC_PLUGIN_DIR", "make build", "STC_TRACK", "STC_DATABASE_URL", "STC_LOG_LEVEL"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }
@@ -38,12 +38,16 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/stc.conf"
-	require.NoError(t, os.WriteFile(path, []byte("# STC settings\nSTC_HTTP_ADDR=127.0.0.1:7001\nSTC_PLUGIN_DIR=\""+dir+"\"\nSTC_TRACK=paper:EURUSD-OTC:5m\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("# STC settings\nSTC_HTTP_ADDR=127.0.0.1:7001\nSTC_PLUGIN_DIR=\""+dir+"\"\n"+
+		"STC_TRACK=demo:EURUSD-OTC:5m\nSTC_ENCRYPTION_KEY=k1:abc\n\n# a plugin's settings\nSTC_DEMO_TIME_SCALE=60\nSTC_DEMO_TOKEN=\"x y\"\n"), 0o600))
 
 	c, err := Load([]string{"-config", path}, env(nil))
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7001", c.HTTPAddr)
-	assert.Equal(t, []string{"paper:EURUSD-OTC:5m"}, c.Track)
+	assert.Equal(t, []string{"demo:EURUSD-OTC:5m"}, c.Track)
+	assert.Equal(t, "k1:abc", c.EncryptionKey, "secrets may come from the file (never from flags)")
+	assert.Equal(t, map[string]string{"STC_DEMO_TIME_SCALE": "60", "STC_DEMO_TOKEN": "x y"}, c.PluginSettings,
+		"other STC_ names are plugin settings, checked against the plugins' declarations at start")
 
 	c, err = Load([]string{"-config=" + path}, env(map[string]string{"STC_HTTP_ADDR": "127.0.0.1:7002"}))
 	require.NoError(t, err)
@@ -53,9 +57,11 @@ func TestConfigFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7003", c.HTTPAddr, "flags win over everything")
 
-	require.NoError(t, os.WriteFile(path, []byte("STC_HTTP_ADRR=x\n"), 0o600))
-	_, err = Load([]string{"-config", path}, env(nil))
-	assert.ErrorContains(t, err, "unknown setting STC_HTTP_ADRR")
+	for _, bad := range []string{"HTTP_ADDR=x", "stc_http_addr=x", "STC_HTTP_ADDR", "STC_CONFIG_FILE=/etc/other.conf"} {
+		require.NoError(t, os.WriteFile(path, []byte(bad+"\n"), 0o600))
+		_, err = Load([]string{"-config", path}, env(nil))
+		assert.ErrorContains(t, err, path+":1:", bad)
+	}
 	_, err = Load([]string{"-config", dir + "/missing"}, env(nil))
 	assert.Error(t, err)
 }
@@ -103,8 +109,9 @@ func TestRetention(t *testing.T) {
 }
 
 // Every setting the environment takes may come from the configuration
-// file, secrets included (docs/CONFIG.md); only names Load does not read
-// are refused.
+// file, secrets included (docs/CONFIG.md); names Load does not read are
+// left to the plugins' declarations (package pluginsettings refuses a
+// name no installed plugin declares).
 func TestConfigFileTakesEverySetting(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/stc.conf"
@@ -121,8 +128,10 @@ func TestConfigFileTakesEverySetting(t *testing.T) {
 	assert.Len(t, c.TrustedProxies, 1)
 
 	require.NoError(t, os.WriteFile(path, []byte("STC_PLUGIN_DIR="+dir+"\n\nSTC_METRICS_TOKN=x\n"), 0o600))
-	_, err = Load([]string{"-config", path}, env(nil))
-	assert.ErrorContains(t, err, "stc.conf:3: unknown setting STC_METRICS_TOKN")
+	c, err = Load([]string{"-config", path}, env(nil))
+	require.NoError(t, err)
+	assert.Empty(t, c.MetricsToken)
+	assert.Equal(t, map[string]string{"STC_METRICS_TOKN": "x"}, c.PluginSettings)
 }
 
 // /metrics: public on the API listener in development mode, as before;
@@ -158,4 +167,27 @@ func TestMetricsSettings(t *testing.T) {
 		_, err := load(map[string]string{k: v})
 		assert.ErrorContains(t, err, want, value)
 	}
+}
+
+// TestHostSettingsListed: every variable Load reads is a host setting, so
+// a configuration file line for it is the host's and no plugin can
+// declare it; and nothing else is.
+func TestHostSettingsListed(t *testing.T) {
+	dir := t.TempDir()
+	read := map[string]bool{}
+	_, err := Load(nil, func(k string) string {
+		read[k] = true
+		if k == "STC_PLUGIN_DIR" {
+			return dir
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	for k := range read {
+		assert.True(t, IsHostSetting(k), "%s is read by Load but not listed as a host setting", k)
+	}
+	for k := range hostSettings {
+		assert.True(t, read[k], "%s is listed as a host setting but Load never reads it", k)
+	}
+	assert.False(t, IsHostSetting("STC_DEMO_TIME_SCALE"))
 }

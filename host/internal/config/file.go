@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"slices"
+	"regexp"
 	"strings"
 )
 
@@ -26,24 +26,19 @@ func configPath(args []string, getenv func(string) string) string {
 	return getenv("STC_CONFIG_FILE")
 }
 
-// fileSetting is one line of a configuration file.
-type fileSetting struct {
-	value string
-	line  int
-}
-
 // readFile parses a configuration file: one STC_NAME=value per line, the
 // same names as the environment variables; blank lines and lines starting
-// with # are ignored; values may be wrapped in double quotes. Load reports
-// names it does not read (unknownSettings), so a typo does not silently
-// keep a default.
-func readFile(path string) (map[string]fileSetting, error) {
+// with # are ignored; values may be wrapped in double quotes. It returns
+// the host's settings and, apart, every other STC_ name: those are plugin
+// settings, which only the installed plugins can tell from typos (the
+// host checks them at start, so a typo never silently keeps a default).
+func readFile(path string) (host, plugins map[string]string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
+		return nil, nil, fmt.Errorf("configuration file: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	out := make(map[string]fileSetting)
+	host, plugins = make(map[string]string), make(map[string]string)
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -52,29 +47,46 @@ func readFile(path string) (map[string]fileSetting, error) {
 		}
 		key, value, ok := strings.Cut(line, "=")
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		if !ok || key == "" {
-			return nil, fmt.Errorf("%s:%d: want STC_NAME=value", path, n)
+		if !ok || !varName.MatchString(key) {
+			return nil, nil, fmt.Errorf("%s:%d: want STC_NAME=value (see docs/CONFIG.md)", path, n)
+		}
+		if key == configFileVar {
+			return nil, nil, fmt.Errorf("%s:%d: %s names the file itself; set it in the environment or use -config", path, n, key)
 		}
 		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
 			value = value[1 : len(value)-1]
 		}
-		out[key] = fileSetting{value: value, line: n}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
-	}
-	return out, nil
-}
-
-// unknownSettings reports the file's settings Load never read. The file
-// holds every setting the environment may, secrets included.
-func unknownSettings(path string, file map[string]fileSetting, read map[string]bool) []error {
-	var errs []error
-	for key, s := range file {
-		if !read[key] {
-			errs = append(errs, fmt.Errorf("%s:%d: unknown setting %s (see docs/CONFIG.md)", path, s.line, key))
+		if IsHostSetting(key) {
+			host[key] = value
+		} else {
+			plugins[key] = value
 		}
 	}
-	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
-	return errs
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("configuration file: %w", err)
+	}
+	return host, plugins, nil
 }
+
+// varName is the shape of every setting's name, the host's and the
+// plugins' (STC_<PLUGIN>_<SETTING>).
+var varName = regexp.MustCompile(`^STC_[A-Z0-9_]+$`)
+
+// configFileVar names the configuration file; it cannot be set from it.
+const configFileVar = "STC_CONFIG_FILE"
+
+// hostSettings are the variables Load reads. Every other STC_ name
+// belongs to a plugin (or to nothing).
+var hostSettings = map[string]bool{
+	"STC_HTTP_ADDR": true, "STC_DATA_DIR": true, "STC_DATABASE_URL": true, "STC_PLUGIN_DIR": true,
+	"STC_LOG_LEVEL": true, "STC_PLUGIN_CALL_TIMEOUT": true, "STC_TRACK": true, "STC_POLL_INTERVAL": true,
+	"STC_DEV": true, "STC_ENCRYPTION_KEY": true, "STC_BILLING_WEBHOOK_SECRET": true,
+	"STC_RATE_LIMIT_IP": true, "STC_RATE_LIMIT_USER": true, "STC_RATE_LIMIT_AUTH": true,
+	"STC_IDEMPOTENCY_TTL": true, "STC_RETAIN_BILLING_EVENTS": true, "STC_RETAIN_ENDED_TOKENS": true,
+	"STC_TRUSTED_PROXIES": true, "STC_METRICS_ADDR": true, "STC_METRICS_TOKEN": true, configFileVar: true,
+}
+
+// IsHostSetting reports whether name is one of the host's own variables
+// (STC_HTTP_ADDR, STC_ENCRYPTION_KEY, …). No plugin ever receives one,
+// whatever it declares.
+func IsHostSetting(name string) bool { return hostSettings[name] }

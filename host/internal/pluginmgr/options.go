@@ -8,8 +8,9 @@ import (
 )
 
 // EnvFunc returns the complete environment of a plugin's process. Nothing
-// of the host's environment is inherited, so operator settings such as
-// STC_PAPER_DATA_DIR or STC_PLUGIN_LOG_LEVEL must be listed here.
+// of the host's environment is inherited, so everything a plugin reads
+// (STC_PLUGIN_LOG_LEVEL, its declared settings) must be listed here;
+// pluginsettings.Resolution.Env is the host's.
 type EnvFunc func(e catalog.Entry) map[string]string
 
 // EnvByKey serves per-plugin environments keyed by "kind/name" (e.g.

@@ -8,12 +8,13 @@ import (
 	"github.com/stc-trading/stc/sdk/broker"
 )
 
-// Builtin returns the fallback lists served when a broker cannot be reached
-// and nothing is cached: the pairs every supported binary broker lists,
-// with conservative payouts. Whether a regular pair is open is computed
-// from the forex week (closed Friday 21:00 to Sunday 21:00 UTC); OTC pairs
-// are always open.
-func Builtin(now time.Time) map[string][]broker.Instrument {
+// Builtin returns the fallback list served for a broker that cannot be
+// reached and has nothing cached: the major forex pairs and their -OTC
+// twins that binary-options brokers list, with conservative payouts. It
+// is the same for every broker, so the host names none. Whether a regular
+// pair is open is computed from the forex week at now (closed Friday 21:00
+// to Sunday 21:00 UTC); OTC pairs are always open.
+func Builtin(now time.Time) []broker.Instrument {
 	pairs := []struct{ symbol, name string }{
 		{"EURUSD", "EUR/USD"}, {"GBPUSD", "GBP/USD"}, {"USDJPY", "USD/JPY"}, {"AUDCAD", "AUD/CAD"},
 		{"EURJPY", "EUR/JPY"}, {"GBPJPY", "GBP/JPY"}, {"USDCHF", "USD/CHF"}, {"AUDUSD", "AUD/USD"},
@@ -29,7 +30,7 @@ func Builtin(now time.Time) map[string][]broker.Instrument {
 		otc.Symbol, otc.Name, otc.Market, otc.PayoutPercent, otc.Open = p.symbol+"-OTC", p.name+" (OTC)", "otc", 75, true
 		list = append(list, base, otc)
 	}
-	return map[string][]broker.Instrument{"paper": list, "iqoption": list, "olymptrade": list}
+	return list
 }
 
 // forexOpen reports whether the regular forex market is open at t.

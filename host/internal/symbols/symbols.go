@@ -30,7 +30,7 @@ type Service struct {
 	fetch    Fetcher
 	ttl      time.Duration
 	now      func() time.Time
-	fallback map[string][]broker.Instrument
+	fallback func(now time.Time) []broker.Instrument
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -43,8 +43,12 @@ type entry struct {
 }
 
 // New returns a cache with the given time to live (5 minutes in
-// production) and built-in fallback lists by broker name. now may be nil.
-func New(f Fetcher, ttl time.Duration, fallback map[string][]broker.Instrument, now func() time.Time) *Service {
+// production). fallback, when not nil, builds the list served for any
+// broker that cannot be reached and has nothing cached (Builtin); it is
+// called at the time of the request, so whether a market is open is
+// current. The cache knows no broker by name: callers ask only for
+// brokers the host has. now may be nil.
+func New(f Fetcher, ttl time.Duration, fallback func(now time.Time) []broker.Instrument, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -133,8 +137,8 @@ func (s *Service) List(ctx context.Context, brokerName string) ([]broker.Instrum
 		if stale != nil {
 			return stale, SourceCache, nil
 		}
-		if fb, ok := s.fallback[brokerName]; ok {
-			return fb, SourceFallback, nil
+		if s.fallback != nil {
+			return s.fallback(s.now()), SourceFallback, nil
 		}
 		return nil, "", fmt.Errorf("symbols of %s: %w", brokerName, err)
 	}

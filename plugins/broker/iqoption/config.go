@@ -1,12 +1,14 @@
 package iqoption
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stc-trading/stc/sdk/plugin"
+	"github.com/stc-trading/stc/sdk/schema"
 )
 
 // Defaults of Config.
@@ -68,54 +70,55 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// ConfigFromEnv reads STC_IQOPTION_AUTH_URL, STC_IQOPTION_VERIFY_URL,
-// STC_IQOPTION_WS_URL, STC_IQOPTION_DATA_DIR, STC_IQOPTION_REQUEST_TIMEOUT,
-// STC_IQOPTION_DIAL_TIMEOUT, STC_IQOPTION_TIMESYNC_TIMEOUT,
-// STC_IQOPTION_CATALOG_TTL and STC_IQOPTION_HEARTBEAT_REPLY through getenv
-// and applies the defaults. Values that do not parse are errors, never
-// silently replaced.
+// Settings are the operator settings the IQ Option plugin declares: the
+// host passes each as STC_IQOPTION_<NAME> (STC_IQOPTION_AUTH_URL,
+// STC_IQOPTION_WS_URL, …) when the operator sets it. Its order journals
+// live in the host's STC_PLUGIN_DATA_DIR.
+var Settings = []plugin.Setting{
+	{Name: "auth_url", Type: schema.String, Default: DefaultAuthURL, Description: "HTTP login endpoint"},
+	{Name: "verify_url", Type: schema.String, Description: "SMS second-factor endpoint; empty derives it from auth_url (/login becomes /verify/2fa)"},
+	{Name: "ws_url", Type: schema.String, Default: DefaultWSURL, Description: "WebSocket API endpoint (ws or wss)"},
+	{Name: "request_timeout", Type: schema.Duration, Default: DefaultRequestTimeout.String(), Min: schema.Bound(minDuration),
+		Description: "bound of one HTTP login or WebSocket request"},
+	{Name: "dial_timeout", Type: schema.Duration, Default: DefaultDialTimeout.String(), Min: schema.Bound(minDuration),
+		Description: "bound of one WebSocket dial and authentication"},
+	{Name: "timesync_timeout", Type: schema.Duration, Default: DefaultTimeSyncTimeout.String(), Min: schema.Bound(minDuration),
+		Description: "reconnect when no timeSync push arrived for this long"},
+	{Name: "catalog_ttl", Type: schema.Duration, Default: DefaultCatalogTTL.String(), Min: schema.Bound(minDuration),
+		Description: "how long the actives catalogue is reused"},
+	{Name: "heartbeat_reply", Type: schema.Bool, Default: "true", Description: "answer the server's heartbeat pushes"},
+}
+
+// minDuration is the smallest duration setting, in seconds (1 ms): zero or
+// negative timeouts are mistakes.
+const minDuration = 0.001
+
+// ConfigFromEnv reads the adapter's settings (see Settings) and its data
+// directory through getenv and applies the defaults. The data directory is
+// STC_PLUGIN_DATA_DIR (set by the host), else STC_IQOPTION_DATA_DIR (the
+// older name, for a plugin run by other means), else none (orders kept in
+// memory only). Values that do not parse are errors, never silently
+// replaced.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	s, err := plugin.LoadSettings(Name, Settings, getenv)
+	if err != nil {
+		return Config{}, fmt.Errorf("iqoption: %w", err)
+	}
 	cfg := Config{
-		AuthURL:        strings.TrimSpace(getenv("STC_IQOPTION_AUTH_URL")),
-		VerifyURL:      strings.TrimSpace(getenv("STC_IQOPTION_VERIFY_URL")),
-		WSURL:          strings.TrimSpace(getenv("STC_IQOPTION_WS_URL")),
-		DataDir:        strings.TrimSpace(getenv("STC_IQOPTION_DATA_DIR")),
-		HeartbeatReply: true,
+		AuthURL:         s.String("auth_url"),
+		VerifyURL:       s.String("verify_url"),
+		WSURL:           s.String("ws_url"),
+		RequestTimeout:  s.Duration("request_timeout"),
+		DialTimeout:     s.Duration("dial_timeout"),
+		TimeSyncTimeout: s.Duration("timesync_timeout"),
+		CatalogTTL:      s.Duration("catalog_ttl"),
+		HeartbeatReply:  s.Bool("heartbeat_reply"),
 	}
-	var errs []error
-	durations := []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{"STC_IQOPTION_REQUEST_TIMEOUT", &cfg.RequestTimeout},
-		{"STC_IQOPTION_DIAL_TIMEOUT", &cfg.DialTimeout},
-		{"STC_IQOPTION_TIMESYNC_TIMEOUT", &cfg.TimeSyncTimeout},
-		{"STC_IQOPTION_CATALOG_TTL", &cfg.CatalogTTL},
-	}
-	for _, d := range durations {
-		v := strings.TrimSpace(getenv(d.name))
-		if v == "" {
-			continue
+	for _, k := range []string{plugin.DataDirEnv, "STC_IQOPTION_DATA_DIR"} {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			cfg.DataDir = v
+			break
 		}
-		x, err := time.ParseDuration(v)
-		if err != nil || x <= 0 {
-			errs = append(errs, fmt.Errorf("iqoption: %s must be a positive duration such as 15s, got %q", d.name, v))
-			continue
-		}
-		*d.dst = x
-	}
-	if v := strings.TrimSpace(getenv("STC_IQOPTION_HEARTBEAT_REPLY")); v != "" {
-		switch strings.ToLower(v) {
-		case "1", "true", "yes":
-			cfg.HeartbeatReply = true
-		case "0", "false", "no":
-			cfg.HeartbeatReply = false
-		default:
-			errs = append(errs, fmt.Errorf("iqoption: STC_IQOPTION_HEARTBEAT_REPLY must be true or false, got %q", v))
-		}
-	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
 	}
 	return cfg.normalize()
 }

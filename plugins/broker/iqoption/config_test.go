@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/plugins/broker/iqoption"
+	"github.com/stc-trading/stc/sdk/plugin"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -38,10 +39,26 @@ func TestConfigFromEnvOverrides(t *testing.T) {
 	assert.False(t, cfg.HeartbeatReply)
 }
 
+func TestConfigFromEnvDataDir(t *testing.T) {
+	cfg, err := iqoption.ConfigFromEnv(env(map[string]string{"STC_PLUGIN_DATA_DIR": "/srv/stc/iqoption", "STC_IQOPTION_DATA_DIR": "/old/place"}))
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/stc/iqoption", cfg.DataDir, "the host's generic data directory wins over the older name")
+	cfg, err = iqoption.ConfigFromEnv(env(nil))
+	require.NoError(t, err)
+	assert.Empty(t, cfg.DataDir, "no journal unless a directory is given")
+}
+
+// TestSettingsAreValid: the declarations GetInfo sends pass the SDK's own
+// check, so the plugin serves (an invalid list is refused at start).
+func TestSettingsAreValid(t *testing.T) {
+	require.NoError(t, plugin.CheckSettings(iqoption.Settings))
+}
+
 func TestConfigFromEnvRejectsBadValues(t *testing.T) {
 	for k, v := range map[string]string{
 		"STC_IQOPTION_REQUEST_TIMEOUT": "soon", "STC_IQOPTION_DIAL_TIMEOUT": "-1s", "STC_IQOPTION_HEARTBEAT_REPLY": "maybe",
-		"STC_IQOPTION_WS_URL": "https://ws.iqoption.com/echo/websocket", "STC_IQOPTION_AUTH_URL": "not a url",
+		"STC_IQOPTION_CATALOG_TTL": "0s",
+		"STC_IQOPTION_WS_URL":      "https://ws.iqoption.com/echo/websocket", "STC_IQOPTION_AUTH_URL": "not a url",
 	} {
 		_, err := iqoption.ConfigFromEnv(env(map[string]string{k: v}))
 		assert.Error(t, err, "%s=%s", k, v)

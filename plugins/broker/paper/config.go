@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stc-trading/stc/sdk/plugin"
+	"github.com/stc-trading/stc/sdk/schema"
 )
 
 // Defaults of Config, applied by ConfigFromEnv (and by New for the zero
@@ -41,51 +44,58 @@ type Config struct {
 	Now func() time.Time
 }
 
-// ConfigFromEnv reads the STC_PAPER_* variables through getenv (os.Getenv in
-// production, a map in tests) and applies the defaults. It rejects values
-// that do not parse instead of silently falling back, because a typo in a
-// time scale or seed would otherwise give a different market than intended.
+// Settings are the operator settings the paper plugin declares: the host
+// passes each as STC_PAPER_<NAME> (STC_PAPER_TIME_SCALE, STC_PAPER_SEED,
+// STC_PAPER_REQUIRE_2FA, STC_PAPER_2FA_CODE) when the operator sets it.
+// Its data directory is the host's STC_PLUGIN_DATA_DIR.
+var Settings = []plugin.Setting{
+	{Name: "time_scale", Type: schema.Float, Default: "1", Min: schema.Bound(minTimeScale), Max: schema.Bound(maxTimeScale),
+		Description: "market seconds per wall second: 1 is real time, 60 runs one market minute per second"},
+	// A string: seeds span the whole uint64 range, schema integers int64.
+	{Name: "seed", Type: schema.String, Default: strconv.FormatUint(DefaultSeed, 10),
+		Description: "price paths: the same seed gives the same prices in every process; another seed is another market"},
+	{Name: "require_2fa", Type: schema.Bool, Default: "false",
+		Description: "ask for a second factor (the code credential) at login, to try a host's 2FA flow"},
+	{Name: "2fa_code", Type: schema.String, Default: DefaultSecondFactorCode, Sensitive: true,
+		Description: "the only second-factor code accepted when require_2fa is on"},
+}
+
+// Bounds of the time_scale setting: slower than a market second per 17
+// wall minutes or faster than a market day per wall second is a mistake.
+const (
+	minTimeScale = 0.001
+	maxTimeScale = 86400
+)
+
+// ConfigFromEnv reads the paper plugin's settings (see Settings) and its
+// data directory through getenv (os.Getenv in production, a map in tests)
+// and applies the defaults. The data directory is STC_PLUGIN_DATA_DIR (set
+// by the host), else STC_PAPER_DATA_DIR (the older name, for a plugin run
+// by other means), else DefaultDataDir. It rejects values that do not
+// parse instead of silently falling back, because a typo in a time scale
+// or seed would otherwise give a different market than intended.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	s, err := plugin.LoadSettings(Name, Settings, getenv)
+	if err != nil {
+		return Config{}, fmt.Errorf("paper: %w", err)
+	}
 	cfg := Config{
 		DataDir:          DefaultDataDir,
-		TimeScale:        DefaultTimeScale,
-		Seed:             DefaultSeed,
-		SecondFactorCode: DefaultSecondFactorCode,
+		TimeScale:        s.Float("time_scale"),
+		Require2FA:       s.Bool("require_2fa"),
+		SecondFactorCode: s.String("2fa_code"),
 	}
-	var errs []error
-	if v := strings.TrimSpace(getenv("STC_PAPER_DATA_DIR")); v != "" {
-		cfg.DataDir = v
-	}
-	if v := strings.TrimSpace(getenv("STC_PAPER_TIME_SCALE")); v != "" {
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil || !validScale(x) {
-			errs = append(errs, fmt.Errorf("paper: STC_PAPER_TIME_SCALE must be a finite number > 0 (market seconds per wall second), got %q", v))
-		} else {
-			cfg.TimeScale = x
+	for _, k := range []string{plugin.DataDirEnv, "STC_PAPER_DATA_DIR"} {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			cfg.DataDir = v
+			break
 		}
 	}
-	if v := strings.TrimSpace(getenv("STC_PAPER_SEED")); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("paper: STC_PAPER_SEED must be an unsigned integer, got %q: %w", v, err))
-		} else {
-			cfg.Seed = n
-		}
+	seed, err := strconv.ParseUint(s.String("seed"), 10, 64)
+	if err != nil {
+		return Config{}, fmt.Errorf("paper: STC_PAPER_SEED must be an unsigned integer, got %q: %w", s.String("seed"), err)
 	}
-	if v := strings.TrimSpace(getenv("STC_PAPER_REQUIRE_2FA")); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("paper: STC_PAPER_REQUIRE_2FA must be true or false, got %q: %w", v, err))
-		} else {
-			cfg.Require2FA = b
-		}
-	}
-	if v := getenv("STC_PAPER_2FA_CODE"); v != "" {
-		cfg.SecondFactorCode = v
-	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
+	cfg.Seed = seed
 	return cfg, nil
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stc-trading/stc/sdk/plugin"
 )
 
 func envOf(kv map[string]string) func(string) string {
@@ -30,12 +32,28 @@ func TestConfigFromEnvOverrides(t *testing.T) {
 	assert.Equal(t, Config{DataDir: "/var/lib/stc/paper", TimeScale: 60, Seed: 18446744073709551615, Require2FA: true, SecondFactorCode: "123456"}, cfg)
 }
 
+func TestConfigFromEnvDataDir(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{"STC_PLUGIN_DATA_DIR": "/srv/stc/paper", "STC_PAPER_DATA_DIR": "/old/place"}))
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/stc/paper", cfg.DataDir, "the host's generic data directory wins over the older name")
+	cfg, err = ConfigFromEnv(envOf(map[string]string{"STC_PAPER_DATA_DIR": "/old/place"}))
+	require.NoError(t, err)
+	assert.Equal(t, "/old/place", cfg.DataDir, "the older name still works")
+}
+
+// TestSettingsAreValid: the declarations GetInfo sends pass the SDK's own
+// check, so the plugin serves (an invalid list is refused at start).
+func TestSettingsAreValid(t *testing.T) {
+	require.NoError(t, plugin.CheckSettings(Settings))
+}
+
 func TestConfigFromEnvRejects(t *testing.T) {
 	tests := []struct {
 		key, value, want string
 	}{
-		{"STC_PAPER_TIME_SCALE", "0", "STC_PAPER_TIME_SCALE must be a finite number > 0"},
+		{"STC_PAPER_TIME_SCALE", "0", `STC_PAPER_TIME_SCALE="0": must be at least 0.001`},
 		{"STC_PAPER_TIME_SCALE", "-2", "STC_PAPER_TIME_SCALE"},
+		{"STC_PAPER_TIME_SCALE", "86401", `STC_PAPER_TIME_SCALE="86401": must be at most 86400`},
 		{"STC_PAPER_TIME_SCALE", "fast", "STC_PAPER_TIME_SCALE"},
 		{"STC_PAPER_TIME_SCALE", "NaN", "STC_PAPER_TIME_SCALE"},
 		{"STC_PAPER_TIME_SCALE", "+Inf", "STC_PAPER_TIME_SCALE"},

@@ -1,8 +1,10 @@
-// Command stc-broker-iqoption is the IQ Option broker plugin. The host
-// passes its settings explicitly: STC_IQOPTION_AUTH_URL,
-// STC_IQOPTION_WS_URL, STC_IQOPTION_VERIFY_URL, STC_IQOPTION_DATA_DIR, STC_IQOPTION_REQUEST_TIMEOUT,
-// STC_IQOPTION_DIAL_TIMEOUT, STC_IQOPTION_TIMESYNC_TIMEOUT,
-// STC_IQOPTION_CATALOG_TTL and STC_IQOPTION_HEARTBEAT_REPLY.
+// Command stc-broker-iqoption is the IQ Option broker plugin. It declares
+// its settings (iqoption.Settings: STC_IQOPTION_AUTH_URL,
+// STC_IQOPTION_VERIFY_URL, STC_IQOPTION_WS_URL,
+// STC_IQOPTION_REQUEST_TIMEOUT, STC_IQOPTION_DIAL_TIMEOUT,
+// STC_IQOPTION_TIMESYNC_TIMEOUT, STC_IQOPTION_CATALOG_TTL and
+// STC_IQOPTION_HEARTBEAT_REPLY), which the host passes when the operator
+// sets them, and journals orders in the host's STC_PLUGIN_DATA_DIR.
 package main
 
 import (
@@ -24,5 +26,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stc-broker-iqoption:", err)
 		os.Exit(1)
 	}
-	plugin.ServeBroker(a.Factory())
+	plugin.ServeBroker(a.Factory(), plugin.WithSettings(iqoption.Settings...))
 }

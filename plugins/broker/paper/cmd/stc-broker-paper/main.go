@@ -1,6 +1,8 @@
-// Command stc-broker-paper is the paper (practice) broker plugin. The host
-// passes its settings explicitly: STC_PAPER_DATA_DIR, STC_PAPER_TIME_SCALE,
-// STC_PAPER_SEED, STC_PAPER_REQUIRE_2FA and STC_PAPER_2FA_CODE.
+// Command stc-broker-paper is the paper (practice) broker plugin. It
+// declares its settings (paper.Settings: STC_PAPER_TIME_SCALE,
+// STC_PAPER_SEED, STC_PAPER_REQUIRE_2FA, STC_PAPER_2FA_CODE), which the
+// host passes when the operator sets them, and keeps its accounts in the
+// host's STC_PLUGIN_DATA_DIR.
 package main
 
 import (
@@ -23,5 +25,5 @@ func main() {
 		os.Exit(1)
 	}
 	defer func() { _ = m.Close() }()
-	plugin.ServeBroker(m.Factory())
+	plugin.ServeBroker(m.Factory(), plugin.WithSettings(paper.Settings...))
 }

@@ -83,7 +83,16 @@ type GetInfoResponse struct {
 	// "candle_stream", "anonymous_market_data", "second_factor", ...
 	Capabilities map[string]bool `protobuf:"bytes,8,rep,name=capabilities,proto3" json:"capabilities,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// description is one human sentence about the plugin.
-	Description   string `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
+	// settings are the operator settings the plugin reads at start (added in
+	// protocol 1.3). The host passes the plugin exactly these, each as the
+	// environment variable STC_<PLUGIN NAME>_<SETTING NAME> upper-cased
+	// ("-" in the plugin name becomes "_"), taken from its own environment
+	// or configuration file; nothing else of the host's environment reaches
+	// a plugin. A setting is a FieldSpec: name in [a-z0-9_], type, default,
+	// bounds, options, required; sensitive marks a secret (masked in
+	// listings, never logged).
+	Settings      []*v1.FieldSpec `protobuf:"bytes,10,rep,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,12 +190,19 @@ func (x *GetInfoResponse) GetDescription() string {
 	return ""
 }
 
+func (x *GetInfoResponse) GetSettings() []*v1.FieldSpec {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 var File_stc_plugin_v1_info_proto protoreflect.FileDescriptor
 
 const file_stc_plugin_v1_info_proto_rawDesc = "" +
 	"\n" +
 	"\x18stc/plugin/v1/info.proto\x12\rstc.plugin.v1\x1a\x1astc/common/v1/common.proto\"\x10\n" +
-	"\x0eGetInfoRequest\"\xc5\x03\n" +
+	"\x0eGetInfoRequest\"\xfb\x03\n" +
 	"\x0fGetInfoResponse\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.stc.common.v1.PluginKindR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -197,7 +213,9 @@ const file_stc_plugin_v1_info_proto_rawDesc = "" +
 	"\fmultiplexing\x18\x06 \x01(\bR\fmultiplexing\x120\n" +
 	"\x06fields\x18\a \x03(\v2\x18.stc.common.v1.FieldSpecR\x06fields\x12T\n" +
 	"\fcapabilities\x18\b \x03(\v20.stc.plugin.v1.GetInfoResponse.CapabilitiesEntryR\fcapabilities\x12 \n" +
-	"\vdescription\x18\t \x01(\tR\vdescription\x1a?\n" +
+	"\vdescription\x18\t \x01(\tR\vdescription\x124\n" +
+	"\bsettings\x18\n" +
+	" \x03(\v2\x18.stc.common.v1.FieldSpecR\bsettings\x1a?\n" +
 	"\x11CapabilitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x012W\n" +
@@ -229,13 +247,14 @@ var file_stc_plugin_v1_info_proto_depIdxs = []int32{
 	3, // 0: stc.plugin.v1.GetInfoResponse.kind:type_name -> stc.common.v1.PluginKind
 	4, // 1: stc.plugin.v1.GetInfoResponse.fields:type_name -> stc.common.v1.FieldSpec
 	2, // 2: stc.plugin.v1.GetInfoResponse.capabilities:type_name -> stc.plugin.v1.GetInfoResponse.CapabilitiesEntry
-	0, // 3: stc.plugin.v1.InfoService.GetInfo:input_type -> stc.plugin.v1.GetInfoRequest
-	1, // 4: stc.plugin.v1.InfoService.GetInfo:output_type -> stc.plugin.v1.GetInfoResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 3: stc.plugin.v1.GetInfoResponse.settings:type_name -> stc.common.v1.FieldSpec
+	0, // 4: stc.plugin.v1.InfoService.GetInfo:input_type -> stc.plugin.v1.GetInfoRequest
+	1, // 5: stc.plugin.v1.InfoService.GetInfo:output_type -> stc.plugin.v1.GetInfoResponse
+	5, // [5:6] is the sub-list for method output_type
+	4, // [4:5] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_stc_plugin_v1_info_proto_init() }
