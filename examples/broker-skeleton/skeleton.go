@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/plugin"
 	"github.com/stc-trading/stc/sdk/schema"
 )
 
@@ -42,8 +43,17 @@ const (
 	Version = "0.1.0"
 )
 
-// EnvVenueURL is the plugin's one setting: the venue's base URL.
+// EnvVenueURL is the variable of the plugin's one setting, venue_url: the
+// venue's base URL (plugin.SettingEnv(Name, "venue_url")).
 const EnvVenueURL = "STC_SKELETON_VENUE_URL"
+
+// Settings are the operator settings the plugin declares in GetInfo. The
+// host passes a plugin only the settings it declares, so a setting missing
+// here never reaches the plugin. venue_url is not Required: an installed
+// but unconfigured skeleton must not stop the host from starting.
+var Settings = []plugin.Setting{
+	{Name: "venue_url", Type: schema.String, Description: "the venue's base URL (http or https); empty: every venue call fails with ErrUnavailable"},
+}
 
 // Config configures the adapter.
 type Config struct {
@@ -60,7 +70,11 @@ type Config struct {
 // ConfigFromEnv reads the settings the host passes the plugin process.
 // Plugins inherit nothing else from the host's environment.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{VenueURL: strings.TrimRight(getenv(EnvVenueURL), "/")}
+	s, err := plugin.LoadSettings(Name, Settings, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{VenueURL: strings.TrimRight(s.String("venue_url"), "/")}
 	if cfg.VenueURL != "" {
 		u, err := url.Parse(cfg.VenueURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

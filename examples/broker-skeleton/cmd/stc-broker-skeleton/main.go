@@ -20,5 +20,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stc-broker-skeleton:", err) // stderr: stdout is the handshake channel
 		os.Exit(1)
 	}
-	plugin.ServeBroker(skeleton.New(cfg).Factory())
+	plugin.ServeBroker(skeleton.New(cfg).Factory(), plugin.WithSettings(skeleton.Settings...))
 }
