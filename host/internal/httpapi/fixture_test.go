@@ -46,7 +46,7 @@ func (noMarkets) Symbols(context.Context, string) (httpapi.SymbolList, error) {
 	return httpapi.SymbolList{Source: "fallback"}, nil
 }
 
-func (noMarkets) Candles(context.Context, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
+func (noMarkets) Candles(context.Context, marketdata.Client, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
 	return market.Series{}, nil
 }
 
