@@ -375,7 +375,7 @@ func candleBudget(c config.CandleBudget) marketdata.Budget {
 	}
 	return marketdata.Budget{
 		MaxSpanAnonymous: days(c.MaxDaysAnon), MaxSpanUser: days(c.MaxDaysUser),
-		FetchesPerMinuteAnonymous: c.FetchesAnon, FetchesPerMinuteUser: c.FetchesUser, FetchesPerMinuteAnonymousTotal: c.FetchesAnonTotal,
+		DaysPerMinuteAnonymous: c.FetchDaysAnon, DaysPerMinuteUser: c.FetchDaysUser, DaysPerMinuteAnonymousTotal: c.FetchDaysAnonTotal,
 		Concurrency: c.Concurrency, ConcurrencyAnonymous: c.ConcurrencyAnon,
 	}
 }

@@ -95,11 +95,12 @@ type CandleBudget struct {
 	// cover, limit × timeframe (STC_CANDLES_MAX_DAYS_ANON,
 	// STC_CANDLES_MAX_DAYS_USER).
 	MaxDaysAnon, MaxDaysUser int
-	// FetchesAnon, FetchesUser and FetchesAnonTotal are broker fetches per
-	// minute per anonymous address, per user, and for all anonymous
-	// clients together (STC_CANDLES_FETCHES_ANON, STC_CANDLES_FETCHES_USER,
-	// STC_CANDLES_FETCHES_ANON_TOTAL).
-	FetchesAnon, FetchesUser, FetchesAnonTotal int
+	// FetchDaysAnon, FetchDaysUser and FetchDaysAnonTotal are the market
+	// time, in days, that broker fetches may cover per minute per
+	// anonymous address, per user, and for all anonymous clients together
+	// (STC_CANDLES_FETCH_DAYS_ANON, STC_CANDLES_FETCH_DAYS_USER,
+	// STC_CANDLES_FETCH_DAYS_ANON_TOTAL).
+	FetchDaysAnon, FetchDaysUser, FetchDaysAnonTotal int
 	// Concurrency and ConcurrencyAnon are broker fetches in flight for API
 	// clients, host-wide and of which anonymous
 	// (STC_CANDLES_FETCH_CONCURRENCY, STC_CANDLES_FETCH_CONCURRENCY_ANON).
@@ -128,7 +129,7 @@ func Defaults() Config {
 		MarketDataConcurrency: 4,
 		Candles: CandleBudget{
 			MaxDaysAnon: 366, MaxDaysUser: 3660,
-			FetchesAnon: 6, FetchesUser: 60, FetchesAnonTotal: 30,
+			FetchDaysAnon: 2000, FetchDaysUser: 20000, FetchDaysAnonTotal: 4000,
 			Concurrency: 2, ConcurrencyAnon: 1,
 		},
 	}
@@ -248,8 +249,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	for key, dst := range map[string]*int{
 		"STC_PLUGIN_MARKETDATA_CONCURRENCY": &c.MarketDataConcurrency,
 		"STC_CANDLES_MAX_DAYS_ANON":         &c.Candles.MaxDaysAnon, "STC_CANDLES_MAX_DAYS_USER": &c.Candles.MaxDaysUser,
-		"STC_CANDLES_FETCHES_ANON": &c.Candles.FetchesAnon, "STC_CANDLES_FETCHES_USER": &c.Candles.FetchesUser,
-		"STC_CANDLES_FETCHES_ANON_TOTAL": &c.Candles.FetchesAnonTotal, "STC_CANDLES_FETCH_CONCURRENCY": &c.Candles.Concurrency,
+		"STC_CANDLES_FETCH_DAYS_ANON": &c.Candles.FetchDaysAnon, "STC_CANDLES_FETCH_DAYS_USER": &c.Candles.FetchDaysUser,
+		"STC_CANDLES_FETCH_DAYS_ANON_TOTAL": &c.Candles.FetchDaysAnonTotal, "STC_CANDLES_FETCH_CONCURRENCY": &c.Candles.Concurrency,
 		"STC_CANDLES_FETCH_CONCURRENCY_ANON": &c.Candles.ConcurrencyAnon,
 	} {
 		if v := getenv(key); v != "" {
@@ -344,7 +345,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("STC_PLUGIN_MARKETDATA_CONCURRENCY=%d: want at least 1", c.MarketDataConcurrency))
 	}
 	b := c.Candles
-	if b.MaxDaysAnon == 0 || b.MaxDaysUser == 0 || b.FetchesAnon == 0 || b.FetchesUser == 0 || b.FetchesAnonTotal == 0 ||
+	if b.MaxDaysAnon == 0 || b.MaxDaysUser == 0 || b.FetchDaysAnon == 0 || b.FetchDaysUser == 0 || b.FetchDaysAnonTotal == 0 ||
 		b.Concurrency == 0 || b.ConcurrencyAnon == 0 {
 		errs = append(errs, errors.New("STC_CANDLES_*: 0 would refuse every broker fetch; use a positive budget or a negative value to turn a limit off"))
 	}

@@ -54,7 +54,7 @@ func TestCandleRequestsHaveAMarketDataBudget(t *testing.T) {
 	// A candle service with a small budget on the env's paper plugin, and
 	// the router again around it.
 	data := marketdata.New(e.plugins, marketdata.FromStore(st), met, hclog.NewNullLogger(), marketdata.Options{
-		Budget: marketdata.Budget{FetchesPerMinuteAnonymous: 2},
+		Budget: marketdata.Budget{DaysPerMinuteAnonymous: 2 * 366},
 	})
 	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
 	e.h = httpapi.New(httpapi.Deps{Markets: liveMarkets{data: data}, Plugins: noPlugins{}, Users: e.users, Billing: e.billing,
@@ -74,7 +74,7 @@ func TestCandleRequestsHaveAMarketDataBudget(t *testing.T) {
 	assert.Equal(t, "candle_span_too_large", r.errorCode(), "the legacy route has the same budget: %s", r.Raw)
 	assert.Zero(t, fetched(t, met), "refused before any broker call")
 
-	// Two broker fetches a minute for this address.
+	// Two years of daily candles a minute from this address.
 	for _, sym := range []string{"EURUSD-OTC", "GBPUSD-OTC"} {
 		r = e.call("GET", "/api/v2/candles?broker=paper&symbol="+sym+"&timeframe=1d&limit=366"+early, "", "")
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)

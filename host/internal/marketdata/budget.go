@@ -33,14 +33,19 @@ type Budget struct {
 	// single request can cost a broker more than that. Defaults 366 days
 	// and 3,660 days.
 	MaxSpanAnonymous, MaxSpanUser time.Duration
-	// FetchesPerMinuteAnonymous is broker fetches per minute per
-	// anonymous address (default 6); FetchesPerMinuteUser per signed-in
-	// user (default 60). Requests that need no fetch are not counted.
-	FetchesPerMinuteAnonymous, FetchesPerMinuteUser int
-	// FetchesPerMinuteAnonymousTotal is broker fetches per minute by all
-	// anonymous clients together (default 30), so rotating addresses
-	// does not multiply the budget.
-	FetchesPerMinuteAnonymousTotal int
+	// DaysPerMinuteAnonymous is the market time, in days, that broker
+	// fetches started by one anonymous address may cover per minute
+	// (default 2,000); DaysPerMinuteUser per signed-in user (default
+	// 20,000). A fetch costs what it covers — a year of daily candles
+	// 366, an hour of minutes 1 (at least 1) — because that is what it
+	// costs a broker that computes or pages through history. Only fetches
+	// a client starts count: not requests answered from memory or the
+	// store, nor ones that share another request's fetch in flight.
+	DaysPerMinuteAnonymous, DaysPerMinuteUser int
+	// DaysPerMinuteAnonymousTotal is the same for all anonymous clients
+	// together (default 4,000), so rotating addresses does not multiply
+	// the budget.
+	DaysPerMinuteAnonymousTotal int
 	// Concurrency is broker fetches in flight for API clients, host-wide
 	// (default 2); ConcurrencyAnonymous of them at most for anonymous
 	// clients together (default 1). Fetches for bots and tracked feeds
@@ -74,9 +79,9 @@ func (b Budget) withDefaults() Budget {
 	}
 	def(&b.MaxSpanAnonymous, 366*day)
 	def(&b.MaxSpanUser, 3660*day)
-	defInt(&b.FetchesPerMinuteAnonymous, 6)
-	defInt(&b.FetchesPerMinuteUser, 60)
-	defInt(&b.FetchesPerMinuteAnonymousTotal, 30)
+	defInt(&b.DaysPerMinuteAnonymous, 2000)
+	defInt(&b.DaysPerMinuteUser, 20000)
+	defInt(&b.DaysPerMinuteAnonymousTotal, 4000)
 	defInt(&b.Concurrency, 2)
 	defInt(&b.ConcurrencyAnonymous, 1)
 	def(&b.QueueWait, 5*time.Second)
@@ -170,7 +175,7 @@ type clientBudget struct {
 
 func newBudget(o Budget, now func() time.Time) *budget {
 	b := &budget{opts: o.withDefaults(), now: now, clients: make(map[string]*clientBudget)}
-	b.anonTotal = perMinute(b.opts.FetchesPerMinuteAnonymousTotal)
+	b.anonTotal = perMinute(b.opts.DaysPerMinuteAnonymousTotal)
 	if n := b.opts.Concurrency; n > 0 {
 		b.slots = semaphore.NewWeighted(int64(n))
 	}
@@ -208,33 +213,22 @@ func (b *budget) checkSpan(c Client, requested time.Duration) (time.Duration, er
 	return limit, nil
 }
 
-// admit charges one broker fetch to c (its rate and, for anonymous
-// clients, the anonymous total) and counts the request in flight until
-// release. Refusals charge nothing.
-func (b *budget) admit(c Client) (release func(), err error) {
+// enter counts a request of c that waits on a broker fetch (its own or
+// one it shares) until release, and refuses one beyond c's in-flight
+// limit.
+func (b *budget) enter(c Client) (release func(), err error) {
 	if c.isHost() {
 		return func() {}, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
-	cb := b.client(c, now)
+	cb := b.client(c, b.now())
 	most := clientInflightUser
 	if c.Anonymous {
 		most = clientInflightAnonymous
 	}
 	if cb.inflight >= most {
 		return nil, &BudgetError{Scope: ScopeClient, RetryAfter: time.Second}
-	}
-	own, err := reserve(cb.lim, now, ScopeClient)
-	if err != nil {
-		return nil, err
-	}
-	if c.Anonymous {
-		if _, err := reserve(b.anonTotal, now, ScopeAnonymous); err != nil {
-			own.CancelAt(now)
-			return nil, err
-		}
 	}
 	cb.inflight++
 	return func() {
@@ -245,13 +239,75 @@ func (b *budget) admit(c Client) (release func(), err error) {
 	}, nil
 }
 
-// reserve takes a token from lim now, or refuses with the wait; a nil
-// limiter allows everything.
-func reserve(lim *rate.Limiter, now time.Time, scope string) (*rate.Reservation, error) {
+// fetch admits one broker fetch led by c that covers days of market
+// time: it takes one of the host's fetch slots — at once or not at all for
+// an anonymous client, within QueueWait for a signed-in one — until
+// release, and charges the days to c's rate (and for an anonymous client
+// to the anonymous total). A refusal charges nothing. The host's own
+// fetches are not limited.
+func (b *budget) fetch(ctx context.Context, c Client, days int) (release func(), err error) {
+	if c.isHost() {
+		return func() {}, nil
+	}
+	// Check the rates first, so a client out of budget never waits for a
+	// slot; charge them only once the slot is held (a token taken cannot
+	// be given back once time has passed).
+	if err := b.charge(c, days, true); err != nil {
+		return nil, err
+	}
+	release, err = b.slot(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.charge(c, days, false); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// charge takes days tokens from c's rate and, for an anonymous client,
+// from the anonymous total, or refuses with the wait and takes none;
+// check only looks.
+func (b *budget) charge(c Client, days int, check bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	cb := b.client(c, now)
+	own, err := reserve(cb.lim, now, days, ScopeClient)
+	if err != nil {
+		return err
+	}
+	var total *rate.Reservation
+	if c.Anonymous {
+		if total, err = reserve(b.anonTotal, now, days, ScopeAnonymous); err != nil {
+			cancel(own, now)
+			return err
+		}
+	}
+	if check {
+		cancel(own, now)
+		cancel(total, now)
+	}
+	return nil
+}
+
+// cancel returns a reservation's token, if there is one; only at the
+// instant it was made (x/time/rate restores nothing later).
+func cancel(r *rate.Reservation, now time.Time) {
+	if r != nil {
+		r.CancelAt(now)
+	}
+}
+
+// reserve takes n tokens from lim at now (at most its burst: a fetch
+// larger than a whole minute's budget may still run, alone), or refuses
+// with the wait and takes none; a nil limiter allows everything.
+func reserve(lim *rate.Limiter, now time.Time, n int, scope string) (*rate.Reservation, error) {
 	if lim == nil {
 		return nil, nil
 	}
-	r := lim.ReserveN(now, 1)
+	r := lim.ReserveN(now, min(max(n, 1), lim.Burst()))
 	if !r.OK() {
 		return nil, &BudgetError{Scope: scope, RetryAfter: time.Minute}
 	}
@@ -270,9 +326,9 @@ func (b *budget) client(c Client, now time.Time) *clientBudget {
 	if len(b.clients) >= maxClients {
 		b.prune(now)
 	}
-	n := b.opts.FetchesPerMinuteUser
+	n := b.opts.DaysPerMinuteUser
 	if c.Anonymous {
-		n = b.opts.FetchesPerMinuteAnonymous
+		n = b.opts.DaysPerMinuteAnonymous
 	}
 	cb := &clientBudget{lim: perMinute(n), seen: now}
 	b.clients[c.ID] = cb
@@ -298,13 +354,9 @@ func (b *budget) prune(now time.Time) {
 	}
 }
 
-// slot takes one of the host's fetch slots for a fetch led by c: at once
-// or not at all for an anonymous client, within QueueWait for a
-// signed-in one. The host's own fetches take none.
+// slot takes one of the host's fetch slots for a fetch led by c (see
+// fetch).
 func (b *budget) slot(ctx context.Context, c Client) (release func(), err error) {
-	if c.isHost() {
-		return func() {}, nil
-	}
 	var held []*semaphore.Weighted
 	release = func() {
 		for _, s := range held {

@@ -162,10 +162,14 @@ func TestConcurrentIdenticalRequestsShareOneFetch(t *testing.T) {
 func TestBudgetsBoundWhatClientsMakeTheServiceFetch(t *testing.T) {
 	s := storetest.OpenSQLite(t)
 	ctx := context.Background()
+	// The service's clock stands still, so no budget refills during a
+	// test however slow the machine.
+	now := time.Now()
 	rigWith := func(t *testing.T, b marketdata.Budget) (*rig, string) {
 		gate := filepath.Join(t.TempDir(), "open")
 		require.NoError(t, os.WriteFile(gate, nil, 0o600))
-		return newRig(t, s, "1", marketdata.Options{Budget: b}, "STC_TEST_CANDLES_GATE", gate), gate
+		opts := marketdata.Options{Budget: b, Now: func() time.Time { return now }}
+		return newRig(t, s, "1", opts, "STC_TEST_CANDLES_GATE", gate), gate
 	}
 	get := func(r *rig, c marketdata.Client, sym string, tf market.Timeframe, limit int) error {
 		_, err := r.svc.CandlesFor(ctx, c, "paper", sym, tf, historyStart, 0, limit)
@@ -201,7 +205,8 @@ func TestBudgetsBoundWhatClientsMakeTheServiceFetch(t *testing.T) {
 	})
 
 	t.Run("rate per client, and all anonymous clients together", func(t *testing.T) {
-		r, _ := rigWith(t, marketdata.Budget{FetchesPerMinuteAnonymous: 2, FetchesPerMinuteAnonymousTotal: 3, FetchesPerMinuteUser: 3})
+		// Each request below fetches 24 hourly candles: one day's worth.
+		r, _ := rigWith(t, marketdata.Budget{DaysPerMinuteAnonymous: 2, DaysPerMinuteAnonymousTotal: 3, DaysPerMinuteUser: 3})
 		require.NoError(t, get(r, anon1, "EURUSD-OTC", market.H1, 24))
 		require.NoError(t, get(r, anon1, "GBPUSD-OTC", market.H1, 24))
 		assert.Equal(t, marketdata.ScopeClient, scope(t, get(r, anon1, "USDJPY-OTC", market.H1, 24)))
@@ -222,8 +227,19 @@ func TestBudgetsBoundWhatClientsMakeTheServiceFetch(t *testing.T) {
 		assert.Equal(t, 1, r.fetchCount("refused_anonymous"))
 	})
 
+	t.Run("a fetch costs the market time it covers", func(t *testing.T) {
+		r, _ := rigWith(t, marketdata.Budget{DaysPerMinuteAnonymous: 30, DaysPerMinuteAnonymousTotal: -1})
+		require.NoError(t, get(r, anon1, "EURUSD-OTC", market.D1, 20), "20 days of 30")
+		be := scope(t, get(r, anon1, "GBPUSD-OTC", market.D1, 11))
+		assert.Equal(t, marketdata.ScopeClient, be, "11 days of the 10 left")
+		require.NoError(t, get(r, anon1, "GBPUSD-OTC", market.D1, 10), "10 days of the 10 left")
+		assert.Equal(t, marketdata.ScopeClient, scope(t, get(r, anon1, "USDJPY-OTC", market.M1, 60)), "even an hour of minutes costs a day")
+		assert.Equal(t, 2, r.fetches(t))
+	})
+
 	t.Run("concurrency", func(t *testing.T) {
-		r, gate := rigWith(t, marketdata.Budget{Concurrency: 2, ConcurrencyAnonymous: 1, QueueWait: 100 * time.Millisecond})
+		r, gate := rigWith(t, marketdata.Budget{Concurrency: 2, ConcurrencyAnonymous: 1, QueueWait: 100 * time.Millisecond,
+			DaysPerMinuteAnonymous: 1})
 		require.NoError(t, os.Remove(gate)) // hold every fetch in the plugin
 		var wg sync.WaitGroup
 		errs := make(chan error, 3)
@@ -249,5 +265,9 @@ func TestBudgetsBoundWhatClientsMakeTheServiceFetch(t *testing.T) {
 			require.NoError(t, err)
 		}
 		assert.Equal(t, 2, r.fetches(t), "user2 rode user1's fetch")
+		// anon2's refused request cost it nothing: its one fetch a minute
+		// is still there.
+		require.NoError(t, get(r, anon2, "USDJPY-OTC", market.M5, 10))
+		assert.Equal(t, marketdata.ScopeClient, scope(t, get(r, anon2, "AUDCAD-OTC", market.M5, 10)))
 	})
 }

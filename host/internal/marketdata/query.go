@@ -202,19 +202,19 @@ func isRefusal(err error) bool {
 	return errors.Is(err, ErrBudgetExceeded) || errors.Is(err, ErrSpanTooLarge)
 }
 
-// admission charges a request's client once, at its first broker fetch,
-// and holds its in-flight count until the request ends.
+// admission counts a request in its client's in-flight requests from its
+// first broker fetch (its own or shared) until the request ends.
 type admission struct {
 	s       *Service
 	c       Client
 	release func()
 }
 
-func (a *admission) charge() error {
+func (a *admission) enter() error {
 	if a.release != nil {
 		return nil
 	}
-	release, err := a.s.budget.admit(a.c)
+	release, err := a.s.budget.enter(a.c)
 	if err != nil {
 		return err
 	}
@@ -234,12 +234,13 @@ func (a *admission) done() {
 // looks at the store again. Requests for the same key share one fetch at a
 // time: a request that finds one in flight waits for it and looks again.
 func (s *Service) cover(q query, adm *admission, from, to int64) error {
+	var refused error
 	for range 3 {
 		gaps := s.coverage.gaps(q.key, from, to)
 		if len(gaps) == 0 {
 			return nil
 		}
-		if err := adm.charge(); err != nil {
+		if err := adm.enter(); err != nil {
 			return err
 		}
 		// Do, not DoChan: the request's goroutine owns the fetch it leads
@@ -249,15 +250,24 @@ func (s *Service) cover(q query, adm *admission, from, to int64) error {
 			led = true
 			return nil, s.fill(q, gaps)
 		})
+		if !led && isRefusal(err) {
+			// The fetch we waited for was refused by its starter's budget,
+			// which is not ours: look again, and start one ourselves.
+			refused = err
+			continue
+		}
 		if err != nil || led {
 			return err
 		}
+		refused = nil
 		s.metrics.CandleFetches.WithLabelValues("coalesced").Inc()
 		if q.from != 0 {
 			return nil
 		}
 	}
-	return nil // still gaps after three other requests' fetches: answer from the store
+	// Still gaps after three other requests' fetches: answer from the
+	// store, unless those were refused.
+	return refused
 }
 
 // fill fetches gaps of q's key from the broker, stores what it gets and
@@ -265,7 +275,13 @@ func (s *Service) cover(q query, adm *admission, from, to int64) error {
 // request's: requests sharing it still get their answer, and what was
 // fetched is stored, when the one that started it has gone.
 func (s *Service) fill(q query, gaps []span) error {
-	release, err := s.budget.slot(s.ctx, q.client)
+	limit := 0 // a latest query needs every candle of its range
+	if q.from != 0 {
+		// A range query needs the first limit candles: its first gap is
+		// enough for this round (rangeQuery looks again).
+		limit, gaps = q.limit, gaps[:1]
+	}
+	release, err := s.budget.fetch(s.ctx, q.client, fetchDays(q.key.Timeframe, gaps, limit))
 	if err != nil {
 		return err
 	}
@@ -275,12 +291,6 @@ func (s *Service) fill(q query, gaps []span) error {
 	b, err := s.sessions.MarketData(ctx, q.key.Broker)
 	if err != nil {
 		return err
-	}
-	limit := 0 // a latest query needs every candle of its range
-	if q.from != 0 {
-		// A range query needs the first limit candles: its first gap is
-		// enough for this round (rangeQuery looks again).
-		limit, gaps = q.limit, gaps[:1]
 	}
 	for i, g := range gaps {
 		to := g.to
@@ -311,6 +321,19 @@ func (s *Service) fill(q query, gaps []span) error {
 	return nil
 }
 
+// fetchDays is the market time a fill covers, in whole days (at least 1):
+// the gaps, or for a range query (limit > 0) at most limit timeframes.
+func fetchDays(tf market.Timeframe, gaps []span, limit int) int {
+	var secs int64
+	for _, g := range gaps {
+		secs += g.to - g.from
+	}
+	if limit > 0 {
+		secs = min(secs, int64(limit)*tf.Seconds())
+	}
+	return int(max(1, (secs+86399)/86400))
+}
+
 // maxPages bounds one fetch so a wide range cannot hold a caller for long.
 const maxPages = 200
 
@@ -320,7 +343,11 @@ const maxPages = 200
 func fetchPages(ctx context.Context, b broker.Broker, k Key, from, to int64, limit int) (out market.Series, more bool, err error) {
 	token := ""
 	for page := 0; ; page++ {
-		p, err := b.Candles(ctx, broker.CandlesRequest{Symbol: k.Symbol, Timeframe: k.Timeframe, From: from, To: to, PageSize: 1000, PageToken: token})
+		size := 1000
+		if limit > 0 {
+			size = min(size, limit-len(out)) // ask for no more than is needed: pages cost the broker
+		}
+		p, err := b.Candles(ctx, broker.CandlesRequest{Symbol: k.Symbol, Timeframe: k.Timeframe, From: from, To: to, PageSize: size, PageToken: token})
 		if err != nil {
 			return nil, false, fmt.Errorf("candles %s: %w", k, err)
 		}
