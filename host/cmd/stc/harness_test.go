@@ -17,7 +17,7 @@ import (
 
 // hostProc is a running `stc serve` under test.
 type hostProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	base   string
 	logs   *syncBuffer
@@ -36,7 +36,7 @@ func hostEnv(addr, data, pluginDir, db string, extra ...string) []string {
 }
 
 // startHost starts the binary with env and waits until /healthz answers.
-func startHost(t *testing.T, bin string, env []string) *hostProc {
+func startHost(t testing.TB, bin string, env []string) *hostProc {
 	t.Helper()
 	var addr string
 	for _, kv := range env {
@@ -163,7 +163,7 @@ func errCode(body map[string]any) string {
 }
 
 // obj asserts v is a JSON object.
-func obj(t *testing.T, v any) map[string]any {
+func obj(t testing.TB, v any) map[string]any {
 	t.Helper()
 	m, ok := v.(map[string]any)
 	require.True(t, ok, "want a JSON object, got %T %v", v, v)
@@ -171,7 +171,7 @@ func obj(t *testing.T, v any) map[string]any {
 }
 
 // str asserts v is a JSON string.
-func str(t *testing.T, v any) string {
+func str(t testing.TB, v any) string {
 	t.Helper()
 	s, ok := v.(string)
 	require.True(t, ok, "want a JSON string, got %T %v", v, v)
@@ -179,7 +179,7 @@ func str(t *testing.T, v any) string {
 }
 
 // arr asserts v is a JSON array.
-func arr(t *testing.T, v any) []any {
+func arr(t testing.TB, v any) []any {
 	t.Helper()
 	a, ok := v.([]any)
 	require.True(t, ok, "want a JSON array, got %T %v", v, v)

@@ -64,9 +64,11 @@ func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met 
 		return nil, nil, err
 	}
 	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
-		Env:         settings.Env,
-		CallTimeout: cfg.CallTimeout,
-		SocketDir:   socketDir,
+		Env:                   settings.Env,
+		CallTimeout:           cfg.CallTimeout,
+		MarketDataTimeout:     cfg.MarketDataTimeout,
+		MarketDataConcurrency: cfg.MarketDataConcurrency,
+		SocketDir:             socketDir,
 		OnEvent: func(ev pluginmgr.Event) {
 			met.PluginEvents.WithLabelValues(ev.Type.String()).Inc()
 			if ev.Type == pluginmgr.EventRestarted {
@@ -169,8 +171,8 @@ func (a marketsAPI) Symbols(ctx context.Context, name string) (httpapi.SymbolLis
 	return httpapi.SymbolList{Items: items, Source: src}, err
 }
 
-func (a marketsAPI) Candles(ctx context.Context, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
-	return a.data.Candles(ctx, b, s, tf, from, to, limit)
+func (a marketsAPI) Candles(ctx context.Context, c marketdata.Client, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+	return a.data.CandlesFor(ctx, c, b, s, tf, from, to, limit)
 }
 
 func (a marketsAPI) CandleVersion(b, s string, tf market.Timeframe) (uint64, bool) {
@@ -220,7 +222,8 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}()
 	backend := pluginBackend{m: m, entries: entries, db: db}
-	data := marketdata.New(backend, marketdata.FromStore(db), met, log.Named("marketdata"), marketdata.Options{PollInterval: cfg.PollInterval})
+	data := marketdata.New(backend, marketdata.FromStore(db), met, log.Named("marketdata"),
+		marketdata.Options{PollInterval: cfg.PollInterval, Budget: candleBudget(cfg.Candles)})
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -386,6 +389,22 @@ func serve(ctx context.Context, args []string) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutCtx)
+}
+
+// candleBudget turns the configured budget (days; negative: off) into
+// the candle service's.
+func candleBudget(c config.CandleBudget) marketdata.Budget {
+	days := func(n int) time.Duration {
+		if n < 0 {
+			return -1
+		}
+		return time.Duration(n) * 24 * time.Hour
+	}
+	return marketdata.Budget{
+		MaxSpanAnonymous: days(c.MaxDaysAnon), MaxSpanUser: days(c.MaxDaysUser),
+		DaysPerMinuteAnonymous: c.FetchDaysAnon, DaysPerMinuteUser: c.FetchDaysUser, DaysPerMinuteAnonymousTotal: c.FetchDaysAnonTotal,
+		Concurrency: c.Concurrency, ConcurrencyAnonymous: c.ConcurrencyAnon,
+	}
 }
 
 // trackKeys starts the feeds of the operator's keys and of every key

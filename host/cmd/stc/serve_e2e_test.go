@@ -26,7 +26,7 @@ import (
 // buildBinaries builds stc, the paper broker and the RSI and MACD
 // strategies the way `make build` does (with -race under a race test run,
 // to reuse its compiled packages).
-func buildBinaries(t *testing.T) (stcBin, pluginDir string) {
+func buildBinaries(t testing.TB) (stcBin, pluginDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	pluginDir = filepath.Join(dir, "plugins")
@@ -52,7 +52,7 @@ func buildBinaries(t *testing.T) (stcBin, pluginDir string) {
 	return stcBin, pluginDir
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ type trader struct {
 	bots    []int64
 }
 
-func num(t *testing.T, v any) float64 {
+func num(t testing.TB, v any) float64 {
 	t.Helper()
 	f, ok := v.(float64)
 	require.True(t, ok, "want a JSON number, got %T %v", v, v)
@@ -33,7 +33,7 @@ func num(t *testing.T, v any) float64 {
 }
 
 // signUp registers email and connects a paper account for it.
-func signUp(t *testing.T, h *hostProc, email, paperUser string) *trader {
+func signUp(t testing.TB, h *hostProc, email, paperUser string) *trader {
 	t.Helper()
 	code, body := h.call("POST", "/api/v2/auth/register", "", `{"email":"`+email+`","password":"correct horse battery"}`)
 	require.Equal(t, http.StatusCreated, code, "%v", body)

@@ -82,23 +82,59 @@ type Config struct {
 	// declarations at start (package pluginsettings), since only the
 	// installed plugins know their settings.
 	PluginSettings map[string]string
+	// MarketDataTimeout is the deadline of one broker Candles call (a
+	// history page), and MarketDataConcurrency how many one broker process
+	// serves at once; order calls never wait for them, and their timeouts
+	// never restart a plugin (STC_PLUGIN_MARKETDATA_TIMEOUT,
+	// STC_PLUGIN_MARKETDATA_CONCURRENCY).
+	MarketDataTimeout     time.Duration
+	MarketDataConcurrency int
+	// Candles is the market-data budget of API clients (docs/CONFIG.md
+	// "Market-data budgets").
+	Candles CandleBudget
+}
+
+// CandleBudget bounds the broker fetches API clients can cause; a
+// negative value turns that limit off.
+type CandleBudget struct {
+	// MaxDaysAnon and MaxDaysUser bound the market time one request may
+	// cover, limit × timeframe (STC_CANDLES_MAX_DAYS_ANON,
+	// STC_CANDLES_MAX_DAYS_USER).
+	MaxDaysAnon, MaxDaysUser int
+	// FetchDaysAnon, FetchDaysUser and FetchDaysAnonTotal are the market
+	// time, in days, that broker fetches may cover per minute per
+	// anonymous address, per user, and for all anonymous clients together
+	// (STC_CANDLES_FETCH_DAYS_ANON, STC_CANDLES_FETCH_DAYS_USER,
+	// STC_CANDLES_FETCH_DAYS_ANON_TOTAL).
+	FetchDaysAnon, FetchDaysUser, FetchDaysAnonTotal int
+	// Concurrency and ConcurrencyAnon are broker fetches in flight for API
+	// clients, host-wide and of which anonymous
+	// (STC_CANDLES_FETCH_CONCURRENCY, STC_CANDLES_FETCH_CONCURRENCY_ANON).
+	Concurrency, ConcurrencyAnon int
 }
 
 // Defaults returns the zero-setup configuration of `make run`.
 func Defaults() Config {
 	return Config{
-		HTTPAddr:            "127.0.0.1:8080",
-		DataDir:             "./data",
-		PluginDir:           "./bin/plugins",
-		LogLevel:            "info",
-		CallTimeout:         10 * time.Second,
-		PollInterval:        5 * time.Second,
-		IdempotencyTTL:      24 * time.Hour,
-		RetainBillingEvents: 30 * 24 * time.Hour,
-		RetainEndedTokens:   30 * 24 * time.Hour,
-		RateLimitIP:         600,
-		RateLimitUser:       600,
-		RateLimitAuth:       20,
+		HTTPAddr:              "127.0.0.1:8080",
+		DataDir:               "./data",
+		PluginDir:             "./bin/plugins",
+		LogLevel:              "info",
+		CallTimeout:           10 * time.Second,
+		PollInterval:          5 * time.Second,
+		IdempotencyTTL:        24 * time.Hour,
+		RetainBillingEvents:   30 * 24 * time.Hour,
+		RetainEndedTokens:     30 * 24 * time.Hour,
+		RateLimitIP:           600,
+		RateLimitUser:         600,
+		RateLimitAuth:         20,
+		MarketDataTimeout:     30 * time.Second,
+		MarketDataConcurrency: 4,
+		Candles: CandleBudget{
+			MaxDaysAnon: 366, MaxDaysUser: 3660,
+			FetchDaysAnon: 2000, FetchDaysUser: 20000, FetchDaysAnonTotal: 4000,
+			Concurrency: 2, ConcurrencyAnon: 1,
+		},
 	}
 }
 
@@ -186,6 +222,28 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	integer(&c.RateLimitIP, "STC_RATE_LIMIT_IP")
 	integer(&c.RateLimitUser, "STC_RATE_LIMIT_USER")
 	integer(&c.RateLimitAuth, "STC_RATE_LIMIT_AUTH")
+	if v := getenv("STC_PLUGIN_MARKETDATA_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STC_PLUGIN_MARKETDATA_TIMEOUT=%q: want a duration such as 30s", v))
+		}
+		c.MarketDataTimeout = d
+	}
+	for key, dst := range map[string]*int{
+		"STC_PLUGIN_MARKETDATA_CONCURRENCY": &c.MarketDataConcurrency,
+		"STC_CANDLES_MAX_DAYS_ANON":         &c.Candles.MaxDaysAnon, "STC_CANDLES_MAX_DAYS_USER": &c.Candles.MaxDaysUser,
+		"STC_CANDLES_FETCH_DAYS_ANON": &c.Candles.FetchDaysAnon, "STC_CANDLES_FETCH_DAYS_USER": &c.Candles.FetchDaysUser,
+		"STC_CANDLES_FETCH_DAYS_ANON_TOTAL": &c.Candles.FetchDaysAnonTotal, "STC_CANDLES_FETCH_CONCURRENCY": &c.Candles.Concurrency,
+		"STC_CANDLES_FETCH_CONCURRENCY_ANON": &c.Candles.ConcurrencyAnon,
+	} {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want an integer", key, v))
+			}
+			*dst = n
+		}
+	}
 	if v := getenv("STC_TRUSTED_PROXIES"); v != "" {
 		p, err := parseTrustedProxies(v)
 		if err != nil {
@@ -274,6 +332,17 @@ func (c Config) Validate() error {
 	}
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.IndexFunc(c.MetricsToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
 		errs = append(errs, errors.New("STC_METRICS_TOKEN: want at least 16 printable ASCII characters without spaces (e.g. `openssl rand -hex 24`)"))
+	}
+	if c.MarketDataTimeout <= 0 {
+		errs = append(errs, errors.New("STC_PLUGIN_MARKETDATA_TIMEOUT must be positive"))
+	}
+	if c.MarketDataConcurrency <= 0 {
+		errs = append(errs, fmt.Errorf("STC_PLUGIN_MARKETDATA_CONCURRENCY=%d: want at least 1", c.MarketDataConcurrency))
+	}
+	b := c.Candles
+	if b.MaxDaysAnon == 0 || b.MaxDaysUser == 0 || b.FetchDaysAnon == 0 || b.FetchDaysUser == 0 || b.FetchDaysAnonTotal == 0 ||
+		b.Concurrency == 0 || b.ConcurrencyAnon == 0 {
+		errs = append(errs, errors.New("STC_CANDLES_*: 0 would refuse every broker fetch; use a positive budget or a negative value to turn a limit off"))
 	}
 	return errors.Join(errs...)
 }

@@ -191,3 +191,33 @@ func TestHostSettingsListed(t *testing.T) {
 	}
 	assert.False(t, IsHostSetting("STC_DEMO_TIME_SCALE"))
 }
+
+func TestMarketDataSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir}))
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, c.MarketDataTimeout)
+	assert.Equal(t, 4, c.MarketDataConcurrency)
+	assert.Equal(t, CandleBudget{MaxDaysAnon: 366, MaxDaysUser: 3660, FetchDaysAnon: 2000, FetchDaysUser: 20000, FetchDaysAnonTotal: 4000,
+		Concurrency: 2, ConcurrencyAnon: 1}, c.Candles)
+
+	path := dir + "/stc.conf"
+	require.NoError(t, os.WriteFile(path, []byte("STC_PLUGIN_DIR="+dir+"\nSTC_CANDLES_FETCH_DAYS_ANON=300\n"), 0o600))
+	c, err = Load([]string{"-config", path}, env(map[string]string{
+		"STC_PLUGIN_MARKETDATA_TIMEOUT": "1m", "STC_PLUGIN_MARKETDATA_CONCURRENCY": "2",
+		"STC_CANDLES_MAX_DAYS_ANON": "30", "STC_CANDLES_MAX_DAYS_USER": "-1", "STC_CANDLES_FETCH_DAYS_USER": "5000",
+		"STC_CANDLES_FETCH_DAYS_ANON_TOTAL": "-1", "STC_CANDLES_FETCH_CONCURRENCY": "4", "STC_CANDLES_FETCH_CONCURRENCY_ANON": "2",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, c.MarketDataTimeout)
+	assert.Equal(t, 2, c.MarketDataConcurrency)
+	assert.Equal(t, CandleBudget{MaxDaysAnon: 30, MaxDaysUser: -1, FetchDaysAnon: 300, FetchDaysUser: 5000, FetchDaysAnonTotal: -1,
+		Concurrency: 4, ConcurrencyAnon: 2}, c.Candles, "negative turns a limit off; the file's settings apply too")
+
+	_, err = Load(nil, env(map[string]string{"STC_PLUGIN_DIR": dir,
+		"STC_PLUGIN_MARKETDATA_TIMEOUT": "0s", "STC_PLUGIN_MARKETDATA_CONCURRENCY": "0", "STC_CANDLES_FETCH_DAYS_ANON": "0", "STC_CANDLES_MAX_DAYS_USER": "lots"}))
+	require.Error(t, err)
+	for _, want := range []string{"STC_PLUGIN_MARKETDATA_TIMEOUT must be positive", "STC_PLUGIN_MARKETDATA_CONCURRENCY=0", "STC_CANDLES_*: 0 would refuse", `STC_CANDLES_MAX_DAYS_USER="lots"`} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

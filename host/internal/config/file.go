@@ -84,6 +84,10 @@ var hostSettings = map[string]bool{
 	"STC_RATE_LIMIT_IP": true, "STC_RATE_LIMIT_USER": true, "STC_RATE_LIMIT_AUTH": true,
 	"STC_IDEMPOTENCY_TTL": true, "STC_RETAIN_BILLING_EVENTS": true, "STC_RETAIN_ENDED_TOKENS": true,
 	"STC_TRUSTED_PROXIES": true, "STC_METRICS_ADDR": true, "STC_METRICS_TOKEN": true, configFileVar: true,
+	"STC_PLUGIN_MARKETDATA_TIMEOUT": true, "STC_PLUGIN_MARKETDATA_CONCURRENCY": true,
+	"STC_CANDLES_MAX_DAYS_ANON": true, "STC_CANDLES_MAX_DAYS_USER": true, "STC_CANDLES_FETCH_DAYS_ANON": true,
+	"STC_CANDLES_FETCH_DAYS_USER": true, "STC_CANDLES_FETCH_DAYS_ANON_TOTAL": true,
+	"STC_CANDLES_FETCH_CONCURRENCY": true, "STC_CANDLES_FETCH_CONCURRENCY_ANON": true,
 }
 
 // IsHostSetting reports whether name is one of the host's own variables

@@ -47,7 +47,7 @@ func (noMarkets) Symbols(context.Context, string) (httpapi.SymbolList, error) {
 	return httpapi.SymbolList{Source: "fallback"}, nil
 }
 
-func (noMarkets) Candles(context.Context, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
+func (noMarkets) Candles(context.Context, marketdata.Client, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
 	return market.Series{}, nil
 }
 
@@ -70,11 +70,11 @@ func (l liveMarkets) Symbols(ctx context.Context, name string) (httpapi.SymbolLi
 	return httpapi.SymbolList{Items: items, Source: "live"}, err
 }
 
-func (l liveMarkets) Candles(ctx context.Context, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+func (l liveMarkets) Candles(ctx context.Context, c marketdata.Client, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
 	if b != "paper" {
 		return nil, fmt.Errorf("%w %q", httpapi.ErrUnknownBroker, b)
 	}
-	return l.data.Candles(ctx, b, s, tf, from, to, limit)
+	return l.data.CandlesFor(ctx, c, b, s, tf, from, to, limit)
 }
 
 func (l liveMarkets) CandleVersion(b, s string, tf market.Timeframe) (uint64, bool) {

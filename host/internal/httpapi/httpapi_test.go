@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
@@ -35,7 +36,7 @@ func (f *fakeMarkets) Symbols(_ context.Context, b string) (SymbolList, error) {
 	return SymbolList{Items: []broker.Instrument{{Symbol: "EURUSD-OTC", PayoutPercent: 85}}, Source: "live"}, nil
 }
 
-func (f *fakeMarkets) Candles(_ context.Context, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
+func (f *fakeMarkets) Candles(_ context.Context, _ marketdata.Client, b, s string, tf market.Timeframe, from, to int64, limit int) (market.Series, error) {
 	if b != "paper" {
 		return nil, ErrUnknownBroker
 	}

@@ -45,9 +45,13 @@ func (s *Server) legacyCandles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	series, err := s.markets.Candles(r.Context(), legacyBroker, symbol, tf, 0, 0, count)
+	client, ok := s.candleClient(w, r)
+	if !ok {
+		return
+	}
+	series, err := s.markets.Candles(r.Context(), client, legacyBroker, symbol, tf, 0, 0, count)
 	if err != nil {
-		s.legacyError(w, err)
+		candlesError(w, err, s.legacyError)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"candles": candlesJSON(series)})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
 	"github.com/stc-trading/stc/host/internal/httpapi"
+	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/market"
@@ -227,7 +228,7 @@ func TestMalformedMarketKeysAreRefused(t *testing.T) {
 // brokenMarkets fails as a paper plugin killed under the call does.
 type brokenMarkets struct{ noMarkets }
 
-func (brokenMarkets) Candles(context.Context, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
+func (brokenMarkets) Candles(context.Context, marketdata.Client, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
 	return nil, fmt.Errorf("candles paper/EURUSD-OTC/1m: %w: broker/paper (pid 4242) died during the call: dial unix /tmp/stc/run/plugin77: connect: connection refused",
 		pluginmgr.ErrPluginExited)
 }

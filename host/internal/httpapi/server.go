@@ -20,6 +20,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/logsafe"
+	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
@@ -37,7 +38,9 @@ type SymbolList struct {
 // Markets serves market data.
 type Markets interface {
 	Symbols(ctx context.Context, brokerName string) (SymbolList, error)
-	Candles(ctx context.Context, brokerName, symbol string, tf market.Timeframe, from, to int64, limit int) (market.Series, error)
+	// Candles reads history for client c, within c's market-data budget
+	// (refusals: *marketdata.SpanError, *marketdata.BudgetError).
+	Candles(ctx context.Context, c marketdata.Client, brokerName, symbol string, tf market.Timeframe, from, to int64, limit int) (market.Series, error)
 	// CandleVersion changes whenever a candle of the key closes; ok is
 	// false when the key has no live feed (then nothing is cached).
 	CandleVersion(brokerName, symbol string, tf market.Timeframe) (version uint64, ok bool)
@@ -330,9 +333,13 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	series, err := s.markets.Candles(r.Context(), name, symbol, tf, int64(from), int64(to), limit)
+	client, ok := s.candleClient(w, r)
+	if !ok {
+		return
+	}
+	series, err := s.markets.Candles(r.Context(), client, name, symbol, tf, int64(from), int64(to), limit)
 	if err != nil {
-		s.upstreamError(w, err)
+		candlesError(w, err, s.upstreamError)
 		return
 	}
 	body, err := json.Marshal(map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": candlesJSON(series)})

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/sdk/market"
@@ -28,7 +29,7 @@ func (f failingMarkets) Symbols(context.Context, string) (SymbolList, error) {
 	return SymbolList{}, f.err
 }
 
-func (f failingMarkets) Candles(context.Context, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
+func (f failingMarkets) Candles(context.Context, marketdata.Client, string, string, market.Timeframe, int64, int64, int) (market.Series, error) {
 	return nil, f.err
 }
 

@@ -164,7 +164,7 @@ func (f *feed) backfill(ctx context.Context, b broker.Broker) error {
 // candles, and accepts them.
 func (f *feed) fetchRange(ctx context.Context, b broker.Broker, from, to int64) error {
 	limit := f.svc.opts.MaxBackfill
-	candles, err := fetchPages(ctx, b, f.key, from, to, limit, false)
+	candles, _, err := fetchPages(ctx, b, f.key, from, to, limit)
 	if err != nil {
 		return err
 	}

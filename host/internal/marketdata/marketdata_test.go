@@ -56,10 +56,12 @@ func TestMain(m *testing.M) {
 // rig is a real paper plugin process under the real supervisor, and a
 // candle service on a real store.
 type rig struct {
-	mgr    *pluginmgr.Manager
-	svc    *marketdata.Service
-	store  *store.Store
-	subLog string
+	mgr        *pluginmgr.Manager
+	svc        *marketdata.Service
+	store      *store.Store
+	metrics    *metrics.Metrics
+	subLog     string
+	candlesLog string // one line per Candles call the plugin served
 }
 
 func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options, extraEnv ...string) *rig {
@@ -67,11 +69,12 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options,
 	found, err := catalog.Discover(pluginDir)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	r := &rig{store: s, subLog: filepath.Join(dir, "subscriptions.log")}
+	r := &rig{store: s, subLog: filepath.Join(dir, "subscriptions.log"), candlesLog: filepath.Join(dir, "candles.log"), metrics: metrics.New()}
 	env := map[string]string{
 		"STC_PAPER_DATA_DIR":     filepath.Join(dir, "paper"),
 		"STC_PAPER_TIME_SCALE":   scale,
 		"STC_TEST_SUBSCRIBE_LOG": r.subLog,
+		"STC_TEST_CANDLES_LOG":   r.candlesLog,
 		"GORACE":                 "atexit_sleep_ms=0 halt_on_error=1",
 		"STC_PLUGIN_LOG_LEVEL":   "warn",
 	}
@@ -87,7 +90,7 @@ func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options,
 	opts.ReconnectBase = 50 * time.Millisecond
 	opts.ReconnectCap = 500 * time.Millisecond
 	opts.FlushInterval = 100 * time.Millisecond
-	r.svc = marketdata.New(r.mgr, marketdata.FromStore(s), metrics.New(), testLogger(t), opts)
+	r.svc = marketdata.New(r.mgr, marketdata.FromStore(s), r.metrics, testLogger(t), opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

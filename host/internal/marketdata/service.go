@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -65,6 +66,7 @@ type Options struct {
 	ReconnectBase    time.Duration // first reconnect delay; default 500 ms
 	ReconnectCap     time.Duration // longest reconnect delay; default 30 s
 	MaxBackfill      int           // candles fetched to fill one gap at most; default 100,000
+	Budget           Budget        // what API clients may make the service fetch (CandlesFor)
 	Now              func() time.Time
 }
 
@@ -110,6 +112,9 @@ type Service struct {
 	log      hclog.Logger
 	opts     Options
 	writer   *writer
+	budget   *budget
+	coverage *coverage
+	flights  singleflight.Group // broker fetches in flight, by key
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -125,8 +130,9 @@ func New(sessions Sessions, store Store, m *metrics.Metrics, log hclog.Logger, o
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		sessions: sessions, store: store, metrics: m, log: log, opts: opts.withDefaults(),
-		ctx: ctx, cancel: cancel, feeds: make(map[Key]*feed),
+		ctx: ctx, cancel: cancel, feeds: make(map[Key]*feed), coverage: newCoverage(),
 	}
+	s.budget = newBudget(s.opts.Budget, s.opts.Now)
 	s.writer = newWriter(store, m, log.Named("writer"), s.opts)
 	s.wg.Go(func() { s.writer.run(ctx) })
 	return s

@@ -27,6 +27,11 @@ type Metrics struct {
 	// CacheRequests counts candle/symbol cache lookups by cache and result
 	// ("hit" or "miss"); the hit ratio is hit / (hit + miss).
 	CacheRequests *prometheus.CounterVec
+	// CandleFetches counts what history requests did beyond the cache by
+	// result: "fetched" from a broker, "coalesced" into another request's
+	// fetch, or refused by the market-data budget ("refused_span",
+	// "refused_client", "refused_anonymous", "refused_host").
+	CandleFetches *prometheus.CounterVec
 	// PluginRestarts counts plugin process restarts by kind and name.
 	PluginRestarts *prometheus.CounterVec
 	// PluginEvents counts plugin lifecycle events by type.
@@ -55,6 +60,9 @@ func New() *Metrics {
 		CacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stc_cache_requests_total", Help: "Cache lookups by cache and result (hit or miss).",
 		}, []string{"cache", "result"}),
+		CandleFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stc_candle_fetches_total", Help: "History requests' broker fetches: fetched, coalesced, or refused by the market-data budget.",
+		}, []string{"result"}),
 		PluginRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stc_plugin_restarts_total", Help: "Plugin process restarts.",
 		}, []string{"kind", "name"}),
@@ -71,7 +79,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.CandlesIngested, m.CandlesDuplicate, m.CandlesRejected, m.UpstreamSubscriptions,
-		m.CacheRequests, m.PluginRestarts, m.PluginEvents, m.HTTPDuration,
+		m.CacheRequests, m.CandleFetches, m.PluginRestarts, m.PluginEvents, m.HTTPDuration,
 	)
 	return m
 }

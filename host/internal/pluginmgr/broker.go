@@ -147,6 +147,19 @@ func (x *sessionProxy) unary(ctx context.Context, f func(ctx context.Context, b 
 	})
 }
 
+// marketData runs one market-data read on the session's process: under
+// the market-data concurrency and deadline, and never counted toward a
+// restart (Options.MarketDataTimeout).
+func (x *sessionProxy) marketData(ctx context.Context, f func(ctx context.Context, b broker.Broker) error) error {
+	s, err := x.h.slotFor(x.id, false)
+	if err != nil {
+		return err
+	}
+	return s.marketDataCall(ctx, func(ctx context.Context, p *proc) error {
+		return f(ctx, p.broker.Session(x.id))
+	})
+}
+
 // Open opens the session without recording it: a restart will not
 // re-open it. Prefer BrokerHandle.OpenSession.
 func (x *sessionProxy) Open(ctx context.Context, req broker.OpenRequest) (broker.Account, error) {
@@ -162,21 +175,28 @@ func (x *sessionProxy) Open(ctx context.Context, req broker.OpenRequest) (broker
 // Close is BrokerHandle.CloseSession.
 func (x *sessionProxy) Close(ctx context.Context) error { return x.h.CloseSession(ctx, x.id) }
 
-// Instruments lists the session's instruments.
+// Instruments lists the session's instruments. It is a market-data read,
+// so a timeout does not count toward a restart; it does not wait for a
+// market-data slot, because validating an order may need it.
 func (x *sessionProxy) Instruments(ctx context.Context) ([]broker.Instrument, error) {
 	var out []broker.Instrument
-	err := x.unary(ctx, func(ctx context.Context, b broker.Broker) error {
+	s, err := x.h.slotFor(x.id, false)
+	if err != nil {
+		return nil, err
+	}
+	err = s.call(ctx, x.h.m.opts.CallTimeout, false, func(ctx context.Context, p *proc) error {
 		var err error
-		out, err = b.Instruments(ctx)
+		out, err = p.broker.Session(x.id).Instruments(ctx)
 		return err
 	})
 	return out, err
 }
 
-// Candles fetches one page of closed candles.
+// Candles fetches one page of closed candles, as a market-data read
+// (Options.MarketDataConcurrency and MarketDataTimeout).
 func (x *sessionProxy) Candles(ctx context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
 	var out broker.CandlesPage
-	err := x.unary(ctx, func(ctx context.Context, b broker.Broker) error {
+	err := x.marketData(ctx, func(ctx context.Context, b broker.Broker) error {
 		var err error
 		out, err = b.Candles(ctx, req)
 		return err

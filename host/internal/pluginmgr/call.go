@@ -27,6 +27,27 @@ func (s *slot) call(ctx context.Context, timeout time.Duration, counted bool, f 
 	return s.callWith(ctx, timeout, counted, nil, f)
 }
 
+// marketDataCall runs f, a market-data read, on the current process: it
+// waits for one of the slot's MarketDataConcurrency slots, runs under
+// MarketDataTimeout (when ctx has no deadline), and a timeout never counts
+// toward a restart. Waiting for a slot counts against the deadline, and an
+// order or account call never waits for one: history reads, however many
+// and however slow, cannot crowd the order path out of the plugin.
+func (s *slot) marketDataCall(ctx context.Context, f func(ctx context.Context, p *proc) error) error {
+	ctx, cancel := withDefaultTimeout(ctx, s.m.opts.MarketDataTimeout)
+	defer cancel()
+	if err := s.md.Acquire(ctx, 1); err != nil {
+		return fmt.Errorf("%w: %s: %d market-data calls in flight; gave up waiting: %w",
+			ErrMarketDataBusy, s.name(), s.m.opts.MarketDataConcurrency, err)
+	}
+	defer s.md.Release(1)
+	p, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	return s.outcome(ctx, p, false, f(ctx, p))
+}
+
 // callWith is call with a hook that runs once a process is at hand and
 // before f: desired state is recorded there, after a new per-session
 // process has started (so its first reconcile does not log in twice) and

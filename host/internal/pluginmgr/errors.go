@@ -34,6 +34,10 @@ var (
 	ErrUnknownPlugin = errors.New("unknown plugin")
 	// ErrClosed: the manager has been closed.
 	ErrClosed = errors.New("plugin manager closed")
+	// ErrMarketDataBusy: every market-data slot of the process stayed
+	// taken until the call's deadline (Options.MarketDataConcurrency), so
+	// the call was never sent.
+	ErrMarketDataBusy = errors.New("plugin market-data calls busy")
 )
 
 // stdoutPrefix is how go-plugin reports a first stdout line that is not

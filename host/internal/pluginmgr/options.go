@@ -38,8 +38,20 @@ type Options struct {
 	PingFailures int
 	// TimeoutsBeforeRestart consecutive timed-out calls restart the
 	// process: the health service is go-plugin's, so it keeps answering
-	// while author code is deadlocked. Default 3.
+	// while author code is deadlocked. Default 3. Only account and order
+	// calls count: a market-data read (Candles, Instruments) that times
+	// out proves a slow history request, not a stuck plugin, and never
+	// restarts a process that answers its health checks.
 	TimeoutsBeforeRestart int
+	// MarketDataTimeout replaces CallTimeout for a broker's Candles calls
+	// (one history page), whose cost grows with the range asked for.
+	// Default 30 s.
+	MarketDataTimeout time.Duration
+	// MarketDataConcurrency is how many Candles calls one broker process
+	// serves at once; more wait (within their deadline) for a free slot.
+	// Orders and account calls never wait for it, so history reads cannot
+	// crowd them out of the plugin. Default 4.
+	MarketDataConcurrency int
 	// BackoffBase and BackoffCap shape the restart delay: the first restart
 	// is immediate, then BackoffBase doubling up to BackoffCap. Defaults
 	// 100 ms and 30 s.
@@ -87,6 +99,8 @@ func (o Options) withDefaults() Options {
 	def(&o.PingTimeout, 2*time.Second)
 	defInt(&o.PingFailures, 2)
 	defInt(&o.TimeoutsBeforeRestart, 3)
+	def(&o.MarketDataTimeout, 30*time.Second)
+	defInt(&o.MarketDataConcurrency, 4)
 	def(&o.BackoffBase, 100*time.Millisecond)
 	def(&o.BackoffCap, 30*time.Second)
 	def(&o.StableAfter, time.Minute)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -22,6 +23,9 @@ type slot struct {
 	entry   catalog.Entry
 	session string
 	log     hclog.Logger
+	// md bounds the market-data calls in flight on this slot's process,
+	// whichever process serves it (see Options.MarketDataConcurrency).
+	md *semaphore.Weighted
 
 	mu        sync.Mutex
 	state     State
@@ -49,6 +53,7 @@ func newSlot(m *Manager, e catalog.Entry, session string) *slot {
 	}
 	return &slot{
 		m: m, entry: e, session: session, log: log,
+		md:        semaphore.NewWeighted(int64(m.opts.MarketDataConcurrency)),
 		state:     StateStarting,
 		changed:   make(chan struct{}),
 		instances: make(map[string]*desiredInstance),

@@ -1,8 +1,15 @@
-// Command stc-broker-paper (test build) is the real paper broker with two
-// additions for the candle-service tests: every SubscribeCandles call is
-// appended to the file named by STC_TEST_SUBSCRIBE_LOG, so a test can count
-// upstream subscriptions at the plugin side, and STC_TEST_NO_STREAM=1
-// makes it a broker that cannot stream.
+// Command stc-broker-paper (test build) is the real paper broker with a
+// few additions for the candle-service tests:
+//
+//   - every SubscribeCandles call is appended to the file named by
+//     STC_TEST_SUBSCRIBE_LOG, so a test can count upstream subscriptions at
+//     the plugin side;
+//   - every Candles call is appended to STC_TEST_CANDLES_LOG ("symbol
+//     timeframe from to"), so a test can count history fetches;
+//   - while STC_TEST_CANDLES_GATE names a file that does not exist,
+//     Candles calls wait for it (or for their deadline), so a test can
+//     hold a fetch in flight;
+//   - STC_TEST_NO_STREAM=1 makes it a broker that cannot stream.
 package main
 
 import (
@@ -10,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/stc-trading/stc/plugins/broker/paper"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -18,9 +26,25 @@ import (
 
 type counting struct {
 	broker.Broker
-	mu       *sync.Mutex
-	log      string
-	noStream bool
+	mu         *sync.Mutex
+	log        string
+	candlesLog string
+	gate       string
+	noStream   bool
+}
+
+// appendLine adds one line to the file at path (if path is set).
+func (c counting) appendLine(path, format string, args ...any) {
+	if path == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, _ = fmt.Fprintf(f, format+"\n", args...)
+		_ = f.Close()
+	}
 }
 
 func (c counting) SubscribeCandles(ctx context.Context, req broker.SubscribeRequest) (<-chan broker.CandleEvent, error) {
@@ -28,14 +52,23 @@ func (c counting) SubscribeCandles(ctx context.Context, req broker.SubscribeRequ
 		// Plays a broker that cannot stream, so the host must poll.
 		return nil, broker.NewError(broker.ErrUnsupported, "this test broker cannot stream")
 	}
-	c.mu.Lock()
-	f, err := os.OpenFile(c.log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err == nil {
-		_, _ = fmt.Fprintf(f, "%s %s\n", req.Symbol, req.Timeframe)
-		_ = f.Close()
-	}
-	c.mu.Unlock()
+	c.appendLine(c.log, "%s %s", req.Symbol, req.Timeframe)
 	return c.Broker.SubscribeCandles(ctx, req)
+}
+
+func (c counting) Candles(ctx context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
+	c.appendLine(c.candlesLog, "%s %s %d %d", req.Symbol, req.Timeframe, req.From, req.To)
+	for c.gate != "" {
+		if _, err := os.Stat(c.gate); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return broker.CandlesPage{}, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return c.Broker.Candles(ctx, req)
 }
 
 func main() {
@@ -52,7 +85,13 @@ func main() {
 	defer func() { _ = m.Close() }()
 	f := m.Factory()
 	var mu sync.Mutex
-	logPath := os.Getenv("STC_TEST_SUBSCRIBE_LOG")
-	noStream := os.Getenv("STC_TEST_NO_STREAM") == "1"
-	plugin.ServeBroker(func() broker.Broker { return counting{Broker: f(), mu: &mu, log: logPath, noStream: noStream} })
+	logs := counting{
+		mu: &mu, log: os.Getenv("STC_TEST_SUBSCRIBE_LOG"), candlesLog: os.Getenv("STC_TEST_CANDLES_LOG"),
+		gate: os.Getenv("STC_TEST_CANDLES_GATE"), noStream: os.Getenv("STC_TEST_NO_STREAM") == "1",
+	}
+	plugin.ServeBroker(func() broker.Broker {
+		c := logs
+		c.Broker = f()
+		return c
+	})
 }

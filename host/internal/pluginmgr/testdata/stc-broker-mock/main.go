@@ -2,11 +2,15 @@
 // that accepts password "secret". STC_TEST_PER_SESSION=1 makes it ask for
 // one process per session. Orders on symbol CLOSED fail with
 // broker.ErrMarketClosed, and orders on HANG block until their call ends
-// (to kill the process under a call).
+// (to kill the process under a call). Candles of symbol SLOW take
+// PageSize milliseconds (0: until the call ends), and Instruments lists a
+// STATS entry whose name is "<in flight> <entered> <most at once>" of
+// those calls, so a test can see what reached the plugin.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -23,6 +27,33 @@ type mock struct {
 	mu     sync.Mutex
 	user   string
 	orders map[string]broker.Order
+	slow   *slowStats // shared by every session of the process
+}
+
+// slowStats counts the SLOW candle calls of the process.
+type slowStats struct {
+	mu                      sync.Mutex
+	inflight, entered, most int
+}
+
+func (s *slowStats) enter() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight++
+	s.entered++
+	s.most = max(s.most, s.inflight)
+}
+
+func (s *slowStats) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+}
+
+func (s *slowStats) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("%d %d %d", s.inflight, s.entered, s.most)
 }
 
 func (m *mock) Metadata() broker.Metadata {
@@ -52,14 +83,28 @@ func (m *mock) Close(context.Context) error { return nil }
 
 func (m *mock) Instruments(context.Context) ([]broker.Instrument, error) {
 	return []broker.Instrument{{Symbol: "EURUSD", Name: "Euro / US Dollar", Market: "forex", PayoutPercent: 85, Open: true,
-		MinStake: decimal.NewFromInt(1), MaxStake: decimal.NewFromInt(100), Expiries: []time.Duration{time.Minute}}}, nil
+		MinStake: decimal.NewFromInt(1), MaxStake: decimal.NewFromInt(100), Expiries: []time.Duration{time.Minute}},
+		{Symbol: "STATS", Name: m.slow.String(), Market: "test"}}, nil
 }
 
 func candle(t int64) market.Candle {
 	return market.Candle{Time: t, Open: 1.1, High: 1.2, Low: 1.0, Close: 1.15, Volume: 1}
 }
 
-func (m *mock) Candles(_ context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
+func (m *mock) Candles(ctx context.Context, req broker.CandlesRequest) (broker.CandlesPage, error) {
+	if req.Symbol == "SLOW" {
+		m.slow.enter()
+		defer m.slow.leave()
+		var wait <-chan time.Time
+		if req.PageSize > 0 {
+			wait = time.After(time.Duration(req.PageSize) * time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return broker.CandlesPage{}, ctx.Err()
+		case <-wait:
+		}
+	}
 	return broker.CandlesPage{Candles: market.Series{candle(req.From), candle(req.From + 60)}}, nil
 }
 
@@ -127,5 +172,6 @@ func (m *mock) OrderResults(ctx context.Context) (<-chan broker.Order, error) {
 }
 
 func main() {
-	plugin.ServeBroker(func() broker.Broker { return &mock{orders: map[string]broker.Order{}} })
+	slow := &slowStats{}
+	plugin.ServeBroker(func() broker.Broker { return &mock{orders: map[string]broker.Order{}, slow: slow} })
 }
