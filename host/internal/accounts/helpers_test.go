@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
-	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -134,30 +133,15 @@ func (e *env) start() {
 	t := e.t
 	t.Helper()
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: e.opts.logs})
-	res, err := catalog.Discover(pluginDir)
-	require.NoError(t, err)
-	// A short socket directory: Unix socket paths are limited to 107 bytes
-	// and t.TempDir() paths are long.
-	sockDir, err := os.MkdirTemp("", "stcac") //nolint:usetesting // t.TempDir() is too long for Unix socket paths
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	env := map[string]string{
-		"STC_PAPER_DATA_DIR":    e.opts.dataDir,
-		"STC_PAPER_REQUIRE_2FA": strconv.FormatBool(e.opts.twoFA),
-		"STC_PAPER_2FA_CODE":    secondFactorCode,
-	}
-	if raceEnabled {
-		// The race runtime otherwise sleeps a second at every exit, and a
-		// race in the plugin must crash it so that a test fails.
-		env["GORACE"] = "atexit_sleep_ms=0 halt_on_error=1"
-	}
-	pm, err := pluginmgr.New(res.Entries, log, pluginmgr.Options{
-		SocketDir: sockDir,
-		Env:       pluginmgr.EnvByKey(map[string]map[string]string{"broker/paper": env}),
-		OnEvent:   e.opts.onEvent,
+	pm := plugintest.Manager(t, pluginDir, plugintest.Options{
+		Env: map[string]map[string]string{"broker/paper": {
+			plugin.DataDirEnv:       e.opts.dataDir,
+			"STC_PAPER_REQUIRE_2FA": strconv.FormatBool(e.opts.twoFA),
+			"STC_PAPER_2FA_CODE":    secondFactorCode,
+		}},
+		Log:     log,
+		Manager: pluginmgr.Options{OnEvent: e.opts.onEvent},
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, pm.Close(context.Background())) })
 	e.plugins = pm
 	e.m = accounts.NewManager(e.st, e.keys, pm, e.opts.policy, log)
 }

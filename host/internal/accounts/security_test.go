@@ -24,6 +24,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/plugin"
 )
 
 // RotateKeys moves every credential onto the active key, after which the
@@ -168,7 +169,7 @@ func TestCanaryPasswordNeverLeaks(t *testing.T) {
 			env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
 			require.NoError(t, err, "plugin %d must be running to read its environment", pid)
 			assert.NotContains(t, string(env), canary, "plugin %d environment", pid)
-			assert.Contains(t, string(env), "STC_PAPER_DATA_DIR", "the scan reads the real environment")
+			assert.Contains(t, string(env), plugin.DataDirEnv+"="+e.opts.dataDir, "the scan reads the real environment")
 		}
 	}
 

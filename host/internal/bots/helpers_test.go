@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,14 +17,15 @@ import (
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/bots"
-	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
+	"github.com/stc-trading/stc/sdk/plugin"
 )
 
 // hangGuard bounds every wait; it only stops a broken test from hanging.
@@ -218,23 +218,12 @@ func newEnv(t testing.TB, st *store.Store, o envOpts) *env {
 	e := &env{t: t, st: st, opts: o, events: newEventLog()}
 	logs := &syncBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: logs})
-	res, err := catalog.Discover(pluginDir)
-	require.NoError(t, err)
-	sockDir, err := os.MkdirTemp("", "stcbt") //nolint:usetesting // t.TempDir() is too long for Unix socket paths
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	env := map[string]string{"STC_PAPER_DATA_DIR": o.paperDir, "STC_PAPER_TIME_SCALE": o.timeScale}
-	if raceEnabled {
-		env["GORACE"] = "atexit_sleep_ms=0 halt_on_error=1"
-	}
-	pm, err := pluginmgr.New(res.Entries, log, pluginmgr.Options{
-		SocketDir: sockDir,
-		Env: pluginmgr.EnvByKey(map[string]map[string]string{
-			"broker/paper": env, "strategy/rsi": {}, "strategy/macd": {},
-		}),
+	pm := plugintest.Manager(t, pluginDir, plugintest.Options{
+		Env: map[string]map[string]string{
+			"broker/paper": {plugin.DataDirEnv: o.paperDir, "STC_PAPER_TIME_SCALE": o.timeScale},
+		},
+		Log: log,
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, pm.Close(context.Background())) })
 	e.pm = pm
 	spec, err := secrets.GenerateKeySpec("k1")
 	require.NoError(t, err)

@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/sdk/plugin"
 )
 
@@ -64,12 +64,8 @@ func TestRealPluginsGetOnlyWhatTheyDeclare(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Warnings, 2, "the canaries: %v", res.Warnings)
 
-	m, err := pluginmgr.New(entries(t), nil, pluginmgr.Options{Env: res.Env, SocketDir: filepath.Join(data, "run")})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, m.Close(cctx))
+	m := plugintest.Manager(t, pluginDir, plugintest.Options{
+		Manager: pluginmgr.Options{Env: res.Env, SocketDir: filepath.Join(data, "run")},
 	})
 
 	_, err = m.Strategy(ctx, "envprobe")

@@ -2,7 +2,11 @@
 // processes, the way `make build` does: into one directory with a
 // SHA256SUMS manifest the catalog trusts. A test binary built with -race
 // builds its plugins with -race too, which also reuses its compiled
-// packages.
+// packages. Manager then runs them under a real plugin manager, closed
+// when the test ends.
+//
+// pluginmgr's own tests cannot use Manager (this package imports
+// pluginmgr), and pluginmgr must not import this package.
 package plugintest
 
 import (

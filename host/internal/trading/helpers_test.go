@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
-	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
@@ -206,29 +205,9 @@ func (e *env) start() {
 	if testing.Verbose() {
 		log = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: t.Output()})
 	}
-	res, err := catalog.Discover(pluginDir)
-	require.NoError(t, err)
-	// A short socket directory: Unix socket paths are limited to 107 bytes
-	// and t.TempDir() paths are long.
-	sockDir, err := os.MkdirTemp("", "stctr") //nolint:usetesting // t.TempDir() is too long for Unix socket paths
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	penv := map[string]string{
-		"STC_PAPER_DATA_DIR":   e.dataDir,
-		"STC_PAPER_TIME_SCALE": "60",
-	}
-	if raceEnabled {
-		penv["GORACE"] = "atexit_sleep_ms=0 halt_on_error=1"
-	}
-	pm, err := pluginmgr.New(res.Entries, log, pluginmgr.Options{
-		SocketDir: sockDir,
-		Env:       pluginmgr.EnvByKey(map[string]map[string]string{"broker/paper": penv}),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := pm.Close(context.Background()); err != nil && !errors.Is(err, pluginmgr.ErrClosed) {
-			t.Errorf("close plugin manager: %v", err)
-		}
+	pm := plugintest.Manager(t, pluginDir, plugintest.Options{
+		Env: map[string]map[string]string{"broker/paper": {plugin.DataDirEnv: e.dataDir, "STC_PAPER_TIME_SCALE": "60"}},
+		Log: log,
 	})
 	e.plugins = pm
 	e.accts = &hookAccounts{Manager: accounts.NewManager(e.st, e.keys, pm, e.policy, log)}

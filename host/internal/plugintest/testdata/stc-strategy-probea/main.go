@@ -1,0 +1,6 @@
+// Command stc-strategy-probea is one of plugintest's two test strategies.
+package main
+
+import "github.com/stc-trading/stc/host/internal/plugintest/testdata/probe"
+
+func main() { probe.Main("probea") }
