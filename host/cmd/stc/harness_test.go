@@ -145,6 +145,7 @@ func (h *hostProc) callAllowing(allow5xx []int, method, path, token, body string
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
+	checkOpenAPI(h.t, req, []byte(body), resp, raw)
 	var out map[string]any
 	if len(raw) > 0 {
 		require.NoError(h.t, json.Unmarshal(raw, &out), "%s %s: %s", method, path, raw)

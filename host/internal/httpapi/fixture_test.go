@@ -261,6 +261,7 @@ func (e *env) call(method, path, token, body string, headers ...string) response
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
+	httpapi.CheckOpenAPI(e.t, req, []byte(body), rec)
 	out := response{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.String()}
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(rec.Body.Bytes(), &out.JSON)

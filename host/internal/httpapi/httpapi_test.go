@@ -104,7 +104,9 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 func do(t *testing.T, h http.Handler, method, url string, allow5xx ...int) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, url, nil))
+	req := httptest.NewRequest(method, url, nil)
+	h.ServeHTTP(rec, req)
+	checkOpenAPI(t, req, nil, rec)
 	var body map[string]any
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())

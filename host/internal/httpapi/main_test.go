@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
+	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/plugintest"
 )
 
@@ -12,5 +14,9 @@ import (
 var pluginDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(plugintest.Main(m, &pluginDir, plugintest.Paper, plugintest.RSI))
+	code := plugintest.Main(m, &pluginDir, plugintest.Paper, plugintest.RSI)
+	if testing.Verbose() {
+		fmt.Print(httpapi.OpenAPIReport())
+	}
+	os.Exit(code)
 }

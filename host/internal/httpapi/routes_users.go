@@ -150,8 +150,13 @@ type apiKeyJSON struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
-	// Secret is set only in the creation answer.
-	Secret string `json:"secret,omitempty"`
+}
+
+// createdAPIKeyJSON is a new key as the creation answer shows it: the
+// only answer that carries its secret.
+type createdAPIKeyJSON struct {
+	apiKeyJSON
+	Secret string `json:"secret"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -189,9 +194,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.usersError(w, r, err)
 		return
 	}
-	out := toAPIKeyJSON(k)
-	out.Secret = secret
-	writeJSON(w, http.StatusCreated, map[string]any{"api_key": out})
+	writeJSON(w, http.StatusCreated, map[string]any{"api_key": createdAPIKeyJSON{apiKeyJSON: toAPIKeyJSON(k), Secret: secret}})
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {

@@ -105,6 +105,9 @@ func TestMetricsAccess(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		if _, api := h.(*API); api { // MetricsServer is not the API
+			checkOpenAPI(t, req, nil, rec)
+		}
 		return rec
 	}
 	newAPI := func(access MetricsAccess) http.Handler {
