@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,11 +24,11 @@ import (
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
 	"github.com/stc-trading/stc/host/internal/bots"
-	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/trading"
@@ -153,21 +152,9 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: logs})
-	found, err := catalog.Discover(pluginDir)
-	require.NoError(t, err)
-	sock, err := os.MkdirTemp("", "stcapi") //nolint:usetesting // t.TempDir paths are too long for plugin sockets
-	require.NoError(t, err)
-	paperDir := t.TempDir()
-	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
-		SocketDir: sock,
-		Env: pluginmgr.EnvByKey(map[string]map[string]string{
-			"broker/paper": {"STC_PAPER_DATA_DIR": paperDir, "STC_PAPER_TIME_SCALE": "60"}, "strategy/rsi": {},
-		}),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, m.Close(context.Background()))
-		_ = os.RemoveAll(sock)
+	m := plugintest.Manager(t, pluginDir, plugintest.Options{
+		Env: map[string]map[string]string{"broker/paper": {"STC_PAPER_TIME_SCALE": "60"}},
+		Log: log.Named("plugins"),
 	})
 	spec, err := secrets.GenerateKeySpec("k1")
 	require.NoError(t, err)
