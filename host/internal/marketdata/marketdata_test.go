@@ -20,6 +20,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -66,46 +67,34 @@ type rig struct {
 
 func newRig(t *testing.T, s *store.Store, scale string, opts marketdata.Options, extraEnv ...string) *rig {
 	t.Helper()
-	found, err := catalog.Discover(pluginDir)
-	require.NoError(t, err)
 	dir := t.TempDir()
 	r := &rig{store: s, subLog: filepath.Join(dir, "subscriptions.log"), candlesLog: filepath.Join(dir, "candles.log"), metrics: metrics.New()}
 	env := map[string]string{
-		"STC_PAPER_DATA_DIR":     filepath.Join(dir, "paper"),
+		plugin.DataDirEnv:        filepath.Join(dir, "paper"),
 		"STC_PAPER_TIME_SCALE":   scale,
 		"STC_TEST_SUBSCRIBE_LOG": r.subLog,
 		"STC_TEST_CANDLES_LOG":   r.candlesLog,
-		"GORACE":                 "atexit_sleep_ms=0 halt_on_error=1",
 		"STC_PLUGIN_LOG_LEVEL":   "warn",
 	}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		env[extraEnv[i]] = extraEnv[i+1]
 	}
-	r.mgr, err = pluginmgr.New(found.Entries, hclog.NewNullLogger(), pluginmgr.Options{
-		Env:        pluginmgr.EnvByKey(map[string]map[string]string{"broker/paper": env}),
-		SocketDir:  socketDir(t),
-		BackoffCap: time.Second,
+	r.mgr = plugintest.Manager(t, pluginDir, plugintest.Options{
+		Env:     map[string]map[string]string{"broker/paper": env},
+		Manager: pluginmgr.Options{BackoffCap: time.Second},
 	})
-	require.NoError(t, err)
 	opts.ReconnectBase = 50 * time.Millisecond
 	opts.ReconnectCap = 500 * time.Millisecond
 	opts.FlushInterval = 100 * time.Millisecond
 	r.svc = marketdata.New(r.mgr, marketdata.FromStore(s), r.metrics, testLogger(t), opts)
+	// Registered after the manager's, so it runs first: the service stops
+	// its feeds before the plugin goes away.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		assert.NoError(t, r.svc.Close(ctx))
-		assert.NoError(t, r.mgr.Close(ctx))
 	})
 	return r
-}
-
-// socketDir is short: t.TempDir paths are too long for Unix sockets.
-func socketDir(t *testing.T) string {
-	d, err := os.MkdirTemp("", "stcmd") //nolint:usetesting // t.TempDir paths exceed the Unix socket path limit
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(d) })
-	return d
 }
 
 // testLogger sends the service's log to the test log, so a failure shows
