@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -59,6 +60,13 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
+	sc, _, pid, kill := launchConn(b)
+	return sc, pid, kill
+}
+
+// launchConn is launch that also returns the plugin's gRPC connection, for
+// the bare round trip.
+func launchConn(b *testing.B) (*plugin.StrategyClient, *goplugin.GRPCClient, int, func()) {
 	c := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  plugin.Handshake(),
 		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
@@ -80,7 +88,11 @@ func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
 	if !ok {
 		b.Fatalf("dispensed %T", raw)
 	}
-	return sc, c.ReattachConfig().Pid, c.Kill
+	gc, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		b.Fatalf("protocol client %T", rpc)
+	}
+	return sc, gc, c.ReattachConfig().Pid, c.Kill
 }
 
 // walk returns n 1m candles of a seeded random walk.
@@ -113,12 +125,42 @@ func benchLive(b *testing.B, window int) {
 		b.Fatal(err)
 	}
 	series := walk(2000)
+	measure(b, func(i int) error {
+		start := (i * 7) % (len(series) - window)
+		_, err := c.OnCandle(ctx, "bench", series[start:start+window])
+		return err
+	})
+}
+
+// BenchmarkLiveBareRoundTrip is the transport floor under OnCandle: one
+// unary call of the gRPC health service go-plugin registers in every
+// plugin, on the same process, connection, Unix socket, AutoMTLS and
+// server interceptors as BenchmarkLiveOnCandleWindow1, but with no STC
+// message, conversion or strategy code. Window1 minus this is what the
+// SDK and the strategy add per call.
+func BenchmarkLiveBareRoundTrip(b *testing.B) {
+	_, gc, _, kill := launchConn(b)
+	defer kill()
+	ctx := context.Background()
+	health := grpc_health_v1.NewHealthClient(gc.Conn)
+	req := &grpc_health_v1.HealthCheckRequest{Service: goplugin.GRPCServiceName}
+	measure(b, func(int) error {
+		resp, err := health.Check(ctx, req)
+		if err == nil && resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+			b.Fatalf("health status %v", resp.GetStatus())
+		}
+		return err
+	})
+}
+
+// measure runs call b.N times and reports its p50 and p99 latency.
+func measure(b *testing.B, call func(i int) error) {
+	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := (i * 7) % (len(series) - window)
 		t0 := time.Now()
-		if _, err := c.OnCandle(ctx, "bench", series[start:start+window]); err != nil {
+		if err := call(i); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
