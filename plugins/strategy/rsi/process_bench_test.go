@@ -60,19 +60,20 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
-	sc, _, pid, kill := launchConn(b)
+	sc, _, pid, kill := launchConn(b, true)
 	return sc, pid, kill
 }
 
 // launchConn is launch that also returns the plugin's gRPC connection, for
-// the bare round trip.
-func launchConn(b *testing.B) (*plugin.StrategyClient, *goplugin.GRPCClient, int, func()) {
+// the bare round trip. autoMTLS false is for measurement only: the host
+// always uses AutoMTLS.
+func launchConn(b *testing.B, autoMTLS bool) (*plugin.StrategyClient, *goplugin.GRPCClient, int, func()) {
 	c := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  plugin.Handshake(),
 		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
 		Cmd:              exec.Command(pluginBinary(b)),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		AutoMTLS:         autoMTLS,
 		SkipHostEnv:      true,
 		Logger:           hclog.NewNullLogger(),
 	})
@@ -110,14 +111,19 @@ func walk(n int) market.Series {
 
 // BenchmarkLiveOnCandleWindow200 is the live path: one OnCandle call with a
 // 200-candle window per closed candle. It reports p50 and p99 latency.
-func BenchmarkLiveOnCandleWindow200(b *testing.B) { benchLive(b, 200) }
+func BenchmarkLiveOnCandleWindow200(b *testing.B) { benchLive(b, 200, 0) }
 
 // BenchmarkLiveOnCandleWindow1 is the same call with a one-candle window:
 // the round-trip floor of this machine, to read the 200-candle numbers
 // against.
-func BenchmarkLiveOnCandleWindow1(b *testing.B) { benchLive(b, 1) }
+func BenchmarkLiveOnCandleWindow1(b *testing.B) { benchLive(b, 1, 0) }
 
-func benchLive(b *testing.B, window int) {
+// BenchmarkLiveOnCandleWindow1Deadline is Window1 with a deadline on every
+// call, as the host's plugin manager sets one (pluginmgr's call timeout):
+// it prices the timer and the grpc-timeout header.
+func BenchmarkLiveOnCandleWindow1Deadline(b *testing.B) { benchLive(b, 1, 5*time.Second) }
+
+func benchLive(b *testing.B, window int, deadline time.Duration) {
 	c, _, kill := launch(b)
 	defer kill()
 	ctx := context.Background()
@@ -127,7 +133,13 @@ func benchLive(b *testing.B, window int) {
 	series := walk(2000)
 	measure(b, func(i int) error {
 		start := (i * 7) % (len(series) - window)
-		_, err := c.OnCandle(ctx, "bench", series[start:start+window])
+		cctx := ctx
+		if deadline > 0 {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(ctx, deadline)
+			defer cancel()
+		}
+		_, err := c.OnCandle(cctx, "bench", series[start:start+window])
 		return err
 	})
 }
@@ -138,8 +150,14 @@ func benchLive(b *testing.B, window int) {
 // server interceptors as BenchmarkLiveOnCandleWindow1, but with no STC
 // message, conversion or strategy code. Window1 minus this is what the
 // SDK and the strategy add per call.
-func BenchmarkLiveBareRoundTrip(b *testing.B) {
-	_, gc, _, kill := launchConn(b)
+func BenchmarkLiveBareRoundTrip(b *testing.B) { benchBare(b, true) }
+
+// BenchmarkLiveBareRoundTripPlaintext is the bare round trip without
+// AutoMTLS, to tell TLS's share of the floor. The host never runs so.
+func BenchmarkLiveBareRoundTripPlaintext(b *testing.B) { benchBare(b, false) }
+
+func benchBare(b *testing.B, autoMTLS bool) {
+	_, gc, _, kill := launchConn(b, autoMTLS)
 	defer kill()
 	ctx := context.Background()
 	health := grpc_health_v1.NewHealthClient(gc.Conn)
