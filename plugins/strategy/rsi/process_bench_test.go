@@ -27,29 +27,37 @@ import (
 // process, connected the way the host connects (gRPC, AutoMTLS), so they
 // measure transport plus evaluation. Results: docs/BENCHMARKS.md.
 
-var buildOnce struct {
+// built is one binary built once per benchmark run and shared by every
+// benchmark that launches it.
+type built struct {
 	sync.Once
 	path string
 	err  error
 }
 
+var rsiBuild, bareBuild built
+
 func pluginBinary(b *testing.B) string {
-	buildOnce.Do(func() {
+	return buildBinary(b, &rsiBuild, "stc-strategy-rsi", "./cmd/stc-strategy-rsi")
+}
+
+func buildBinary(b *testing.B, o *built, name, pkg string) string {
+	o.Do(func() {
 		dir, err := os.MkdirTemp("", "stc-rsi-bench") //nolint:usetesting // shared by every benchmark of the run, built once
 		if err != nil {
-			buildOnce.err = err
+			o.err = err
 			return
 		}
-		buildOnce.path = filepath.Join(dir, "stc-strategy-rsi")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/stc-strategy-rsi").CombinedOutput()
+		o.path = filepath.Join(dir, name)
+		out, err := exec.Command("go", "build", "-o", o.path, pkg).CombinedOutput()
 		if err != nil {
-			buildOnce.err = &buildError{out: string(out), err: err}
+			o.err = &buildError{out: string(out), err: err}
 		}
 	})
-	if buildOnce.err != nil {
-		b.Fatal(buildOnce.err)
+	if o.err != nil {
+		b.Fatal(o.err)
 	}
-	return buildOnce.path
+	return o.path
 }
 
 type buildError struct {
@@ -68,19 +76,7 @@ func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
 // the bare round trip. autoMTLS false is for measurement only: the host
 // always uses AutoMTLS.
 func launchConn(b *testing.B, autoMTLS bool) (*plugin.StrategyClient, *goplugin.GRPCClient, int, func()) {
-	c := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  plugin.Handshake(),
-		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
-		Cmd:              exec.Command(pluginBinary(b)),
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         autoMTLS,
-		SkipHostEnv:      true,
-		Logger:           hclog.NewNullLogger(),
-	})
-	rpc, err := c.Client()
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, rpc := start(b, pluginBinary(b), autoMTLS)
 	raw, err := rpc.Dispense(plugin.DispenseName(plugin.KindStrategy))
 	if err != nil {
 		b.Fatal(err)
@@ -94,6 +90,27 @@ func launchConn(b *testing.B, autoMTLS bool) (*plugin.StrategyClient, *goplugin.
 		b.Fatalf("protocol client %T", rpc)
 	}
 	return sc, gc, c.ReattachConfig().Pid, c.Kill
+}
+
+// start launches binary with the client settings the host's plugin
+// manager uses (handshake, plugin set, gRPC only, AutoMTLS, Unix socket,
+// no host environment).
+func start(b *testing.B, binary string, autoMTLS bool) (*goplugin.Client, goplugin.ClientProtocol) {
+	c := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  plugin.Handshake(),
+		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
+		Cmd:              exec.Command(binary),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         autoMTLS,
+		SkipHostEnv:      true,
+		Logger:           hclog.NewNullLogger(),
+	})
+	rpc, err := c.Client()
+	if err != nil {
+		c.Kill()
+		b.Fatal(err)
+	}
+	return c, rpc
 }
 
 // walk returns n 1m candles of a seeded random walk.
@@ -156,9 +173,27 @@ func BenchmarkLiveBareRoundTrip(b *testing.B) { benchBare(b, true) }
 // AutoMTLS, to tell TLS's share of the floor. The host never runs so.
 func BenchmarkLiveBareRoundTripPlaintext(b *testing.B) { benchBare(b, false) }
 
+// BenchmarkLiveBareProcess is the bare round trip to a plugin process that
+// runs no STC code at all (testdata/bareplugin: go-plugin's defaults, the
+// STC handshake, the same client settings), to check that the STC
+// process adds nothing to the floor either.
+func BenchmarkLiveBareProcess(b *testing.B) {
+	c, rpc := start(b, buildBinary(b, &bareBuild, "bareplugin", "./testdata/bareplugin"), true)
+	defer c.Kill()
+	gc, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		b.Fatalf("protocol client %T", rpc)
+	}
+	benchHealth(b, gc)
+}
+
 func benchBare(b *testing.B, autoMTLS bool) {
 	_, gc, _, kill := launchConn(b, autoMTLS)
 	defer kill()
+	benchHealth(b, gc)
+}
+
+func benchHealth(b *testing.B, gc *goplugin.GRPCClient) {
 	ctx := context.Background()
 	health := grpc_health_v1.NewHealthClient(gc.Conn)
 	req := &grpc_health_v1.HealthCheckRequest{Service: goplugin.GRPCServiceName}
