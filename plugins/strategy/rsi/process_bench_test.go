@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -26,29 +27,37 @@ import (
 // process, connected the way the host connects (gRPC, AutoMTLS), so they
 // measure transport plus evaluation. Results: docs/BENCHMARKS.md.
 
-var buildOnce struct {
+// built is one binary built once per benchmark run and shared by every
+// benchmark that launches it.
+type built struct {
 	sync.Once
 	path string
 	err  error
 }
 
+var rsiBuild, bareBuild built
+
 func pluginBinary(b *testing.B) string {
-	buildOnce.Do(func() {
+	return buildBinary(b, &rsiBuild, "stc-strategy-rsi", "./cmd/stc-strategy-rsi")
+}
+
+func buildBinary(b *testing.B, o *built, name, pkg string) string {
+	o.Do(func() {
 		dir, err := os.MkdirTemp("", "stc-rsi-bench") //nolint:usetesting // shared by every benchmark of the run, built once
 		if err != nil {
-			buildOnce.err = err
+			o.err = err
 			return
 		}
-		buildOnce.path = filepath.Join(dir, "stc-strategy-rsi")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/stc-strategy-rsi").CombinedOutput()
+		o.path = filepath.Join(dir, name)
+		out, err := exec.Command("go", "build", "-o", o.path, pkg).CombinedOutput()
 		if err != nil {
-			buildOnce.err = &buildError{out: string(out), err: err}
+			o.err = &buildError{out: string(out), err: err}
 		}
 	})
-	if buildOnce.err != nil {
-		b.Fatal(buildOnce.err)
+	if o.err != nil {
+		b.Fatal(o.err)
 	}
-	return buildOnce.path
+	return o.path
 }
 
 type buildError struct {
@@ -59,19 +68,15 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
-	c := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  plugin.Handshake(),
-		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
-		Cmd:              exec.Command(pluginBinary(b)),
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SkipHostEnv:      true,
-		Logger:           hclog.NewNullLogger(),
-	})
-	rpc, err := c.Client()
-	if err != nil {
-		b.Fatal(err)
-	}
+	sc, _, pid, kill := launchConn(b, true)
+	return sc, pid, kill
+}
+
+// launchConn is launch that also returns the plugin's gRPC connection, for
+// the bare round trip. autoMTLS false is for measurement only: the host
+// always uses AutoMTLS.
+func launchConn(b *testing.B, autoMTLS bool) (*plugin.StrategyClient, *goplugin.GRPCClient, int, func()) {
+	c, rpc := start(b, pluginBinary(b), autoMTLS)
 	raw, err := rpc.Dispense(plugin.DispenseName(plugin.KindStrategy))
 	if err != nil {
 		b.Fatal(err)
@@ -80,7 +85,32 @@ func launch(b *testing.B) (*plugin.StrategyClient, int, func()) {
 	if !ok {
 		b.Fatalf("dispensed %T", raw)
 	}
-	return sc, c.ReattachConfig().Pid, c.Kill
+	gc, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		b.Fatalf("protocol client %T", rpc)
+	}
+	return sc, gc, c.ReattachConfig().Pid, c.Kill
+}
+
+// start launches binary with the client settings the host's plugin
+// manager uses (handshake, plugin set, gRPC only, AutoMTLS, Unix socket,
+// no host environment).
+func start(b *testing.B, binary string, autoMTLS bool) (*goplugin.Client, goplugin.ClientProtocol) {
+	c := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  plugin.Handshake(),
+		VersionedPlugins: plugin.HostPluginSets(plugin.KindStrategy),
+		Cmd:              exec.Command(binary),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         autoMTLS,
+		SkipHostEnv:      true,
+		Logger:           hclog.NewNullLogger(),
+	})
+	rpc, err := c.Client()
+	if err != nil {
+		c.Kill()
+		b.Fatal(err)
+	}
+	return c, rpc
 }
 
 // walk returns n 1m candles of a seeded random walk.
@@ -98,14 +128,19 @@ func walk(n int) market.Series {
 
 // BenchmarkLiveOnCandleWindow200 is the live path: one OnCandle call with a
 // 200-candle window per closed candle. It reports p50 and p99 latency.
-func BenchmarkLiveOnCandleWindow200(b *testing.B) { benchLive(b, 200) }
+func BenchmarkLiveOnCandleWindow200(b *testing.B) { benchLive(b, 200, 0) }
 
 // BenchmarkLiveOnCandleWindow1 is the same call with a one-candle window:
 // the round-trip floor of this machine, to read the 200-candle numbers
 // against.
-func BenchmarkLiveOnCandleWindow1(b *testing.B) { benchLive(b, 1) }
+func BenchmarkLiveOnCandleWindow1(b *testing.B) { benchLive(b, 1, 0) }
 
-func benchLive(b *testing.B, window int) {
+// BenchmarkLiveOnCandleWindow1Deadline is Window1 with a deadline on every
+// call, as the host's plugin manager sets one (pluginmgr's call timeout):
+// it prices the timer and the grpc-timeout header.
+func BenchmarkLiveOnCandleWindow1Deadline(b *testing.B) { benchLive(b, 1, 5*time.Second) }
+
+func benchLive(b *testing.B, window int, deadline time.Duration) {
 	c, _, kill := launch(b)
 	defer kill()
 	ctx := context.Background()
@@ -113,12 +148,72 @@ func benchLive(b *testing.B, window int) {
 		b.Fatal(err)
 	}
 	series := walk(2000)
+	measure(b, func(i int) error {
+		start := (i * 7) % (len(series) - window)
+		cctx := ctx
+		if deadline > 0 {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(ctx, deadline)
+			defer cancel()
+		}
+		_, err := c.OnCandle(cctx, "bench", series[start:start+window])
+		return err
+	})
+}
+
+// BenchmarkLiveBareRoundTrip is the transport floor under OnCandle: one
+// unary call of the gRPC health service go-plugin registers in every
+// plugin, on the same process, connection, Unix socket, AutoMTLS and
+// server interceptors as BenchmarkLiveOnCandleWindow1, but with no STC
+// message, conversion or strategy code. Window1 minus this is what the
+// SDK and the strategy add per call.
+func BenchmarkLiveBareRoundTrip(b *testing.B) { benchBare(b, true) }
+
+// BenchmarkLiveBareRoundTripPlaintext is the bare round trip without
+// AutoMTLS, to tell TLS's share of the floor. The host never runs so.
+func BenchmarkLiveBareRoundTripPlaintext(b *testing.B) { benchBare(b, false) }
+
+// BenchmarkLiveBareProcess is the bare round trip to a plugin process that
+// runs no STC code at all (testdata/bareplugin: go-plugin's defaults, the
+// STC handshake, the same client settings), to check that the STC
+// process adds nothing to the floor either.
+func BenchmarkLiveBareProcess(b *testing.B) {
+	c, rpc := start(b, buildBinary(b, &bareBuild, "bareplugin", "./testdata/bareplugin"), true)
+	defer c.Kill()
+	gc, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		b.Fatalf("protocol client %T", rpc)
+	}
+	benchHealth(b, gc)
+}
+
+func benchBare(b *testing.B, autoMTLS bool) {
+	_, gc, _, kill := launchConn(b, autoMTLS)
+	defer kill()
+	benchHealth(b, gc)
+}
+
+func benchHealth(b *testing.B, gc *goplugin.GRPCClient) {
+	ctx := context.Background()
+	health := grpc_health_v1.NewHealthClient(gc.Conn)
+	req := &grpc_health_v1.HealthCheckRequest{Service: goplugin.GRPCServiceName}
+	measure(b, func(int) error {
+		resp, err := health.Check(ctx, req)
+		if err == nil && resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+			b.Fatalf("health status %v", resp.GetStatus())
+		}
+		return err
+	})
+}
+
+// measure runs call b.N times and reports its p50 and p99 latency.
+func measure(b *testing.B, call func(i int) error) {
+	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := (i * 7) % (len(series) - window)
 		t0 := time.Now()
-		if _, err := c.OnCandle(ctx, "bench", series[start:start+window]); err != nil {
+		if err := call(i); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
