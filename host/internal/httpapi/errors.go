@@ -129,7 +129,11 @@ func upstreamFailure(err error) (e *apiError, ok bool) {
 	case errors.Is(err, broker.ErrUnavailable), errors.Is(err, pluginmgr.ErrPluginUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"}, true
 	case errors.Is(err, pluginmgr.ErrPluginExited):
-		return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, true
+		return errBrokerFailed, true
 	}
-	return &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}, false
+	return errBrokerFailed, false
 }
+
+// errBrokerFailed answers a broker call that failed in a way the client
+// need not know more of (the details go to the log).
+var errBrokerFailed = &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}

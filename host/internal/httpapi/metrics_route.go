@@ -61,7 +61,7 @@ func MetricsServer(m *metrics.Metrics, token string) http.Handler {
 		case r.URL.Path != "/metrics":
 			writeError(w, errNoRoute)
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
-			writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
+			writeError(w, errMethodNotAllowed)
 		default:
 			h.ServeHTTP(w, r)
 		}

@@ -28,7 +28,7 @@ func (a *API) Walk(fn mux.WalkFunc) error { return a.router.Walk(fn) }
 // openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
 func (s *Server) routes() *API {
 	r := mux.NewRouter()
-	lim := s.limits.withDefaults()
+	lim := s.limits // New applied the defaults
 	r.Use(recordRoute)
 	authLimit := limiter(lim.Auth, s.keyByIP)
 	perUser := limiter(lim.PerUser, keyByUser)
@@ -46,7 +46,7 @@ func (s *Server) routes() *API {
 		writeError(w, errNoRoute)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"})
+		writeError(w, errMethodNotAllowed)
 	})
 	// The middleware wraps the whole router, not each route (mux's Use
 	// runs only on a match): a request for a route that does not exist is
@@ -59,6 +59,9 @@ func (s *Server) routes() *API {
 }
 
 var errNoRoute = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"}
+
+// errMethodNotAllowed answers a known path with a method it does not take.
+var errMethodNotAllowed = &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed on this route"}
 
 // refuseEncodedSlash answers 404 for a path with an encoded slash.
 // net/http decodes %2F into URL.Path, where the router would take it for

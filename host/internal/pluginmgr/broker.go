@@ -136,13 +136,21 @@ func (x *sessionProxy) Metadata() broker.Metadata {
 	return x.h.shared.meta
 }
 
-// unary runs one request/response call on the session's process.
+// unary runs one request/response call on the session's process; its
+// timeout counts toward a restart.
 func (x *sessionProxy) unary(ctx context.Context, f func(ctx context.Context, b broker.Broker) error) error {
+	return x.call(ctx, true, f)
+}
+
+// call runs one request/response call on the session's process under the
+// call timeout; restartable says whether a timeout counts toward a
+// restart.
+func (x *sessionProxy) call(ctx context.Context, restartable bool, f func(ctx context.Context, b broker.Broker) error) error {
 	s, err := x.h.slotFor(x.id, false)
 	if err != nil {
 		return err
 	}
-	return s.call(ctx, x.h.m.opts.CallTimeout, true, func(ctx context.Context, p *proc) error {
+	return s.call(ctx, x.h.m.opts.CallTimeout, restartable, func(ctx context.Context, p *proc) error {
 		return f(ctx, p.broker.Session(x.id))
 	})
 }
@@ -180,13 +188,9 @@ func (x *sessionProxy) Close(ctx context.Context) error { return x.h.CloseSessio
 // market-data slot, because validating an order may need it.
 func (x *sessionProxy) Instruments(ctx context.Context) ([]broker.Instrument, error) {
 	var out []broker.Instrument
-	s, err := x.h.slotFor(x.id, false)
-	if err != nil {
-		return nil, err
-	}
-	err = s.call(ctx, x.h.m.opts.CallTimeout, false, func(ctx context.Context, p *proc) error {
+	err := x.call(ctx, false, func(ctx context.Context, b broker.Broker) error {
 		var err error
-		out, err = p.broker.Session(x.id).Instruments(ctx)
+		out, err = b.Instruments(ctx)
 		return err
 	})
 	return out, err

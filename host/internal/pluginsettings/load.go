@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
@@ -30,29 +30,23 @@ const fingerprintTimeout = time.Minute
 // Err set; the others are unaffected.
 func Fingerprint(ctx context.Context, fp catalog.Fingerprinter, entries []catalog.Entry) []Declared {
 	out := make([]Declared, len(entries))
-	sem := make(chan struct{}, fingerprintParallel)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(fingerprintParallel)
 	for i, e := range entries {
 		out[i].Entry = e
-		wg.Go(func() {
-			if err := ctx.Err(); err != nil {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil { // cancelled while waiting for a turn
 				out[i].Err = err
-				return
+				return nil
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				out[i].Err = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
 			fctx, cancel := context.WithTimeout(ctx, fingerprintTimeout)
 			defer cancel()
 			p, err := catalog.Register(fctx, fp, e)
 			out[i].Info, out[i].Err = p.Info, err
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every failure is in its entry's Err
 	return out
 }
 
