@@ -206,16 +206,21 @@ func TestMalformedMarketKeysAreRefused(t *testing.T) {
 			assert.NotContains(t, r.Raw, leak, q)
 		}
 	}
-	// The trade list's symbol filter follows the same rule; PostgreSQL's
-	// refusal of the NUL byte used to be a 500.
+	// The trade list's symbol filter refuses what no trade can carry
+	// (PostgreSQL's refusal of the NUL byte used to be a 500), but takes
+	// every symbol a trade may be placed on, which the market-data rule
+	// would not (a space, a ':').
 	a := e.register("keys")
 	for _, q := range []string{"/api/v2/user/trades?symbol=%00", "/api/v2/user/trades?symbol=%ff"} {
 		r := e.call("GET", q, a.token, "")
 		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", q, r.Raw)
 		assert.Equal(t, "validation_failed", r.errorCode(), q)
 	}
-	r := e.call("GET", "/api/v2/user/trades?symbol=EURUSD-OTC", a.token, "")
-	assert.Equal(t, http.StatusOK, r.Status, r.Raw)
+	for _, q := range []string{"EURUSD-OTC", "EUR%20USD", "NYSE:IBM"} {
+		r := e.call("GET", "/api/v2/user/trades?symbol="+q, a.token, "")
+		assert.Equal(t, http.StatusOK, r.Status, "%s: %s", q, r.Raw)
+	}
+	var r response
 
 	r = e.call("GET", "/api/v2/candles?broker=nasdaq&symbol=EURUSD-OTC&timeframe=1m", "", "")
 	assert.Equal(t, http.StatusBadRequest, r.Status, r.Raw)

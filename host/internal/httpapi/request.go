@@ -12,10 +12,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gorilla/mux"
+
+	"github.com/stc-trading/stc/host/internal/names"
 )
 
 // maxJSONBody caps a request body; no STC request comes near it, and a
@@ -221,7 +221,7 @@ func brokerParam(q url.Values) (string, *apiError) {
 }
 
 // symbolParam reads ?symbol=: 1 to 50 characters, valid UTF-8, without
-// spaces, ':' or '/' and without control or invisible characters (the
+// spaces, ':' or '/', and names.Valid (no control or invisible characters: the
 // rule bots apply to their symbol). PostgreSQL refuses NUL in text, and
 // symbols reach logs and plugins.
 func symbolParam(q url.Values) (string, *apiError) {
@@ -229,10 +229,7 @@ func symbolParam(q url.Values) (string, *apiError) {
 	if sym == "" {
 		return "", fieldError("symbol", "symbol is required, e.g. ?symbol=EURUSD-OTC")
 	}
-	if len(sym) > maxSymbolLen || !utf8.ValidString(sym) || strings.ContainsAny(sym, " :/") ||
-		strings.IndexFunc(sym, func(r rune) bool {
-			return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs) || r == utf8.RuneError
-		}) >= 0 {
+	if len(sym) > maxSymbolLen || !names.Valid(sym) || strings.ContainsAny(sym, " :/") {
 		return "", fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d visible characters without spaces, ':' or '/'", maxSymbolLen))
 	}
 	return sym, nil

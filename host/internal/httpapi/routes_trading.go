@@ -237,13 +237,15 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := trading.Filter{Status: trading.Status(q.Get("status")), Limit: pg.limit, Cursor: pg.cursor}
-	if q.Get("symbol") != "" {
-		// Checked like the market-data routes' symbol: a NUL byte or
-		// invalid UTF-8 reached PostgreSQL, whose refusal was a 500.
-		if f.Symbol, e = symbolParam(q); e != nil {
-			writeError(w, e)
+	if sym := q.Get("symbol"); sym != "" {
+		// The rule a trade's symbol was placed under, so every stored trade
+		// can be filtered for; a NUL byte or invalid UTF-8 used to reach
+		// PostgreSQL, whose refusal was a 500.
+		if !trading.ValidSymbol(sym) {
+			writeError(w, fieldError("symbol", "symbol must be 1 to 64 printable characters"))
 			return
 		}
+		f.Symbol = sym
 	}
 	if v := q.Get("bot_id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)

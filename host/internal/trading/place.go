@@ -88,7 +88,7 @@ func validatePlace(req PlaceRequest) error {
 		return bad("broker or account id is required")
 	case len(req.Broker) > maxBrokerLen || !printable(req.Broker):
 		return bad("broker name must be at most %d printable characters", maxBrokerLen)
-	case req.Symbol == "" || len(req.Symbol) > maxSymbolLen || !printable(req.Symbol):
+	case !ValidSymbol(req.Symbol):
 		return bad("symbol must be 1 to %d printable characters", maxSymbolLen)
 	case req.Direction != market.Call && req.Direction != market.Put:
 		return bad("direction must be CALL or PUT")
@@ -112,6 +112,12 @@ func validatePlace(req PlaceRequest) error {
 }
 
 // printable reports whether s has no control characters.
+// ValidSymbol reports whether s is a symbol a trade may be placed (and so
+// listed) on: 1 to 64 printable characters.
+func ValidSymbol(s string) bool {
+	return s != "" && len(s) <= maxSymbolLen && printable(s)
+}
+
 func printable(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
