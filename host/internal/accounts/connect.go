@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -153,19 +154,18 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput, limi
 }
 
 // checkLimit refuses one more account when userID already has limit
-// accounts that are not disconnected. On PostgreSQL it locks the user's
-// row first, so connects of one user on several hosts cannot both pass
+// accounts that are not disconnected. On PostgreSQL it takes an advisory
+// lock of the user's first, so connects of one user on several hosts cannot both pass
 // (on one host the user's lock already serializes them; SQLite has a
 // single writer).
 func (m *Manager) checkLimit(ctx context.Context, tx *sqlx.Tx, userID int64, limit int) error {
 	if limit <= 0 {
 		return nil
 	}
-	if m.st.Dialect() == store.DialectPostgres {
-		var id int64
-		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM users WHERE id = ? FOR UPDATE`), userID); err != nil {
-			return fmt.Errorf("accounts: lock user %d: %w", userID, store.MapError(err))
-		}
+	// An advisory lock of its own, not the user's row: order placement
+	// locks that row, and a connect must not hold up the user's orders.
+	if err := m.st.LockKeys(ctx, tx, "account-limit", strconv.FormatInt(userID, 10)); err != nil {
+		return fmt.Errorf("accounts: lock user %d: %w", userID, err)
 	}
 	n, err := countActive(ctx, tx, userID)
 	if err != nil {
