@@ -28,7 +28,7 @@ func (a *API) Walk(fn mux.WalkFunc) error { return a.router.Walk(fn) }
 // openapi.json; TestOpenAPIMatchesRouter keeps the two equal.
 func (s *Server) routes() *API {
 	r := mux.NewRouter()
-	lim := s.limits // New applied the defaults
+	lim := s.limits.withDefaults()
 	r.Use(recordRoute)
 	authLimit := limiter(lim.Auth, s.keyByIP)
 	perUser := limiter(lim.PerUser, keyByUser)
