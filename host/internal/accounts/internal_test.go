@@ -86,11 +86,11 @@ func FuzzValidateConnect(f *testing.F) {
 		if mode == 0 && in.mode != broker.Practice {
 			t.Fatalf("the default mode is %v, not practice", in.mode)
 		}
-		if len(in.creds) == 0 || len(in.creds) > maxCredentials {
+		if len(in.creds) == 0 || len(in.creds) > MaxCredentials {
 			t.Fatalf("accepted %d credentials", len(in.creds))
 		}
 		for k, v := range in.creds {
-			if k == "" || len(k) > maxCredentialKey || len(v) > maxCredentialValue || !utf8.ValidString(k+v) || !printable(k) || !printable(v) {
+			if k == "" || len(k) > MaxCredentialKey || len(v) > MaxCredentialValue || !utf8.ValidString(k+v) || !printable(k) || !printable(v) {
 				t.Fatalf("accepted credential %q", k)
 			}
 		}
