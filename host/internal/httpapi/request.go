@@ -196,7 +196,6 @@ func listJSON[T any](items []T, next *string) map[string]any {
 	return map[string]any{"items": items, "next_cursor": next}
 }
 
-
 // brokerParam reads ?broker=, a plugin name ([a-z0-9_-], as the catalog
 // names them). A malformed name is refused here, before it reaches a
 // plugin or the store.

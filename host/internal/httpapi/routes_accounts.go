@@ -134,4 +134,3 @@ func (s *Server) disconnectAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disconnected": n})
 }
-

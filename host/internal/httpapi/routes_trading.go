@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"fmt"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
