@@ -114,8 +114,13 @@ func TestLimitsAreTheServices(t *testing.T) {
 
 	r := e.call("POST", "/api/v2/bots", a.token, bot(1, secs(bots.MaxExpiration)))
 	require.Equal(t, http.StatusCreated, r.Status, "the longest expiration: %s", r.Raw)
-	r = e.call("POST", "/api/v2/bots", a.token, bot(2, secs(bots.MinExpiration)))
-	require.Equal(t, http.StatusCreated, r.Status, "the shortest expiration: %s", r.Raw)
+	id := strconv.FormatInt(jsonID(t, jsonObj(t, r.JSON["bot"])["id"]), 10)
+	// The plan allows one bot: the shortest expiration is set on it.
+	r = e.call("PATCH", "/api/v2/bots/"+id, a.token, `{"expiration":`+secs(bots.MinExpiration)+`}`)
+	require.Equal(t, http.StatusOK, r.Status, "the shortest expiration: %s", r.Raw)
+	r = e.call("PATCH", "/api/v2/bots/"+id, a.token, `{"expiration":`+secs(bots.MaxExpiration+time.Second)+`}`)
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	assert.Equal(t, "expiration", r.errorField(), r.Raw)
 	refused(bot(3, secs(bots.MaxExpiration+time.Second)), "/api/v2/bots", "expiration")
 	refused(bot(3, secs(bots.MinExpiration-time.Second)), "/api/v2/bots", "expiration")
 	refused(bot(3, "86400"), "/api/v2/bots", "expiration")
