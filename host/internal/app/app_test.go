@@ -229,6 +229,14 @@ func TestRunServesAndStopsEverything(t *testing.T) {
 			require.Equal(t, http.StatusOK, code, "%v", body)
 			code, body = h.call("GET", "/api/v2/candles?broker=paper&symbol=EURUSD-OTC&timeframe=1m&limit=10", "", "")
 			require.Equal(t, http.StatusOK, code, "%v", body)
+			// The built-in symbol list stands in for an installed broker
+			// that is down, never for one the host does not have.
+			code, body = h.call("GET", "/api/v2/symbols?broker=paper", "", "")
+			require.Equal(t, http.StatusOK, code, "%v", body)
+			code, body = h.call("GET", "/api/v2/symbols?broker=nasdaq", "", "")
+			require.Equal(t, http.StatusBadRequest, code, "%v", body)
+			apiErr, _ := body["error"].(map[string]any)
+			assert.Equal(t, "unknown_broker", apiErr["code"], "%v", body)
 			assert.Contains(t, h.banner.String(), "STC is listening on http://"+h.app.Addr())
 			pids := h.pluginPIDs()
 			require.Len(t, pids, 2, "the broker (tracked feed) and the strategy run")
