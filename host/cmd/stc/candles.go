@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/stc-trading/stc/host/internal/app"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -103,7 +104,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	m, _, err := startPlugins(ctx, cfg, log, metrics.New(), nil)
+	m, _, err := app.StartPlugins(ctx, cfg, os.Environ(), log, metrics.New(), nil)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/app"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/secrets"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -44,7 +45,7 @@ func keysCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		log := newLogger("warn")
-		keys, err := loadKeyring(config.Config{EncryptionKey: os.Getenv("STC_ENCRYPTION_KEY"), Dev: *dev, DataDir: *dataDir}, log)
+		keys, err := app.LoadKeyring(config.Config{EncryptionKey: os.Getenv("STC_ENCRYPTION_KEY"), Dev: *dev, DataDir: *dataDir}, log)
 		if err != nil {
 			return err
 		}

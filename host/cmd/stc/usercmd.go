@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/stc-trading/stc/host/internal/app"
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/users"
@@ -44,7 +45,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	hasher, err := newHasher()
+	hasher, err := app.NewHasher()
 	if err != nil {
 		return err
 	}

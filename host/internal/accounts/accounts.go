@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -208,6 +209,8 @@ type Manager struct {
 	// users serialises one user's Connect and Disconnect calls, so two
 	// requests cannot race on finding or creating the same account row.
 	users keylock.Map
+	// dependents are what SetDependents gave; nil until then.
+	dependents atomic.Pointer[Dependents]
 }
 
 // NewManager returns a Manager. log may be nil.

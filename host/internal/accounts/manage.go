@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -111,9 +112,21 @@ func (s accountSession) PlaceOrders(ctx context.Context, reqs []broker.OrderRequ
 }
 
 // Disconnect closes the account's session, marks it disconnected and
-// erases its sealed credentials. Disconnecting a disconnected account
-// succeeds; another user's account is ErrNotFound.
+// erases its sealed credentials, then runs the disconnect hooks
+// (Dependents). Disconnecting a disconnected account succeeds; another
+// user's account is ErrNotFound; an account with trades in flight is
+// ErrBusy (Dependents.OpenTrades).
 func (m *Manager) Disconnect(ctx context.Context, userID, accountID int64) error {
+	if err := m.disconnectOne(ctx, userID, accountID); err != nil {
+		return err
+	}
+	// The hooks run after the user's lock is released: pausing bots waits
+	// for their orders in flight, which must not hold up the user's other
+	// account operations.
+	return m.disconnected(ctx, userID, accountID)
+}
+
+func (m *Manager) disconnectOne(ctx context.Context, userID, accountID int64) error {
 	unlock, err := m.lockUser(ctx, userID)
 	if err != nil {
 		return err
@@ -123,18 +136,33 @@ func (m *Manager) Disconnect(ctx context.Context, userID, accountID int64) error
 	if err != nil {
 		return err
 	}
+	if err := m.checkIdle(ctx, userID, r.ID); err != nil {
+		return err
+	}
 	return m.disconnect(ctx, userID, r)
 }
 
 // DisconnectBroker disconnects every account userID has at brokerName and
-// returns how many were not disconnected already.
+// returns how many were not disconnected already. When any of them has
+// trades in flight it disconnects none (ErrBusy). The disconnect hooks
+// run for every account at the broker that is now disconnected.
 func (m *Manager) DisconnectBroker(ctx context.Context, userID int64, brokerName string) (int, error) {
+	n, done, err := m.disconnectBroker(ctx, userID, brokerName)
+	if herr := m.disconnected(ctx, userID, done...); herr != nil {
+		err = errors.Join(err, herr)
+	}
+	return n, err
+}
+
+// disconnectBroker is DisconnectBroker under the user's lock; done are
+// the accounts at the broker that are disconnected now.
+func (m *Manager) disconnectBroker(ctx context.Context, userID int64, brokerName string) (n int, done []int64, err error) {
 	if err := validateBrokerName(brokerName); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	unlock, err := m.lockUser(ctx, userID)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer unlock()
 	var rs []row
@@ -144,21 +172,27 @@ func (m *Manager) DisconnectBroker(ctx context.Context, userID int64, brokerName
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	n := 0
+	rs = slices.DeleteFunc(rs, func(r row) bool { return r.Broker != brokerName })
+	// Every account is checked before any is disconnected: all or none.
+	for _, r := range rs {
+		if err := m.checkIdle(ctx, userID, r.ID); err != nil {
+			return 0, nil, err
+		}
+	}
 	var errs []error
 	for _, r := range rs {
-		if r.Broker != brokerName || r.Status == string(StatusDisconnected) {
-			continue
+		if r.Status != string(StatusDisconnected) {
+			if err := m.disconnect(ctx, userID, r); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			n++
 		}
-		if err := m.disconnect(ctx, userID, r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n++
+		done = append(done, r.ID)
 	}
-	return n, errors.Join(errs...)
+	return n, done, errors.Join(errs...)
 }
 
 // disconnect erases the credentials first and closes the session second:

@@ -57,7 +57,7 @@ func (noMarkets) CandleVersion(string, string, market.Timeframe) (uint64, bool) 
 // noMarkets.
 func withLiveMarkets(d *httpapi.Deps) { d.Markets = liveMarkets{} }
 
-// liveMarkets is the host's market-data adapter (cmd/stc marketsAPI) for
+// liveMarkets is the host's market-data adapter (host/internal/app marketsAPI) for
 // the one broker the environment installs.
 type liveMarkets struct{ data *marketdata.Service }
 

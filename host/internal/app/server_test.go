@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -11,10 +11,20 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/metrics"
 )
+
+// freeAddr is a loopback address nothing listens on now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
 
 // With STC_METRICS_ADDR the metrics have a listener of their own, behind
 // the token when one is set, and the API listener does not serve them;
@@ -28,21 +38,22 @@ func TestMetricsListener(t *testing.T) {
 	access := metricsAccess(cfg, log)
 	assert.True(t, access.Off, "not on the API listener")
 
-	ln, err := listenMetrics(cfg, metrics.New())
+	srv, err := metricsServer(cfg, metrics.New(), log)
 	require.NoError(t, err)
-	_, err = listenMetrics(cfg, metrics.New())
+	_, err = metricsServer(cfg, metrics.New(), log)
 	require.ErrorContains(t, err, "STC_METRICS_ADDR", "a taken address stops the start")
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- ln.run(ctx) }()
+	var g errgroup.Group
+	srv.serve(ctx, &g)
 
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(path, bearer string) (int, string) {
 		req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+cfg.MetricsAddr+path, nil)
 		require.NoError(t, err)
 		if bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
@@ -57,7 +68,7 @@ func TestMetricsListener(t *testing.T) {
 	code, _ = get("/api/v2/plans", token)
 	assert.Equal(t, http.StatusNotFound, code)
 	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, g.Wait())
 	_, err = net.Dial("tcp", cfg.MetricsAddr)
 	assert.Error(t, err, "the listener is closed")
 
@@ -66,7 +77,7 @@ func TestMetricsListener(t *testing.T) {
 	assert.Contains(t, logs.String(), "/metrics is not served")
 	prod.Dev = true
 	assert.False(t, metricsAccess(prod, log).Off, "development mode serves them on the API listener")
-	none, err := listenMetrics(prod, metrics.New())
+	none, err := metricsServer(prod, metrics.New(), log)
 	require.NoError(t, err)
 	assert.Nil(t, none)
 }
