@@ -273,6 +273,8 @@ func TestTradingEndToEnd(t *testing.T) {
 	code, body = h.call("POST", "/api/v2/user/disconnect", bob.token, `{"broker":"paper"}`)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	assert.Equal(t, "account_busy", errCode(body))
+	assert.Contains(t, obj(t, body["error"])["message"], "1 trade(s) on this account are still open",
+		"the refusal tells the trader why and what to do")
 	waitFor(t, h, "bob's last trade settles", time.Minute, func() bool {
 		for _, tr := range allTrades(t, h, bob.token) {
 			if !isFinal(tr["status"]) {

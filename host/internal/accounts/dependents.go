@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/stc-trading/stc/host/internal/apperr"
 )
 
 // OpenTrades counts the trades on one of a user's accounts that the broker
@@ -55,7 +57,7 @@ func (m *Manager) checkIdle(ctx context.Context, userID, accountID int64) error 
 		return fmt.Errorf("accounts: open trades of account %d: %w", accountID, err)
 	}
 	if n > 0 {
-		return fmt.Errorf("%w: %d trade(s) on this account are still open; stop its bots and disconnect once they have settled", ErrBusy, n)
+		return apperr.Refuse(ErrBusy, "%d trade(s) on this account are still open; stop its bots and disconnect once they have settled", n)
 	}
 	return nil
 }
