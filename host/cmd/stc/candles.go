@@ -103,7 +103,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	m, _, err := startPlugins(ctx, cfg, log, metrics.New(), nil)
+	m, _, _, err := startPlugins(ctx, cfg, log, metrics.New(), nil)
 	if err != nil {
 		return err
 	}

@@ -41,18 +41,18 @@ func newLogger(level string) hclog.Logger {
 // startPlugins discovers the trusted plugins, resolves the settings each
 // declares (a bad or missing one stops the host here) and builds their
 // supervisor. onEvent, when set, also receives its lifecycle events (it
-// must not block).
-func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, error) {
+// must not block). The declarations it read come back with the manager.
+func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, *pluginsettings.Resolution, error) {
 	found, err := catalog.Discover(cfg.PluginDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plugin directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("plugin directory: %w", err)
 	}
 	for _, p := range found.Problems {
 		log.Warn("plugin not trusted", "problem", p.Error())
 	}
 	socketDir := filepath.Join(cfg.DataDir, "run")
 	if err := os.MkdirAll(socketDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("socket directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("socket directory: %w", err)
 	}
 	// Plugins inherit nothing: each gets its log level, its data
 	// directory and the settings it declares (docs/CONFIG.md).
@@ -61,7 +61,7 @@ func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met 
 		Sources: pluginsettings.Sources{Environ: os.Environ(), File: cfg.PluginSettings},
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
 		Env:                   settings.Env,
@@ -80,9 +80,9 @@ func startPlugins(ctx context.Context, cfg config.Config, log hclog.Logger, met 
 		},
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return m, found.Entries, nil
+	return m, found.Entries, settings, nil
 }
 
 // pluginBackend adapts the supervisor to what the services and the API
@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string) error {
 	// Sessions a restarted broker plugin could not re-open go to the
 	// account manager (below), which records the ones that need the user.
 	reopenFailed := make(chan pluginmgr.Event, 256)
-	m, entries, err := startPlugins(ctx, cfg, log, met, func(ev pluginmgr.Event) {
+	m, entries, declared, err := startPlugins(ctx, cfg, log, met, func(ev pluginmgr.Event) {
 		if ev.Type != pluginmgr.EventInstanceRecreateFailed || ev.Kind != plugin.KindBroker {
 			return
 		}
@@ -339,6 +339,7 @@ func serve(ctx context.Context, args []string) error {
 	api := httpapi.New(httpapi.Deps{
 		Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend,
 		Users: ten.users, Billing: ten.billing, Accounts: accountsAPI{ten.accounts, botSvc, trader}, Trading: trader, Bots: botSvc,
+		Declared: declared.Plugins, Processes: m,
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),
