@@ -23,7 +23,7 @@ import (
 func adminUser(t *testing.T, r response, id int64) map[string]any {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	for _, it := range r.JSON["items"].([]any) {
+	for _, it := range jsonArr(t, r.JSON["items"]) {
 		if u := jsonObj(t, it); jsonID(t, u["id"]) == id {
 			return u
 		}
@@ -84,7 +84,7 @@ func TestAdminUsers(t *testing.T) {
 			require.Less(t, pages, 10)
 			r = e.call("GET", path, admin, "")
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
-			for _, it := range r.JSON["items"].([]any) {
+			for _, it := range jsonArr(t, r.JSON["items"]) {
 				id := jsonID(t, jsonObj(t, it)["id"])
 				assert.False(t, seen[id])
 				seen[id] = true
@@ -122,7 +122,7 @@ func TestAdminPlugins(t *testing.T) {
 	pluginByKey := func(r response) map[string]map[string]any {
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		out := map[string]map[string]any{}
-		for _, it := range r.JSON["items"].([]any) {
+		for _, it := range jsonArr(t, r.JSON["items"]) {
 			p := jsonObj(t, it)
 			out[jsonStr(t, p["kind"])+"/"+jsonStr(t, p["name"])] = p
 		}
@@ -139,7 +139,7 @@ func TestAdminPlugins(t *testing.T) {
 
 	paper := ps["broker/paper"]
 	settings := map[string]map[string]any{}
-	for _, s := range paper["settings"].([]any) {
+	for _, s := range jsonArr(t, paper["settings"]) {
 		set := jsonObj(t, s)
 		settings[jsonStr(t, set["name"])] = set
 	}
@@ -150,7 +150,7 @@ func TestAdminPlugins(t *testing.T) {
 	assert.Equal(t, true, settings["2fa_code"]["secret"])
 	assert.Equal(t, "default", settings["seed"]["source"])
 	iqSettings := map[string]any{}
-	for _, s := range ps["broker/iqoption"]["settings"].([]any) {
+	for _, s := range jsonArr(t, ps["broker/iqoption"]["settings"]) {
 		iqSettings[jsonStr(t, jsonObj(t, s)["name"])] = jsonObj(t, s)["value"]
 	}
 	assert.Contains(t, iqSettings, "verify_url")

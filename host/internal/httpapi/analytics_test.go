@@ -77,7 +77,7 @@ func TestAnalyticsRoutes(t *testing.T) {
 			require.NoError(t, err)
 			perDay, perHour := map[string]int{}, map[int]int{}
 			for _, tr := range trades {
-				profit += tr["profit"].(float64)
+				profit += jsonFloat(t, tr["profit"])
 				if tr["status"] == "won" {
 					wins++
 				}
@@ -94,13 +94,13 @@ func TestAnalyticsRoutes(t *testing.T) {
 			assert.Equal(t, 4.0, totals["trades"])
 			assert.Equal(t, float64(wins), totals["wins"])
 			assert.InDelta(t, profit, totals["profit"], 1e-9)
-			items := r.JSON["items"].([]any)
+			items := jsonArr(t, r.JSON["items"])
 			require.Len(t, items, 1, "manual trades only: %s", r.Raw)
 			assert.Nil(t, jsonObj(t, items[0])["bot_id"])
 
 			r = e.call("GET", "/api/v2/user/analytics/by-symbol", alice.readKey, "")
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
-			items = r.JSON["items"].([]any)
+			items = jsonArr(t, r.JSON["items"])
 			require.Len(t, items, 2, r.Raw)
 			assert.Equal(t, "EURUSD-OTC", jsonObj(t, items[0])["symbol"], "the most traded first")
 			for _, it := range items {
@@ -111,7 +111,7 @@ func TestAnalyticsRoutes(t *testing.T) {
 			r = e.call("GET", "/api/v2/user/analytics/daily?tz="+url.QueryEscape("America/Sao_Paulo"), alice.token, "")
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			assert.Equal(t, "America/Sao_Paulo", r.JSON["tz"])
-			for _, it := range r.JSON["items"].([]any) {
+			for _, it := range jsonArr(t, r.JSON["items"]) {
 				d := jsonObj(t, it)
 				assert.Equal(t, float64(perDay[jsonStr(t, d["date"])]), d["trades"], "day %s", d["date"])
 			}
@@ -119,7 +119,7 @@ func TestAnalyticsRoutes(t *testing.T) {
 
 			r = e.call("GET", "/api/v2/user/analytics/by-hour?tz=America/Sao_Paulo", alice.token, "")
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
-			hours := r.JSON["items"].([]any)
+			hours := jsonArr(t, r.JSON["items"])
 			require.Len(t, hours, 24)
 			for h, it := range hours {
 				assert.Equal(t, float64(perHour[h]), jsonObj(t, it)["trades"], "hour %d", h)
@@ -128,7 +128,7 @@ func TestAnalyticsRoutes(t *testing.T) {
 			r = e.call("GET", "/api/v2/user/analytics/equity", alice.token, "")
 			require.Equal(t, http.StatusOK, r.Status, r.Raw)
 			assert.Equal(t, 0.0, r.JSON["bucket_seconds"], "four trades: one point each")
-			points := r.JSON["points"].([]any)
+			points := jsonArr(t, r.JSON["points"])
 			require.Len(t, points, 4)
 			assert.InDelta(t, profit, jsonObj(t, points[3])["equity"], 1e-9)
 

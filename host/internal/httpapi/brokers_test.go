@@ -16,9 +16,7 @@ import (
 func brokerByName(t *testing.T, r response, name string) map[string]any {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	items, ok := r.JSON["items"].([]any)
-	require.True(t, ok, r.Raw)
-	for _, it := range items {
+	for _, it := range jsonArr(t, r.JSON["items"]) {
 		if b := jsonObj(t, it); b["name"] == name {
 			return b
 		}
@@ -31,7 +29,7 @@ func brokerByName(t *testing.T, r response, name string) map[string]any {
 func planIDs(t *testing.T, b map[string]any) []string {
 	t.Helper()
 	var out []string
-	for _, p := range jsonObj(t, b["access"])["plans"].([]any) {
+	for _, p := range jsonArr(t, jsonObj(t, b["access"])["plans"]) {
 		out = append(out, jsonStr(t, jsonObj(t, p)["id"]))
 	}
 	return out
@@ -46,7 +44,7 @@ func TestBrokerSelector(t *testing.T) {
 	alice := e.register("alice")
 
 	r := e.call("GET", "/api/v2/brokers", alice.token, "")
-	items, _ := r.JSON["items"].([]any)
+	items := jsonArr(t, r.JSON["items"])
 	require.Len(t, items, 2, "paper and iqoption, sorted by name: %s", r.Raw)
 	assert.Equal(t, "iqoption", jsonObj(t, items[0])["name"])
 
@@ -56,7 +54,7 @@ func TestBrokerSelector(t *testing.T) {
 	assert.Equal(t, true, paper["available"])
 	assert.NotEmpty(t, paper["description"])
 	creds := map[string]map[string]any{}
-	for _, c := range paper["credentials"].([]any) {
+	for _, c := range jsonArr(t, paper["credentials"]) {
 		f := jsonObj(t, c)
 		creds[jsonStr(t, f["name"])] = f
 	}
@@ -79,7 +77,7 @@ func TestBrokerSelector(t *testing.T) {
 	assert.Equal(t, false, access["included"], "a broker the plan lacks is listed, locked")
 	assert.Equal(t, []any{}, access["modes"])
 	assert.Equal(t, []string{"pro", "elite"}, planIDs(t, iq), "the plans that unlock it, cheapest first")
-	plan := jsonObj(t, jsonObj(t, iq["access"])["plans"].([]any)[0])
+	plan := jsonObj(t, jsonArr(t, jsonObj(t, iq["access"])["plans"])[0])
 	assert.Equal(t, 29.0, plan["price"])
 	assert.Equal(t, "USD", plan["currency"])
 	assert.Equal(t, true, plan["live_trading"])

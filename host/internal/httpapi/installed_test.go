@@ -57,3 +57,19 @@ func (e *env) admin() string {
 	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
 	return jsonStr(e.t, r.JSON["token"])
 }
+
+// jsonArr is a JSON array.
+func jsonArr(t testing.TB, v any) []any {
+	t.Helper()
+	a, ok := v.([]any)
+	require.True(t, ok, "want a JSON array, got %T %v", v, v)
+	return a
+}
+
+// jsonFloat is a JSON number.
+func jsonFloat(t testing.TB, v any) float64 {
+	t.Helper()
+	f, ok := v.(float64)
+	require.True(t, ok, "want a JSON number, got %T %v", v, v)
+	return f
+}
