@@ -49,6 +49,7 @@ func TestBrokerSelector(t *testing.T) {
 	assert.Equal(t, "iqoption", jsonObj(t, items[0])["name"])
 
 	paper := brokerByName(t, r, "paper")
+	assert.Equal(t, "Paper", paper["display_name"], "as the plugin declares it")
 	assert.Equal(t, []any{"practice"}, paper["modes"], "paper trades play money only")
 	assert.Equal(t, true, paper["second_factor"])
 	assert.Equal(t, true, paper["available"])
@@ -71,6 +72,7 @@ func TestBrokerSelector(t *testing.T) {
 	assert.Equal(t, []string{"practice", "pro", "elite"}, planIDs(t, paper), "every public plan has paper, cheapest first")
 
 	iq := brokerByName(t, r, "iqoption")
+	assert.Equal(t, "IQ Option", iq["display_name"])
 	assert.Equal(t, []any{"practice", "real"}, iq["modes"])
 	assert.Equal(t, true, iq["second_factor"])
 	access = jsonObj(t, iq["access"])

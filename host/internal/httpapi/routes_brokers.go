@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/stc-trading/stc/host/internal/billing"
+	"github.com/stc-trading/stc/host/internal/names"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -115,9 +117,7 @@ func brokerEntry(info plugin.Info, ent billing.Entitlements, plans []billing.Pla
 			access.Plans = append(access.Plans, brokerPlanJSON{ID: p.ID, Name: p.Name, Price: price, Currency: p.Currency, LiveTrading: p.LiveTrading})
 		}
 	}
-	// The protocol has no display name yet; the plugin's name is what
-	// users pick a broker by everywhere else.
-	return brokerJSON{Name: info.Name, DisplayName: info.Name, Description: info.Description, Version: info.Version, Modes: modes,
+	return brokerJSON{Name: info.Name, DisplayName: displayName(info), Description: info.Description, Version: info.Version, Modes: modes,
 		SecondFactor: info.Capabilities["second_factor"], Available: available, Credentials: creds, Access: access}
 }
 
@@ -134,4 +134,17 @@ func (s *Server) failedPlugins() map[string]bool {
 		}
 	}
 	return out
+}
+
+// maxDisplayName bounds a plugin's display name.
+const maxDisplayName = 64
+
+// displayName is the name a plugin declares for people (protocol 1.4),
+// or its name when it declares none, or one no name may be (too long,
+// invisible or control characters: it is shown to every user).
+func displayName(info plugin.Info) string {
+	if d := strings.TrimSpace(info.DisplayName); d != "" && len(d) <= maxDisplayName && names.Valid(d) {
+		return d
+	}
+	return info.Name
 }

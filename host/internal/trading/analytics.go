@@ -106,7 +106,8 @@ const (
 
 // profitUnits is the SQL term of one trade's profit that SUM adds
 // exactly: the NUMERIC column on PostgreSQL, an integer number of 1e-8
-// units (the column's scale) on SQLite (see the package comment above).
+// units (the column's scale) on SQLite (see the comment at the top of
+// this file).
 func (s *Service) profitUnits() string {
 	if s.postgres {
 		return "profit"
