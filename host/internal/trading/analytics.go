@@ -190,9 +190,16 @@ type span struct {
 	Last   *int64 `db:"last"`
 }
 
-func readSpan(ctx context.Context, tx *sqlx.Tx, where string, args []any) (span, error) {
+// readSpan reads the span of the trades where selects; without count,
+// Trades is 1 when there are any: the first and last close times alone
+// are two probes of the close-time index, a count reads every entry.
+func readSpan(ctx context.Context, tx *sqlx.Tx, where string, args []any, count bool) (span, error) {
+	n := "CASE WHEN MIN(closed_at) IS NULL THEN 0 ELSE 1 END"
+	if count {
+		n = "COUNT(*)"
+	}
 	var sp span
-	err := tx.GetContext(ctx, &sp, tx.Rebind(`SELECT COUNT(*) AS trades, MIN(closed_at) AS first, MAX(closed_at) AS last
+	err := tx.GetContext(ctx, &sp, tx.Rebind(`SELECT `+n+` AS trades, MIN(closed_at) AS first, MAX(closed_at) AS last
 		FROM trades WHERE `+where), args...)
 	return sp, err
 }
@@ -213,7 +220,7 @@ func (s *Service) Equity(ctx context.Context, userID int64, f AnalyticsFilter, m
 	}
 	var curve EquityCurve
 	err = s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		sp, err := readSpan(ctx, tx, where, args)
+		sp, err := readSpan(ctx, tx, where, args, true)
 		if err != nil || sp.Trades == 0 {
 			return err
 		}
@@ -329,7 +336,7 @@ func (s *Service) zoned(ctx context.Context, userID int64, f AnalyticsFilter, lo
 		loc = time.UTC
 	}
 	return s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		sp, err := readSpan(ctx, tx, where, args)
+		sp, err := readSpan(ctx, tx, where, args, false)
 		if err != nil || sp.Trades == 0 {
 			return err
 		}
