@@ -117,6 +117,7 @@ func metadata() broker.Metadata {
 	return broker.Metadata{
 		Name:        Name,
 		Version:     Version,
+		DisplayName: "Skeleton",
 		Description: "Example adapter for the skeleton venue: the template for broker integrators",
 		// The host shows "username" as the account's login (also "email",
 		// "login" or "identifier") and stores Sensitive fields encrypted.

@@ -124,6 +124,9 @@ type Metadata struct {
 	Name string
 	// Version is the adapter's semantic version, e.g. "1.2.0".
 	Version string
+	// DisplayName is the name as people read it, e.g. "IQ Option" (at
+	// most 64 characters); hosts show Name when it is empty.
+	DisplayName string
 	// Description is one line for operators and users.
 	Description string
 	// Credentials is what OpenRequest.Credentials may hold. The SDK

@@ -65,6 +65,7 @@ func (p *BrokerPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error 
 		Fields:        meta.Credentials,
 		Capabilities:  BrokerCapabilities(meta.Capabilities),
 		Description:   meta.Description,
+		DisplayName:   meta.DisplayName,
 		Settings:      p.Settings,
 	}})
 	brokerv1.RegisterBrokerServiceServer(s, &brokerServer{

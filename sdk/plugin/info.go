@@ -21,6 +21,9 @@ type Info struct {
 	Fields        []schema.Field // parameters (strategy) or credentials (broker)
 	Capabilities  map[string]bool
 	Description   string
+	// DisplayName is the name as people read it ("IQ Option"); empty from
+	// plugins before protocol 1.4, and from those that declare none.
+	DisplayName string
 	// Settings are the operator settings the plugin reads at start
 	// (protocol 1.3; empty from older plugins).
 	Settings []Setting
@@ -51,6 +54,7 @@ func (s *infoServer) GetInfo(context.Context, *pluginv1.GetInfoRequest) (*plugin
 		Capabilities:  s.info.Capabilities,
 		Description:   s.info.Description,
 		Settings:      convert.FieldsToPB(s.info.Settings),
+		DisplayName:   s.info.DisplayName,
 	}, nil
 }
 
@@ -77,5 +81,6 @@ func getInfo(ctx context.Context, c pluginv1.InfoServiceClient) (Info, error) {
 		Capabilities:  resp.GetCapabilities(),
 		Description:   resp.GetDescription(),
 		Settings:      convert.FieldsFromPB(resp.GetSettings()),
+		DisplayName:   resp.GetDisplayName(),
 	}, nil
 }

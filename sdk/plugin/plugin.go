@@ -36,8 +36,9 @@ const ProtocolVersion = 1
 // BatchOnCandleRequest, which the StrategyClient sends only to plugins
 // reporting 2 or later; 1.3 added GetInfoResponse.settings, the operator
 // settings a plugin declares (older plugins declare none and get only
-// LogLevelEnv and DataDirEnv).
-const ProtocolMinor = 3
+// LogLevelEnv and DataDirEnv); 1.4 added GetInfoResponse.display_name
+// (older plugins send none, and hosts show the name).
+const ProtocolMinor = 4
 
 // SDKVersion is the version of this SDK, reported in GetInfo.
 const SDKVersion = "0.1.0"

@@ -57,6 +57,7 @@ func (p *StrategyPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) erro
 		Fields:        meta.Params,
 		Capabilities:  map[string]bool{"vectorized": vectorized, "batch": true, "backtest_stream": true},
 		Description:   meta.Description,
+		DisplayName:   meta.DisplayName,
 		Settings:      p.Settings,
 	}})
 	strategyv1.RegisterStrategyServiceServer(s, &strategyServer{

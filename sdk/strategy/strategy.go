@@ -85,8 +85,11 @@ const (
 // Metadata describes a strategy. It must be static and cheap: the SDK calls
 // it on a throw-away value to answer GetInfo.
 type Metadata struct {
-	Name        string // short lower-case name, e.g. "rsi"
-	Version     string // semantic version of the strategy, e.g. "1.2.0"
+	Name    string // short lower-case name, e.g. "rsi"
+	Version string // semantic version of the strategy, e.g. "1.2.0"
+	// DisplayName is the name as people read it, e.g. "RSI"; hosts show
+	// Name when it is empty.
+	DisplayName string
 	Description string
 	Params      []Param
 }

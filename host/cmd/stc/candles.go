@@ -104,7 +104,7 @@ func backfillCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	m, _, err := app.StartPlugins(ctx, cfg, os.Environ(), log, metrics.New(), nil)
+	m, _, _, err := app.StartPlugins(ctx, cfg, os.Environ(), log, metrics.New(), nil)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/pluginsettings"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/symbols"
 	"github.com/stc-trading/stc/host/internal/trading"
@@ -109,6 +110,7 @@ type App struct {
 	db       *store.Store
 	plugins  *pluginmgr.Manager
 	entries  []catalog.Entry
+	declared *pluginsettings.Resolution
 	data     *marketdata.Service
 	syms     *symbols.Service
 	users    *users.Service
@@ -158,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		return nil, err
 	}
 	met := metrics.New()
-	if a.plugins, a.entries, err = StartPlugins(ctx, cfg, o.environ, log, met, a.onPluginEvent); err != nil {
+	if a.plugins, a.entries, a.declared, err = StartPlugins(ctx, cfg, o.environ, log, met, a.onPluginEvent); err != nil {
 		return nil, err
 	}
 	backend := pluginBackend{m: a.plugins, entries: a.entries, db: a.db}
@@ -178,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	handler := httpapi.New(httpapi.Deps{
 		Markets: marketsAPI{plugins: backend, data: a.data, syms: a.syms, metrics: met}, Plugins: backend,
 		Users: a.users, Billing: a.billing, Accounts: a.accounts, Trading: a.trader, Bots: a.bots,
+		Declared: a.declared.Plugins, Processes: a.plugins,
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),

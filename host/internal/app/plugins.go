@@ -26,18 +26,19 @@ import (
 // "KEY=value") and the configuration file (a bad or missing one stops the
 // host here) and builds their supervisor; no plugin process runs until a
 // handle is asked for. onEvent, when set, also receives its lifecycle
-// events (it must not block). The caller closes the manager.
-func StartPlugins(ctx context.Context, cfg config.Config, environ []string, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, error) {
+// events (it must not block). The caller closes the manager; the
+// settings resolution comes back with it (what each plugin declared).
+func StartPlugins(ctx context.Context, cfg config.Config, environ []string, log hclog.Logger, met *metrics.Metrics, onEvent func(pluginmgr.Event)) (*pluginmgr.Manager, []catalog.Entry, *pluginsettings.Resolution, error) {
 	found, err := catalog.Discover(cfg.PluginDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plugin directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("plugin directory: %w", err)
 	}
 	for _, p := range found.Problems {
 		log.Warn("plugin not trusted", "problem", p.Error())
 	}
 	socketDir := filepath.Join(cfg.DataDir, "run")
 	if err := os.MkdirAll(socketDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("socket directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("socket directory: %w", err)
 	}
 	// Plugins inherit nothing: each gets its log level, its data
 	// directory and the settings it declares (docs/CONFIG.md).
@@ -46,7 +47,7 @@ func StartPlugins(ctx context.Context, cfg config.Config, environ []string, log 
 		Sources: pluginsettings.Sources{Environ: environ, File: cfg.PluginSettings},
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := pluginmgr.New(found.Entries, log.Named("plugins"), pluginmgr.Options{
 		Env:                   settings.Env,
@@ -65,9 +66,9 @@ func StartPlugins(ctx context.Context, cfg config.Config, environ []string, log 
 		},
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return m, found.Entries, nil
+	return m, found.Entries, settings, nil
 }
 
 // pluginBackend adapts the supervisor to what the services and the API

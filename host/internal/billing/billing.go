@@ -165,6 +165,10 @@ func (e Entitlements) CheckBroker(name string, real bool) error {
 	return nil
 }
 
+// AllowsBroker reports whether plan p covers broker name (with real money
+// only when p.LiveTrading is set).
+func (p Plan) AllowsBroker(name string) bool { return allows(p.Brokers, name) }
+
 // AllowsStrategy reports whether the entitlements cover strategy name.
 func (e Entitlements) AllowsStrategy(name string) bool { return allows(e.Strategies, name) }
 

@@ -82,6 +82,8 @@ func matrix() map[string]authzCase {
 		"POST /api/v2/billing/webhook":      {who: anyone, body: func(actor) string { return `{}` }},
 		"POST /api/v2/admin/users/{id}/subscription": {who: admin, path: idPath("/api/v2/admin/users/{id}/subscription", uid),
 			body: func(actor) string { return `{"plan_id":"pro"}` }},
+		"GET /api/v2/admin/users":   {who: admin},
+		"GET /api/v2/admin/plugins": {who: admin},
 		"POST /api/v2/user/account": {who: session, body: func(actor) string {
 			return `{"broker":"paper","credentials":{"username":"someone","password":"secret-secret"}}`
 		}},
@@ -94,11 +96,16 @@ func matrix() map[string]authzCase {
 		"POST /api/iq/trade": {who: user, body: func(actor) string {
 			return `{"symbol":"EURUSD-OTC","direction":"PUT","amount":1,"expiration":60}`
 		}},
-		"GET /api/v2/user/trades":      {who: user, readKeyOK: true, leaks: true},
-		"GET /api/v2/user/trades/{id}": {who: user, readKeyOK: true, path: idPath("/api/v2/user/trades/{id}", trade), foreign: true},
-		"GET /api/v2/user/stats":       {who: user, readKeyOK: true, leaks: true},
-		"GET /api/v2/user/limits":      {who: user, readKeyOK: true},
-		"PUT /api/v2/user/limits":      {who: session, body: func(actor) string { return `{"max_open_trades":50}` }},
+		"GET /api/v2/user/trades":              {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/trades/{id}":         {who: user, readKeyOK: true, path: idPath("/api/v2/user/trades/{id}", trade), foreign: true},
+		"GET /api/v2/user/stats":               {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/analytics/equity":    {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/analytics/daily":     {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/analytics/by-symbol": {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/analytics/by-hour":   {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/analytics/bots":      {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/user/limits":              {who: user, readKeyOK: true},
+		"PUT /api/v2/user/limits":              {who: session, body: func(actor) string { return `{"max_open_trades":50}` }},
 		"POST /api/v2/bots": {who: user, body: onAccount(`,"name":"b","strategy":"rsi","symbol":"EURUSD-OTC","timeframe":"1m","amount":1,"expiration":60`),
 			foreign: true},
 		"GET /api/v2/bots":             {who: user, readKeyOK: true, leaks: true},
@@ -110,6 +117,7 @@ func matrix() map[string]authzCase {
 		"GET /api/v2/symbols":          {who: anyone},
 		"GET /api/v2/candles":          {who: anyone},
 		"GET /api/v2/strategies":       {who: anyone},
+		"GET /api/v2/brokers":          {who: user, readKeyOK: true, leaks: true},
 		"GET /api/iq/symbols":          {who: anyone},
 		"GET /api/iq/candles":          {who: anyone},
 	}

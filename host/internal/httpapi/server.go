@@ -22,6 +22,8 @@ import (
 	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
+	"github.com/stc-trading/stc/host/internal/pluginsettings"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -64,6 +66,7 @@ type Users interface {
 	APIKeys(ctx context.Context, userID int64) ([]users.APIKey, error)
 	APIKey(ctx context.Context, userID, id int64) (users.APIKey, error)
 	RevokeAPIKey(ctx context.Context, userID, id int64) error
+	List(ctx context.Context, q users.Query) ([]users.User, int64, error)
 }
 
 // Billing answers plan, subscription and entitlement questions and applies
@@ -74,6 +77,7 @@ type Billing interface {
 	Entitlements(ctx context.Context, userID int64) (billing.Entitlements, error)
 	Grant(ctx context.Context, userID int64, g billing.Grant) (billing.Subscription, error)
 	HandleWebhook(ctx context.Context, signatureHeader string, body []byte) (billing.WebhookResult, error)
+	Subscriptions(ctx context.Context, userIDs []int64) (map[int64]billing.Subscription, error)
 }
 
 // Accounts connects and lists users' broker accounts (*accounts.Manager).
@@ -93,6 +97,11 @@ type Trading interface {
 	Stats(ctx context.Context, userID int64, from, to time.Time) (trading.Stats, error)
 	Limits(ctx context.Context, userID int64) (trading.Limits, error)
 	UpdateLimits(ctx context.Context, userID int64, u trading.LimitsUpdate) (trading.Limits, error)
+	Equity(ctx context.Context, userID int64, f trading.AnalyticsFilter, maxPoints int) (trading.EquityCurve, error)
+	Daily(ctx context.Context, userID int64, f trading.AnalyticsFilter, loc *time.Location) ([]trading.DayTally, error)
+	ByHour(ctx context.Context, userID int64, f trading.AnalyticsFilter, loc *time.Location) ([]trading.HourTally, error)
+	BySymbol(ctx context.Context, userID int64, f trading.AnalyticsFilter) ([]trading.SymbolTally, error)
+	ByBot(ctx context.Context, userID int64, f trading.AnalyticsFilter) (trading.Stats, error)
 }
 
 // Bots manages users' bots (*bots.Service).
@@ -104,6 +113,12 @@ type Bots interface {
 	Delete(ctx context.Context, userID, id int64) error
 	Start(ctx context.Context, userID, id int64) (bots.Bot, error)
 	Stop(ctx context.Context, userID, id int64) (bots.Bot, error)
+}
+
+// PluginProcesses reports how the plugin processes are doing
+// (*pluginmgr.Manager).
+type PluginProcesses interface {
+	Status() []pluginmgr.PluginStatus
 }
 
 // ErrUnknownBroker is returned by Markets for a broker that is not
@@ -119,7 +134,13 @@ type Deps struct {
 	Accounts Accounts
 	Trading  Trading
 	Bots     Bots
-	Limits   RateLimits
+	// Declared is what each installed plugin declared when the host
+	// fingerprinted it at start (schemas, capabilities, settings);
+	// Processes is how their processes are doing now. The broker list and
+	// the operator's plugin list come from them.
+	Declared  []pluginsettings.Plugin
+	Processes PluginProcesses
+	Limits    RateLimits
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed for the client address (rate limits, the login throttle);
 	// none by default.
@@ -143,6 +164,8 @@ type Server struct {
 	accounts Accounts
 	trading  Trading
 	bots     Bots
+	declared []pluginsettings.Plugin
+	procs    PluginProcesses
 	limits   RateLimits
 	addr     clientAddr
 	metrics  *metrics.Metrics
@@ -153,7 +176,7 @@ type Server struct {
 // New returns the API handler (an *API).
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
-		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(),
+		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, declared: d.Declared, procs: d.Processes, limits: d.Limits.withDefaults(),
 		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log)}
 	return s.routes()
 }
@@ -193,6 +216,8 @@ func (s *Server) table() []route {
 		{method: get, path: "/api/v2/user/subscription", access: accessUser, scope: auth.ScopeRead, handler: s.subscription},
 		{method: post, path: "/api/v2/billing/webhook", handler: s.billingWebhook},
 		{method: post, path: "/api/v2/admin/users/{id}/subscription", access: accessAdmin, handler: s.grantSubscription},
+		{method: get, path: "/api/v2/admin/users", access: accessAdmin, handler: s.adminUsers},
+		{method: get, path: "/api/v2/admin/plugins", access: accessAdmin, handler: s.adminPlugins},
 
 		{method: post, path: "/api/v2/user/account", access: accessSession, handler: s.connectAccount},
 		{method: get, path: "/api/v2/user/accounts", access: accessUser, scope: auth.ScopeRead, handler: s.listAccounts},
@@ -200,9 +225,14 @@ func (s *Server) table() []route {
 		{method: post, path: "/api/v2/user/disconnect", access: accessUser, scope: auth.ScopeTrade, handler: s.disconnectAccount},
 
 		{method: post, path: "/api/v2/user/trade", access: accessUser, scope: auth.ScopeTrade, handler: s.placeTrade},
-		{method: get, path: "/api/v2/user/trades", access: accessUser, scope: auth.ScopeRead, handler: s.listTrades},
+		{method: get, path: "/api/v2/user/trades", access: accessUser, scope: auth.ScopeRead, handler: s.listTradesOrExport},
 		{method: get, path: "/api/v2/user/trades/{id}", access: accessUser, scope: auth.ScopeRead, handler: s.getTrade},
 		{method: get, path: "/api/v2/user/stats", access: accessUser, scope: auth.ScopeRead, handler: s.stats},
+		{method: get, path: "/api/v2/user/analytics/equity", access: accessUser, scope: auth.ScopeRead, handler: s.analyticsEquity},
+		{method: get, path: "/api/v2/user/analytics/daily", access: accessUser, scope: auth.ScopeRead, handler: s.analyticsDaily},
+		{method: get, path: "/api/v2/user/analytics/by-symbol", access: accessUser, scope: auth.ScopeRead, handler: s.analyticsBySymbol},
+		{method: get, path: "/api/v2/user/analytics/by-hour", access: accessUser, scope: auth.ScopeRead, handler: s.analyticsByHour},
+		{method: get, path: "/api/v2/user/analytics/bots", access: accessUser, scope: auth.ScopeRead, handler: s.analyticsBots},
 		{method: get, path: "/api/v2/user/limits", access: accessUser, scope: auth.ScopeRead, handler: s.getLimits},
 		{method: put, path: "/api/v2/user/limits", access: accessSession, handler: s.putLimits},
 		{method: post, path: "/api/iq/trade", access: accessUser, scope: auth.ScopeTrade, handler: s.legacyTrade},
@@ -218,6 +248,7 @@ func (s *Server) table() []route {
 		{method: get, path: "/api/v2/symbols", handler: s.symbols},
 		{method: get, path: "/api/v2/candles", handler: s.candles},
 		{method: get, path: "/api/v2/strategies", handler: s.strategies},
+		{method: get, path: "/api/v2/brokers", access: accessUser, scope: auth.ScopeRead, handler: s.brokers},
 		{method: get, path: "/api/iq/symbols", handler: s.legacySymbols},
 		{method: get, path: "/api/iq/candles", handler: s.legacyCandles},
 	}

@@ -338,7 +338,7 @@ func (s *slot) status() PluginStatus {
 		Instances: len(s.instances) + len(s.sessions),
 	}
 	if s.lastErr != nil {
-		st.LastError = s.lastErr.Error()
+		st.LastError, st.Err = s.lastErr.Error(), s.lastErr
 	}
 	return st
 }

@@ -52,8 +52,11 @@ type PluginStatus struct {
 	State   State
 	// Restarts counts relaunches since the manager started.
 	Restarts int
-	// LastError is why the process last ended or failed to start.
+	// LastError is why the process last ended or failed to start; Err is
+	// the same error, for errors.Is (it names paths and processes, so
+	// what reaches an API client is a fixed text chosen from it).
 	LastError string
+	Err       error
 	// Instances counts strategy instances or broker sessions the manager
 	// re-creates after a restart.
 	Instances int

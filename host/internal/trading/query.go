@@ -3,7 +3,6 @@ package trading
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -164,7 +163,9 @@ func (a *statsAcc) add(st Status, profit decimal.Decimal) {
 
 func (a *statsAcc) done() StatsRow {
 	r := a.row
-	r.Profit = a.cum
+	// norm: PostgreSQL's NUMERIC reads back with its 8 decimals; both
+	// stores answer the same value in the same form.
+	r.Profit, r.MaxDrawdown = norm(a.cum), norm(r.MaxDrawdown)
 	if r.Trades > 0 {
 		r.WinRate = float64(r.Wins) / float64(r.Trades)
 	}
@@ -173,63 +174,12 @@ func (a *statsAcc) done() StatsRow {
 
 // Stats returns userID's statistics over settled (won, lost, draw) trades
 // closed in [from, to), per bot (manual trades as BotID 0) and in total.
-// A zero from or to leaves that side open.
+// A zero from or to leaves that side open. It is ByBot without the
+// other filters.
 func (s *Service) Stats(ctx context.Context, userID int64, from, to time.Time) (Stats, error) {
-	if userID <= 0 {
-		return Stats{}, fieldErr("user_id", "must be positive")
-	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return Stats{}, fieldErr("from", "must be before to")
-	}
-	q := `SELECT bot_id, status, profit FROM trades WHERE user_id = ? AND status IN ('won', 'lost', 'draw')`
-	args := []any{userID}
-	if !from.IsZero() {
-		q += ` AND closed_at >= ?`
-		args = append(args, from.UnixMilli())
-	}
-	if !to.IsZero() {
-		q += ` AND closed_at < ?`
-		args = append(args, to.UnixMilli())
-	}
-	q += ` ORDER BY closed_at, id`
-	total := &statsAcc{}
-	perBot := map[int64]*statsAcc{}
-	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		rows, err := tx.Queryx(tx.Rebind(q), args...)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			var r struct {
-				BotID  *int64          `db:"bot_id"`
-				Status string          `db:"status"`
-				Profit decimal.Decimal `db:"profit"`
-			}
-			if err := rows.StructScan(&r); err != nil {
-				return err
-			}
-			var bot int64
-			if r.BotID != nil {
-				bot = *r.BotID
-			}
-			acc := perBot[bot]
-			if acc == nil {
-				acc = &statsAcc{row: StatsRow{BotID: bot}}
-				perBot[bot] = acc
-			}
-			acc.add(Status(r.Status), r.Profit)
-			total.add(Status(r.Status), r.Profit)
-		}
-		return rows.Err()
-	})
+	st, err := s.ByBot(ctx, userID, AnalyticsFilter{From: from, To: to})
 	if err != nil {
 		return Stats{}, fmt.Errorf("trading: stats: %w", err)
 	}
-	out := Stats{Totals: total.done(), PerBot: make([]StatsRow, 0, len(perBot))}
-	for _, acc := range perBot {
-		out.PerBot = append(out.PerBot, acc.done())
-	}
-	sort.Slice(out.PerBot, func(i, j int) bool { return out.PerBot[i].BotID < out.PerBot[j].BotID })
-	return out, nil
+	return st, nil
 }

@@ -41,6 +41,7 @@ func metadata() broker.Metadata {
 	return broker.Metadata{
 		Name:        Name,
 		Version:     Version,
+		DisplayName: "IQ Option",
 		Description: "IQ Option binary and turbo options over the platform's WebSocket protocol",
 		Credentials: credentialFields(),
 		Capabilities: broker.Capabilities{

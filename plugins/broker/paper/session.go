@@ -28,6 +28,7 @@ func metadata() broker.Metadata {
 	return broker.Metadata{
 		Name:        Name,
 		Version:     Version,
+		DisplayName: "Paper",
 		Description: "Practice broker: simulated forex and OTC binary options with deterministic prices and 10,000 USD play-money accounts",
 		Credentials: credentialFields(),
 		Capabilities: broker.Capabilities{

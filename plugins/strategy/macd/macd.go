@@ -95,6 +95,7 @@ func (*macdStrategy) Metadata() strategy.Metadata {
 	return strategy.Metadata{
 		Name:        "macd",
 		Version:     "1.0.0",
+		DisplayName: "MACD",
 		Description: "CALL/PUT when the MACD line crosses above/below its signal line (rule=crossover) or zero (rule=zero).",
 		Params: []strategy.Param{
 			{

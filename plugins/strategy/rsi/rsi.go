@@ -82,6 +82,7 @@ func (*rsiStrategy) Metadata() strategy.Metadata {
 	return strategy.Metadata{
 		Name:        "rsi",
 		Version:     "1.0.0",
+		DisplayName: "RSI",
 		Description: "CALL when RSI <= oversold, PUT when RSI >= overbought (Wilder RSI of the closes).",
 		Params: []strategy.Param{
 			{

@@ -92,7 +92,11 @@ type GetInfoResponse struct {
 	// a plugin. A setting is a FieldSpec: name in [a-z0-9_], type, default,
 	// bounds, options, required; sensitive marks a secret (masked in
 	// listings, never logged).
-	Settings      []*v1.FieldSpec `protobuf:"bytes,10,rep,name=settings,proto3" json:"settings,omitempty"`
+	Settings []*v1.FieldSpec `protobuf:"bytes,10,rep,name=settings,proto3" json:"settings,omitempty"`
+	// display_name is the plugin's name as people read it ("IQ Option" for
+	// the broker named iqoption), for pickers and lists (added in protocol
+	// 1.4). Empty from older plugins: show name instead.
+	DisplayName   string `protobuf:"bytes,11,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,12 +201,19 @@ func (x *GetInfoResponse) GetSettings() []*v1.FieldSpec {
 	return nil
 }
 
+func (x *GetInfoResponse) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
 var File_stc_plugin_v1_info_proto protoreflect.FileDescriptor
 
 const file_stc_plugin_v1_info_proto_rawDesc = "" +
 	"\n" +
 	"\x18stc/plugin/v1/info.proto\x12\rstc.plugin.v1\x1a\x1astc/common/v1/common.proto\"\x10\n" +
-	"\x0eGetInfoRequest\"\xfb\x03\n" +
+	"\x0eGetInfoRequest\"\x9e\x04\n" +
 	"\x0fGetInfoResponse\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.stc.common.v1.PluginKindR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -215,7 +226,8 @@ const file_stc_plugin_v1_info_proto_rawDesc = "" +
 	"\fcapabilities\x18\b \x03(\v20.stc.plugin.v1.GetInfoResponse.CapabilitiesEntryR\fcapabilities\x12 \n" +
 	"\vdescription\x18\t \x01(\tR\vdescription\x124\n" +
 	"\bsettings\x18\n" +
-	" \x03(\v2\x18.stc.common.v1.FieldSpecR\bsettings\x1a?\n" +
+	" \x03(\v2\x18.stc.common.v1.FieldSpecR\bsettings\x12!\n" +
+	"\fdisplay_name\x18\v \x01(\tR\vdisplayName\x1a?\n" +
 	"\x11CapabilitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x012W\n" +
