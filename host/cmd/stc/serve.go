@@ -131,6 +131,29 @@ func (p pluginBackend) Strategies(ctx context.Context) ([]plugin.Info, error) {
 	return out, nil
 }
 
+// Brokers asks every installed broker plugin for its description.
+func (p pluginBackend) Brokers(ctx context.Context) ([]plugin.Info, error) {
+	var out []plugin.Info
+	for _, e := range p.entries {
+		if e.Kind != plugin.KindBroker {
+			continue
+		}
+		h, err := p.m.Broker(ctx, e.Name)
+		if err != nil {
+			return nil, err
+		}
+		info, err := h.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Status is the supervisor's view of every plugin process.
+func (p pluginBackend) Status() []pluginmgr.PluginStatus { return p.m.Status() }
+
 // Ready reports whether the store answers and no plugin is stuck in the
 // crash-loop breaker.
 func (p pluginBackend) Ready(ctx context.Context) error {

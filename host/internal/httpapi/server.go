@@ -22,6 +22,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/logsafe"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/trading"
 	"github.com/stc-trading/stc/host/internal/users"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -49,6 +50,11 @@ type Markets interface {
 // Plugins reports installed plugins.
 type Plugins interface {
 	Strategies(ctx context.Context) ([]plugin.Info, error)
+	// Brokers describes the installed broker plugins (their credential
+	// schemas and capabilities).
+	Brokers(ctx context.Context) ([]plugin.Info, error)
+	// Status is every plugin process's state, for operators.
+	Status() []pluginmgr.PluginStatus
 	Ready(ctx context.Context) error
 }
 
@@ -64,6 +70,8 @@ type Users interface {
 	APIKeys(ctx context.Context, userID int64) ([]users.APIKey, error)
 	APIKey(ctx context.Context, userID, id int64) (users.APIKey, error)
 	RevokeAPIKey(ctx context.Context, userID, id int64) error
+	// ListUsers pages through every user, newest first (operators only).
+	ListUsers(ctx context.Context, limit int, cursor int64) ([]users.User, int64, error)
 }
 
 // Billing answers plan, subscription and entitlement questions and applies
@@ -128,6 +136,10 @@ type Deps struct {
 	// MetricsAccess is who may read /metrics on this handler; the zero
 	// value serves it to anyone (development mode).
 	MetricsAccess MetricsAccess
+	// Web, when set, serves every path outside /api/ that no route
+	// matches: the cockpit's pages and assets. Unknown /api/ paths keep
+	// their JSON 404.
+	Web http.Handler
 	// Log receives the access log and failures; client-controlled values
 	// in it are escaped (logsafe), so no request can forge a log line.
 	Log hclog.Logger
@@ -148,13 +160,16 @@ type Server struct {
 	metrics  *metrics.Metrics
 	access   MetricsAccess
 	log      hclog.Logger
+	csrf     *http.CrossOriginProtection
+	web      http.Handler
 }
 
 // New returns the API handler (an *API).
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
 		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, limits: d.Limits.withDefaults(),
-		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log)}
+		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log),
+		csrf: http.NewCrossOriginProtection(), web: d.Web}
 	return s.routes()
 }
 
@@ -193,6 +208,9 @@ func (s *Server) table() []route {
 		{method: get, path: "/api/v2/user/subscription", access: accessUser, scope: auth.ScopeRead, handler: s.subscription},
 		{method: post, path: "/api/v2/billing/webhook", handler: s.billingWebhook},
 		{method: post, path: "/api/v2/admin/users/{id}/subscription", access: accessAdmin, handler: s.grantSubscription},
+		{method: get, path: "/api/v2/admin/users", access: accessAdmin, handler: s.adminUsers},
+		{method: get, path: "/api/v2/admin/plugins", access: accessAdmin, handler: s.adminPlugins},
+		{method: get, path: "/api/v2/brokers", handler: s.brokers},
 
 		{method: post, path: "/api/v2/user/account", access: accessSession, handler: s.connectAccount},
 		{method: get, path: "/api/v2/user/accounts", access: accessUser, scope: auth.ScopeRead, handler: s.listAccounts},
