@@ -16,6 +16,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/catalog"
+	"github.com/stc-trading/stc/host/internal/cockpit"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/logsafe"
@@ -359,12 +360,17 @@ func serve(ctx context.Context, args []string) error {
 	}()
 	defer func() { stopWork(); <-botsDone }()
 
+	web, err := cockpit.New()
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Deps{
 		Markets: marketsAPI{plugins: backend, data: data, syms: syms, metrics: met}, Plugins: backend,
 		Users: ten.users, Billing: ten.billing, Accounts: accountsAPI{ten.accounts, botSvc, trader}, Trading: trader, Bots: botSvc,
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),
+		Web: web,
 	})
 	metricsLn, err := listenMetrics(cfg, met)
 	if err != nil {
@@ -399,7 +405,7 @@ func serve(ctx context.Context, args []string) error {
 			try = fmt.Sprintf("/api/v2/candles?broker=%s&symbol=%s&timeframe=%s&limit=100", k.Broker, k.Symbol, k.Timeframe)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (try %s)\n\n", cfg.HTTPAddr, try)
+	fmt.Fprintf(os.Stderr, "\n  STC is listening on http://%s  (open it in a browser; API: %s)\n\n", cfg.HTTPAddr, try)
 
 	select {
 	case err := <-errc:

@@ -90,7 +90,7 @@ func (s *Server) botsError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, accounts.ErrNotFound):
 		writeError(w, notFound("no such account"))
 	case errors.Is(err, bots.ErrInvalidSpec):
-		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
+		writeError(w, botSpecError(err))
 	case errors.Is(err, bots.ErrNotEntitled):
 		writeError(w, &apiError{Status: http.StatusForbidden, Code: "not_entitled", Message: cleanMessage(err, "")})
 	case errors.Is(err, bots.ErrIdempotencyConflict):
