@@ -136,7 +136,7 @@ export async function render({root, app}) {
     h('strong', null, b.name),
     h('span', {class: 'muted small'}, b.description),
     h('span', {class: 'broker-state', id: 'broker-' + b.name + '-state'},
-      ok ? t('acct.included') : (plan ? '' + t('acct.unlockWith', {plan: plan.name}) : '' + t('acct.notOffered'))));
+      ok ? t('acct.included') : (plan ? t('acct.unlockWith', {plan: plan.name}) : t('acct.notOffered'))));
   });
 
   drawList();

@@ -33,19 +33,26 @@ export async function render({root, app}) {
     return h('tr', {dataset: {user: String(u.id)}}, h('td', null, u.email), h('td', null, u.role), h('td', null, dateTime(u.created_at)),
       h('td', null, `${u.subscription.plan_id} · ${t('sub.' + u.subscription.status)}`), h('td', null, sel, ' ', grant, ' ', msg));
   });
+  const head = (cols) => h('thead', null, h('tr', null, cols.map((c) => h('th', {scope: 'col'}, c))));
+  const pluginRows = plugins.items.map((p) => h('tr', null,
+    h('td', null, p.kind),
+    h('td', null, p.name + (p.session ? ' (' + p.session + ')' : '')),
+    h('td', null, p.version || '—'),
+    h('td', null, h('span', {class: 'badge ' + p.state}, p.state)),
+    h('td', {class: 'num'}, String(p.restarts)),
+    h('td', {class: 'num'}, String(p.instances)),
+    h('td', {class: 'small'}, p.last_error || '—')));
+  const pluginTable = h('table', {class: 'table compact', id: 'plugins'},
+    head([t('admin.kind'), t('admin.name'), t('admin.version'), t('admin.state'), t('admin.restarts'), t('admin.instances'), t('admin.lastError')]),
+    h('tbody', null, pluginRows));
+  const userTable = h('table', {class: 'table compact', id: 'users'},
+    head([t('auth.email'), t('admin.role'), t('admin.since'), t('settings.plan'), t('admin.grant')]),
+    h('tbody', null, userRows));
   mount(root, h('h1', null, t('title.admin')),
     h('section', {class: 'card'}, h('h2', null, t('admin.health')),
       h('dl', {class: 'kv'}, h('dt', null, '/healthz'), h('dd', {id: 'health-live'}, live), h('dt', null, '/readyz'), h('dd', {id: 'health-ready'}, ready))),
-    h('section', {class: 'card'}, h('h2', null, t('admin.plugins')),
-      h('div', {class: 'table-wrap'}, h('table', {class: 'table compact', id: 'plugins'},
-        h('thead', null, h('tr', null, [t('admin.kind'), t('admin.name'), t('admin.version'), t('admin.state'), t('admin.restarts'), t('admin.instances'), t('admin.lastError')].map((c) => h('th', {scope: 'col'}, c)))),
-        h('tbody', null, plugins.items.map((p) => h('tr', null, h('td', null, p.kind), h('td', null, p.name + (p.session ? ' (' + p.session + ')' : '')), h('td', null, p.version || '—'),
-          h('td', null, h('span', {class: 'badge ' + p.state}, p.state)), h('td', {class: 'num'}, String(p.restarts)), h('td', {class: 'num'}, String(p.instances)),
-          h('td', {class: 'small'}, p.last_error || '—')))))))),
-    h('section', {class: 'card'}, h('h2', null, t('admin.users')),
-      h('div', {class: 'table-wrap'}, h('table', {class: 'table compact', id: 'users'},
-        h('thead', null, h('tr', null, [t('auth.email'), t('admin.role'), t('admin.since'), t('settings.plan'), t('admin.grant')].map((c) => h('th', {scope: 'col'}, c)))),
-        h('tbody', null, userRows))),
+    h('section', {class: 'card'}, h('h2', null, t('admin.plugins')), h('div', {class: 'table-wrap'}, pluginTable)),
+    h('section', {class: 'card'}, h('h2', null, t('admin.users')), h('div', {class: 'table-wrap'}, userTable),
       users.next_cursor ? h('p', {class: 'muted small'}, t('admin.more')) : null));
   return null;
 }

@@ -70,8 +70,8 @@ export async function render({root, app}) {
   const payout = h('output', {id: 'ticket-payout', class: 'num'});
   const profit = h('output', {id: 'ticket-profit', class: 'num'});
   const ticketError = h('p', {class: 'form-error', role: 'alert', hidden: true, id: 'ticket-error'});
-  const callBtn = h('button', {type: 'button', class: 'btn call', id: 'ticket-call', onclick: () => place('CALL')}, '▲ ', t('trade.call'));
-  const putBtn = h('button', {type: 'button', class: 'btn put', id: 'ticket-put', onclick: () => place('PUT')}, '▼ ', t('trade.put'));
+  const callBtn = h('button', {type: 'button', class: 'btn call', id: 'ticket-call', disabled: true, onclick: () => place('CALL')}, '▲ ', t('trade.call'));
+  const putBtn = h('button', {type: 'button', class: 'btn put', id: 'ticket-put', disabled: true, onclick: () => place('PUT')}, '▼ ', t('trade.put'));
   const ticket = h('section', {class: 'card ticket', 'aria-labelledby': 'ticket-h'},
     h('h2', {id: 'ticket-h'}, t('trade.ticket')),
     h('div', {class: 'field'}, h('label', {for: 'ticket-amount'}, t('trade.amount')), amount),
