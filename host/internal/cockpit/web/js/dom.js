@@ -1,6 +1,6 @@
 // DOM building without HTML strings: every text, whoever wrote it (a bot
 // name, a symbol, an error message), goes in as a text node, so nothing a
-// user or a broker sends can become markup. innerHTML is never used.
+// user or a broker sends can become markup. No HTML string is ever parsed.
 
 /**
  * h('button', {class: 'x', onclick: fn, disabled: true}, 'text', child…)
