@@ -138,6 +138,14 @@ func TestCockpitInBrowser(t *testing.T) {
 	// The same trader on a phone: sign in, and the main pages fit.
 	phone := newScreen(t, br, h.base, 390, 844)
 	measureFirstLoad(t, phone, emailA)
+	// In Portuguese and the dark theme: words, money and times follow.
+	phone.choose("select.lang", "pt-BR")
+	phone.waitReady("the page in Portuguese", `html[lang="pt-BR"] a[data-nav="trade"]`, 10*time.Second)
+	assert.Equal(t, "Operar", phone.text(`a[data-nav="trade"] .nav-text`))
+	phone.waitReady("the chart again", "#chart canvas", 20*time.Second)
+	assert.Contains(t, phone.text("#trade-balance"), "US$", "money in the Brazilian way")
+	phone.click(`button[aria-label="Tema escuro"]`)
+	assert.Equal(t, "dark", eval[string](phone, `document.documentElement.dataset.theme`))
 	for _, p := range []struct{ nav, ready, name string }{
 		{"trade", "#chart canvas", "trade"}, {"bots", ".bot[data-bot]", "bots"}, {"history", "#trades-table tbody tr[data-trade]", "history"},
 		{"accounts", ".account[data-status]", "accounts"}, {"settings", "#limits-form", "settings"},

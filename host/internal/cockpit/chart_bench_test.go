@@ -1,6 +1,7 @@
 package cockpit_test
 
 import (
+	"math"
 	"net/http/httptest"
 	"testing"
 
@@ -62,6 +63,7 @@ func BenchmarkChartDraw5000Candles(b *testing.B) {
 		}
 	}
 	var total float64
+	best := math.Inf(1)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ms, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[float64](drawJS, chromedp.EvalAwaitPromise))
@@ -69,8 +71,13 @@ func BenchmarkChartDraw5000Candles(b *testing.B) {
 			b.Fatal(err)
 		}
 		total += ms
+		best = min(best, ms)
 	}
+	// The mean is what a draw cost on this machine as it was; the fastest
+	// draw is the cost when nothing else competed for the CPU (the
+	// project machine is shared, and its load swings the mean).
 	b.ReportMetric(total/float64(b.N), "ms/draw")
+	b.ReportMetric(best, "ms/draw-fastest")
 	if v := tab.CSPViolations(); len(v) > 0 {
 		b.Fatalf("the chart library broke the CSP: %v", v)
 	}

@@ -23,8 +23,8 @@ export function analyze(trades) {
     if (ts <= lastT) ts = lastT + 1; // the chart needs strictly rising times
     lastT = ts;
     equity.push({time: ts, value: Math.round(cum * 100) / 100});
-    const local = new Date(at.getFullYear(), at.getMonth(), at.getDate());
-    const dayKey = Date.UTC(local.getFullYear(), local.getMonth(), local.getDate()) / 1000;
+    // The user's local day, as the chart's business-day string.
+    const dayKey = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`;
     days.set(dayKey, (days.get(dayKey) || 0) + x.profit);
     bump(sym, x.symbol, x);
     bump(hours, String(at.getHours()).padStart(2, '0') + 'h', x);
@@ -40,7 +40,7 @@ export function analyze(trades) {
     winRate: decided ? wins / decided : 0,
     profit: cum,
     equity,
-    daily: [...days.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({time, value: Math.round(value * 100) / 100})),
+    daily: [...days.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([time, value]) => ({time, value: Math.round(value * 100) / 100})),
     bySymbol: rows(sym).sort((a, b) => b.trades - a.trades),
     byHour: rows(hours).sort((a, b) => a.key.localeCompare(b.key)),
   };

@@ -9,7 +9,7 @@ export default {
   'err.network': 'The host cannot be reached. Check your connection.', 'err.rate': 'Too many requests; wait a minute.',
   'form.between': 'from {min} to {max}', 'form.atLeast': 'at least {min}', 'form.atMost': 'at most {max}',
   'auth.signinTitle': 'Sign in to STC', 'auth.signupTitle': 'Create your STC account', 'auth.tagline': 'Trade binary options by hand or with bots that run while your computer is off.',
-  'auth.email': 'Email', 'auth.password': 'Password', 'auth.passwordHint': 'At least 12 characters; a phrase of a few words is best.',
+  'auth.email': 'Email', 'auth.password': 'Password', 'auth.passwordHint': 'At least 10 characters; a phrase of a few words is best.',
   'auth.signin': 'Sign in', 'auth.signup': 'Sign up', 'auth.createAccount': 'Create account', 'auth.haveAccount': 'Already have an account?', 'auth.noAccount': 'New to STC?',
   'auth.required': 'Required.', 'auth.invalid': 'Wrong email or password.', 'auth.taken': 'This email is already registered; sign in instead.',
   'auth.throttled': 'Too many attempts. Wait a little and try again.',

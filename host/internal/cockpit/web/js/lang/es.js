@@ -9,7 +9,7 @@ export default {
   'err.network': 'No se puede contactar el servidor. Revisa tu conexión.', 'err.rate': 'Demasiadas solicitudes; espera un minuto.',
   'form.between': 'de {min} a {max}', 'form.atLeast': 'al menos {min}', 'form.atMost': 'como máximo {max}',
   'auth.signinTitle': 'Entrar a STC', 'auth.signupTitle': 'Crea tu cuenta STC', 'auth.tagline': 'Opera opciones binarias a mano o con bots que funcionan con tu computadora apagada.',
-  'auth.email': 'Correo', 'auth.password': 'Contraseña', 'auth.passwordHint': 'Al menos 12 caracteres; lo mejor es una frase de varias palabras.',
+  'auth.email': 'Correo', 'auth.password': 'Contraseña', 'auth.passwordHint': 'Al menos 10 caracteres; lo mejor es una frase de varias palabras.',
   'auth.signin': 'Entrar', 'auth.signup': 'Crear cuenta', 'auth.createAccount': 'Crear cuenta', 'auth.haveAccount': '¿Ya tienes cuenta?', 'auth.noAccount': '¿Nuevo en STC?',
   'auth.required': 'Obligatorio.', 'auth.invalid': 'Correo o contraseña incorrectos.', 'auth.taken': 'Este correo ya está registrado; entra en su lugar.',
   'auth.throttled': 'Demasiados intentos. Espera un poco y vuelve a intentar.',

@@ -9,7 +9,7 @@ export default {
   'err.network': 'Não foi possível falar com o servidor. Verifique sua conexão.', 'err.rate': 'Muitas requisições; aguarde um minuto.',
   'form.between': 'de {min} a {max}', 'form.atLeast': 'no mínimo {min}', 'form.atMost': 'no máximo {max}',
   'auth.signinTitle': 'Entrar no STC', 'auth.signupTitle': 'Crie sua conta STC', 'auth.tagline': 'Opere opções binárias manualmente ou com robôs que funcionam com o seu computador desligado.',
-  'auth.email': 'E-mail', 'auth.password': 'Senha', 'auth.passwordHint': 'No mínimo 12 caracteres; uma frase com algumas palavras é o ideal.',
+  'auth.email': 'E-mail', 'auth.password': 'Senha', 'auth.passwordHint': 'No mínimo 10 caracteres; uma frase com algumas palavras é o ideal.',
   'auth.signin': 'Entrar', 'auth.signup': 'Criar conta', 'auth.createAccount': 'Criar conta', 'auth.haveAccount': 'Já tem conta?', 'auth.noAccount': 'Novo no STC?',
   'auth.required': 'Obrigatório.', 'auth.invalid': 'E-mail ou senha incorretos.', 'auth.taken': 'Este e-mail já está cadastrado; entre em vez disso.',
   'auth.throttled': 'Muitas tentativas. Aguarde um pouco e tente de novo.',

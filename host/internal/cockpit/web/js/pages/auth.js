@@ -7,7 +7,7 @@ import {t} from '../i18n.js';
 export async function render({root, app, name}) {
   const signup = name === 'signup';
   const email = field(t('auth.email'), h('input', {type: 'email', name: 'email', autocomplete: 'email', required: true}));
-  const password = field(t('auth.password'), h('input', {type: 'password', name: 'password', required: true, minlength: signup ? '12' : null,
+  const password = field(t('auth.password'), h('input', {type: 'password', name: 'password', required: true, minlength: signup ? '10' : null,
     autocomplete: signup ? 'new-password' : 'current-password'}), signup ? t('auth.passwordHint') : null);
   const formError = h('p', {class: 'form-error', role: 'alert', hidden: true});
   const submit = h('button', {type: 'submit', class: 'btn primary wide'}, signup ? t('auth.createAccount') : t('auth.signin'));

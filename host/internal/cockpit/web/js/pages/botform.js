@@ -116,7 +116,8 @@ export async function render({root, params, app}) {
       const name = errorField(err, [...fields.keys()]);
       const f = name && fields.get(name);
       if (f) {
-        setFieldError(f, err.message);
+        // The host's message names the field; next to the input it need not.
+        setFieldError(f, err.message.startsWith(name + ': ') ? err.message.slice(name.length + 2) : err.message);
         f.input.focus();
         if (f.wrap.closest('details')) f.wrap.closest('details').open = true;
       } else {

@@ -3,7 +3,7 @@
 // day, and the per-bot comparison.
 import {h, mount, field} from '../dom.js';
 import {api, listAll} from '../api.js';
-import {t, money, signedMoney, pct, dateTime, price as fmtPrice, num} from '../i18n.js';
+import {t, lang, money, signedMoney, pct, dateTime, price as fmtPrice, num} from '../i18n.js';
 import {tradesCSV, download} from '../csv.js';
 import {analyze} from '../analytics.js';
 import {loadLib} from '../chart.js';
@@ -142,8 +142,13 @@ export async function render({root, app}) {
           h('tbody', null, botRows.length ? botRows : h('tr', null, h('td', {colspan: '5', class: 'empty'}, t('hist.none'))))))));
     if (!a.equity.length) return;
     const lib = await loadLib();
+    const when = new Intl.DateTimeFormat(lang(), {dateStyle: 'short', timeStyle: 'short'});
+    const day = new Intl.DateTimeFormat(lang(), {day: 'numeric', month: 'short'});
+    const toDate = (x) => (typeof x === 'number' ? new Date(x * 1000) : typeof x === 'string' ? new Date(x + 'T12:00:00') : new Date(x.year, x.month - 1, x.day));
     const opts = {autoSize: true, layout: {background: {type: lib.ColorType.Solid, color: cssVar('--surface')}, textColor: cssVar('--text-muted'), attributionLogo: false},
-      grid: {vertLines: {visible: false}, horzLines: {color: cssVar('--grid')}}, rightPriceScale: {borderVisible: false}, timeScale: {borderVisible: false, timeVisible: true}};
+      grid: {vertLines: {visible: false}, horzLines: {color: cssVar('--grid')}}, rightPriceScale: {borderVisible: false},
+      timeScale: {borderVisible: false, timeVisible: true, tickMarkFormatter: (x) => day.format(toDate(x))},
+      localization: {locale: lang(), timeFormatter: (x) => (typeof x === 'number' ? when : day).format(toDate(x)), priceFormatter: (v) => signedMoney(v)}};
     const eq = lib.createChart(equityEl, opts);
     eq.addSeries(lib.LineSeries, {color: cssVar('--accent'), lineWidth: 2}).setData(a.equity);
     eq.timeScale().fitContent();

@@ -74,8 +74,9 @@ export async function render({root, app}) {
   const putBtn = h('button', {type: 'button', class: 'btn put', id: 'ticket-put', disabled: true, onclick: () => place('PUT')}, '▼ ', t('trade.put'));
   const ticket = h('section', {class: 'card ticket', 'aria-labelledby': 'ticket-h'},
     h('h2', {id: 'ticket-h'}, t('trade.ticket')),
-    h('div', {class: 'field'}, h('label', {for: 'ticket-amount'}, t('trade.amount')), amount),
-    h('div', {class: 'field'}, h('label', {for: 'ticket-expiry'}, t('trade.expiry')), expiry),
+    h('div', {class: 'ticket-row'},
+      h('div', {class: 'field'}, h('label', {for: 'ticket-amount'}, t('trade.amount')), amount),
+      h('div', {class: 'field'}, h('label', {for: 'ticket-expiry'}, t('trade.expiry')), expiry)),
     h('dl', {class: 'kv'}, h('dt', null, t('trade.payout')), h('dd', null, payout), h('dt', null, t('trade.potential')), h('dd', null, profit)),
     h('div', {class: 'call-put'}, callBtn, putBtn), ticketError);
   amount.addEventListener('input', () => {
