@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -27,6 +28,15 @@ type screen struct {
 func newScreen(t *testing.T, browser context.Context, base string, w, h int64) *screen {
 	t.Helper()
 	return &screen{t: t, tab: browsertest.NewTab(t, browser, w, h), base: base, size: fmt.Sprintf("%dx%d", w, h)}
+}
+
+// speak makes the tab's browser prefer the languages of an
+// Accept-Language value (navigator.languages follows).
+func (s *screen) speak(languages string) {
+	s.t.Helper()
+	ua := eval[string](s, `navigator.userAgent`)
+	_, err := chromedp.Call(s.tab.Ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: languages})
+	require.NoError(s.t, err)
 }
 
 // fail ends the test with what the page showed and logged.

@@ -157,10 +157,14 @@ func TestCockpitInBrowser(t *testing.T) {
 	}
 
 	// Trader B sees none of A's data, and B's hostile bot name is text.
+	// B's browser prefers Spanish: the cockpit speaks it unasked.
 	b := newScreen(t, br, h.base, 1440, 900)
+	b.speak("es-ES,es;q=0.9")
 	b.open("/signup")
+	assert.Equal(t, "es", eval[string](b, `document.documentElement.lang`), "the language comes from the browser")
+	assert.Equal(t, "Crea tu cuenta STC", b.text("form.auth h1"))
 	cockpitSignUp(b, "trader-b@example.com")
-	assert.Contains(t, b.text("#account-list"), "No account", "B has no accounts of A")
+	assert.Contains(t, b.text("#account-list"), "Aún no hay cuentas", "B has no accounts of A")
 	b.open("/history")
 	b.waitFor("B's history", "#trades-table tbody tr", 10*time.Second)
 	assert.Zero(t, eval[int](b, `document.querySelectorAll('#trades-table tbody tr[data-trade]').length`), "B sees none of A's trades")
@@ -249,7 +253,13 @@ func cockpitConnect(s *screen, login string) {
 	s.fill("#twofa input", twoFACode)
 	s.click("form.connect button[type=submit]")
 	s.waitFor("the connected account", `.account[data-status="connected"]`, 15*time.Second)
-	assert.Contains(s.t, s.text(`.account[data-status="connected"] .balance`), "10,000")
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s.text(`.account[data-status="connected"] .balance`))
+	assert.True(s.t, strings.HasPrefix(digits, "10000"), "the live balance of a new paper account, in the user's format: %s", digits)
 }
 
 // measureFirstLoad signs in on s and measures the bytes the trade view's

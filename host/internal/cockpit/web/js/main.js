@@ -151,15 +151,16 @@ async function boot() {
     navigate(url.pathname + url.search);
   });
   window.addEventListener('popstate', render);
-  onSignedOut(() => {
+  const expired = () => {
     if (!app.user) return;
     app.user = null;
     app.live.stop();
     toast(t('frame.expired'), 'warn');
     navigate('/signin', true);
-  });
+  };
+  onSignedOut(expired);
   app.live.addEventListener('mode', (e) => showMode(e.detail));
-  app.live.addEventListener('signedout', () => navigate('/signin', true));
+  app.live.addEventListener('signedout', expired);
   await refreshUser();
   if (app.user) app.live.start();
   await render();
