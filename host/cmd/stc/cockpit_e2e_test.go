@@ -161,6 +161,7 @@ func TestCockpitInBrowser(t *testing.T) {
 	b := newScreen(t, br, h.base, 1440, 900)
 	b.speak("es-ES,es;q=0.9")
 	b.open("/signup")
+	b.waitFor("the sign-up page", "form.auth h1", 10*time.Second)
 	assert.Equal(t, "es", eval[string](b, `document.documentElement.lang`), "the language comes from the browser")
 	assert.Equal(t, "Crea tu cuenta STC", b.text("form.auth h1"))
 	cockpitSignUp(b, "trader-b@example.com")

@@ -18,8 +18,9 @@ export function analyze(trades) {
   let decided = 0;
   for (const x of settled) {
     const at = new Date(x.closed_at || x.expires_at || x.created_at);
-    cum += x.profit;
     let ts = Math.floor(at.getTime() / 1000);
+    if (!equity.length) equity.push({time: ts - 1, value: 0}); // the curve starts at zero
+    cum += x.profit;
     if (ts <= lastT) ts = lastT + 1; // the chart needs strictly rising times
     lastT = ts;
     equity.push({time: ts, value: Math.round(cum * 100) / 100});
