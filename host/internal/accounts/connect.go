@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -45,7 +46,7 @@ type claim struct {
 // the message.
 func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest) (Account, error) {
 	if userID <= 0 {
-		return Account{}, fmt.Errorf("%w: no user", ErrInvalidRequest)
+		return Account{}, apperr.Invalid(ErrInvalidRequest, "user_id", "user_id must be positive")
 	}
 	in, err := validateConnect(req)
 	if err != nil {
@@ -80,7 +81,7 @@ func (m *Manager) Connect(ctx context.Context, userID int64, req ConnectRequest)
 	log := m.log.With("user_id", userID, "account_id", c.id, "broker", in.broker, "mode", in.mode.String())
 	acct, err := h.OpenSession(ctx, SessionID(c.id), m.reopenFunc(userID, c.id, in.mode, c.first))
 	if err != nil {
-		err = redact(err, in.creds)
+		err = explainLogin(redact(err, in.creds), in.creds)
 		return Account{}, m.connectFailed(ctx, h, userID, c, err, log)
 	}
 	// The login happened: record it even if the caller has gone away
@@ -199,8 +200,8 @@ func (m *Manager) claimPending(tx *sqlx.Tx, userID int64, in connectInput, c *cl
 		return err
 	}
 	if !ok || !r.Credentials.Valid {
-		return fmt.Errorf("%w: no single %s account is waiting for a second-factor code; send the full credentials with the code",
-			ErrInvalidRequest, in.broker)
+		return apperr.Invalid(ErrInvalidRequest, "credentials",
+			"no single %s account is waiting for a second-factor code; send the full credentials with the code", in.broker)
 	}
 	stored, err := m.open(userID, r.ID, r.Credentials.String)
 	if err != nil {

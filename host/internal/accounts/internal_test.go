@@ -31,7 +31,8 @@ func TestRedactKeepsChainAndHidesValues(t *testing.T) {
 func TestLoginFromMetadata(t *testing.T) {
 	t.Parallel()
 	meta := broker.Metadata{Credentials: []schema.Field{
-		{Name: "email"}, {Name: "login", Sensitive: true}, {Name: "password", Sensitive: true},
+		{Name: "email", Type: schema.String}, {Name: "login", Type: schema.String, Sensitive: true},
+		{Name: "password", Type: schema.String, Sensitive: true},
 	}}
 	in := connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"login": "secret-login", "email": " a@b.c ", "password": "p"}}
 	require.NoError(t, checkAgainstMetadata(&in, meta))
@@ -49,7 +50,7 @@ func TestLoginFromMetadata(t *testing.T) {
 // are passed on as typed, whatever they hold.
 func TestLoginRefusesInvisibleCharacters(t *testing.T) {
 	t.Parallel()
-	meta := broker.Metadata{Credentials: []schema.Field{{Name: "username"}, {Name: "password", Sensitive: true}}}
+	meta := broker.Metadata{Credentials: []schema.Field{{Name: "username", Type: schema.String}, {Name: "password", Type: schema.String, Sensitive: true}}}
 	for _, login := range []string{"rtl\u202e@example.com", "use\u200bra", "\u2066alice\u2069", "bob\ufeff"} {
 		in := connectInput{broker: "x", mode: broker.Practice, creds: map[string]string{"username": login, "password": "p"}}
 		assert.ErrorIs(t, checkAgainstMetadata(&in, meta), ErrInvalidRequest, "%+q", login)
@@ -86,11 +87,11 @@ func FuzzValidateConnect(f *testing.F) {
 		if mode == 0 && in.mode != broker.Practice {
 			t.Fatalf("the default mode is %v, not practice", in.mode)
 		}
-		if len(in.creds) == 0 || len(in.creds) > maxCredentials {
+		if len(in.creds) == 0 || len(in.creds) > MaxCredentials {
 			t.Fatalf("accepted %d credentials", len(in.creds))
 		}
 		for k, v := range in.creds {
-			if k == "" || len(k) > maxCredentialKey || len(v) > maxCredentialValue || !utf8.ValidString(k+v) || !printable(k) || !printable(v) {
+			if k == "" || len(k) > MaxCredentialKey || len(v) > MaxCredentialValue || !utf8.ValidString(k+v) || !printable(k) || !printable(v) {
 				t.Fatalf("accepted credential %q", k)
 			}
 		}

@@ -1,13 +1,18 @@
 package accounts
 
 import (
+	"errors"
 	"strings"
+
+	"github.com/stc-trading/stc/host/internal/apperr"
+	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/schema"
 )
 
 // minRedactLen is the shortest credential value redacted from error texts:
 // shorter values (a mode flag, "1") would garble every message and are not
 // secrets worth the name.
-const minRedactLen = 4
+const minRedactLen = 3
 
 // redactedError hides credential values that a broker adapter might echo in
 // its error message (for example "bad password 'hunter2'") from whoever
@@ -30,11 +35,30 @@ func redact(err error, creds map[string]string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
+	return &redactedError{err: err, msg: scrub(err.Error(), creds)}
+}
+
+// scrub replaces every credential value of creds in msg.
+func scrub(msg string, creds map[string]string) string {
 	for _, v := range creds {
 		if len(v) >= minRedactLen {
 			msg = strings.ReplaceAll(msg, v, "[redacted]")
 		}
 	}
-	return &redactedError{err: err, msg: msg}
+	return msg
+}
+
+// explainLogin adds the client's explanation to a failed login: the
+// broker's own words when it refused the credentials (a too-short
+// username, say), with every credential value cut out in case it echoed
+// one, and the field at fault when the plugin refused their form.
+func explainLogin(err error, creds map[string]string) error {
+	var be *broker.Error
+	switch {
+	case errors.Is(err, schema.ErrInvalid):
+		return credentialsError(err)
+	case errors.Is(err, broker.ErrAuthFailed) && errors.As(err, &be) && be.Message != "":
+		return &apperr.Refusal{Kind: err, Reason: "the broker refused these credentials: " + scrub(be.Message, creds)}
+	}
+	return err
 }

@@ -1,23 +1,30 @@
 package accounts
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/names"
 	"github.com/stc-trading/stc/sdk/broker"
+	"github.com/stc-trading/stc/sdk/plugin"
+	"github.com/stc-trading/stc/sdk/schema"
 )
 
 // Bounds on a connect request. They keep one request from storing or
 // sending arbitrary amounts of data; real brokers need a handful of short
 // fields.
 const (
-	maxCredentials     = 16
-	maxCredentialKey   = 64
-	maxCredentialValue = 1024
+	// MaxCredentials bounds the fields of a connect's credentials.
+	MaxCredentials = 16
+	// MaxCredentialKey and MaxCredentialValue bound a credential's name
+	// and value, in bytes.
+	MaxCredentialKey   = 64
+	MaxCredentialValue = 1024
 	// maxBrokerName and maxLogin are the broker_accounts column widths.
 	maxBrokerName = 20
 	maxLogin      = 254
@@ -68,25 +75,25 @@ func validateConnect(req ConnectRequest) (connectInput, error) {
 		in.mode = broker.Practice
 	case broker.Practice, broker.Real:
 	default:
-		return connectInput{}, fmt.Errorf("%w: mode must be practice or real", ErrInvalidRequest)
+		return connectInput{}, apperr.Invalid(ErrInvalidRequest, "mode", "mode must be practice or real")
 	}
 	if len(req.Credentials) == 0 {
-		return connectInput{}, fmt.Errorf("%w: credentials are required", ErrInvalidRequest)
+		return connectInput{}, apperr.Invalid(ErrInvalidRequest, "credentials", "credentials are required")
 	}
-	if len(req.Credentials) > maxCredentials {
-		return connectInput{}, fmt.Errorf("%w: at most %d credential fields", ErrInvalidRequest, maxCredentials)
+	if len(req.Credentials) > MaxCredentials {
+		return connectInput{}, apperr.Invalid(ErrInvalidRequest, "credentials", "credentials must have at most %d fields", MaxCredentials)
 	}
 	for k, v := range req.Credentials {
-		if k == "" || len(k) > maxCredentialKey || !names.Valid(k) {
-			return connectInput{}, fmt.Errorf("%w: credential names must be 1 to %d bytes of visible text", ErrInvalidRequest, maxCredentialKey)
+		if k == "" || len(k) > MaxCredentialKey || !names.Valid(k) {
+			return connectInput{}, apperr.Invalid(ErrInvalidRequest, "credentials", "credential names must be 1 to %d bytes of visible text", MaxCredentialKey)
 		}
-		if len(v) > maxCredentialValue {
-			return connectInput{}, fmt.Errorf("%w: credential %q is longer than %d bytes", ErrInvalidRequest, k, maxCredentialValue)
+		if len(v) > MaxCredentialValue {
+			return connectInput{}, apperr.Invalid(ErrInvalidRequest, "credentials."+k, "credentials.%s must be at most %d bytes", k, MaxCredentialValue)
 		}
 		if !printable(v) {
 			// gRPC cannot carry invalid UTF-8, and control characters are
 			// a classic way to smuggle line breaks into logs downstream.
-			return connectInput{}, fmt.Errorf("%w: credential %q must be UTF-8 without control characters", ErrInvalidRequest, k)
+			return connectInput{}, apperr.Invalid(ErrInvalidRequest, "credentials."+k, "credentials.%s must be UTF-8 without control characters", k)
 		}
 	}
 	in.creds = maps.Clone(req.Credentials)
@@ -97,15 +104,15 @@ func validateConnect(req ConnectRequest) (connectInput, error) {
 // cannot name an installed broker.
 func validateBrokerName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: broker is required", ErrInvalidRequest)
+		return apperr.Invalid(ErrInvalidRequest, "broker", "broker is required")
 	}
 	if len(name) > maxBrokerName {
-		return fmt.Errorf("%w: name too long", ErrUnknownBroker)
+		return apperr.Refuse(ErrUnknownBroker, "no broker of this name is installed on this host")
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
-			return fmt.Errorf("%w: names are lower-case letters, digits, '-' and '_'", ErrUnknownBroker)
+			return apperr.Refuse(ErrUnknownBroker, "no broker of this name is installed on this host; broker names are lower-case letters, digits, '-' and '_'")
 		}
 	}
 	return nil
@@ -117,7 +124,7 @@ func validateBrokerName(name string) error {
 // derives the login from the first non-sensitive login field.
 func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 	if in.mode == broker.Real && !meta.Capabilities.RealAccounts {
-		return fmt.Errorf("accounts: broker %s has no real-money accounts: %w", in.broker, broker.ErrUnsupported)
+		return apperr.Refuse(broker.ErrUnsupported, "the %s broker has no real-money accounts", in.broker)
 	}
 	sensitive := map[string]bool{}
 	if len(meta.Credentials) > 0 {
@@ -128,7 +135,7 @@ func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 		}
 		for k := range in.creds {
 			if !declared[k] {
-				return fmt.Errorf("%w: broker %s does not take credential %q", ErrInvalidRequest, in.broker, k)
+				return apperr.Invalid(ErrInvalidRequest, "credentials."+k, "credentials.%s is not a credential the %s broker takes", k, in.broker)
 			}
 		}
 		// A repeat carrying the code alone takes the rest from the pending
@@ -137,8 +144,13 @@ func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 		if !in.codeOnly() {
 			for _, f := range meta.Credentials {
 				if f.Required && in.creds[f.Name] == "" {
-					return fmt.Errorf("%w: credential %q is required by broker %s", ErrInvalidRequest, f.Name, in.broker)
+					return apperr.Invalid(ErrInvalidRequest, "credentials."+f.Name, "credentials.%s is required by the %s broker", f.Name, in.broker)
 				}
+			}
+			// The broker's plugin checks the values against the same
+			// declarations; checking here first names the field at fault.
+			if _, err := schema.Resolve(meta.Credentials, in.stored()); err != nil {
+				return credentialsError(err)
 			}
 		}
 	}
@@ -148,13 +160,13 @@ func checkAgainstMetadata(in *connectInput, meta broker.Metadata) error {
 			continue
 		}
 		if len(v) > maxLogin {
-			return fmt.Errorf("%w: credential %q is longer than %d bytes", ErrInvalidRequest, f, maxLogin)
+			return apperr.Invalid(ErrInvalidRequest, "credentials."+f, "credentials.%s must be at most %d bytes", f, maxLogin)
 		}
 		// The login is what the account is shown by, to its user and in
 		// the logs, so it follows the rule of every name. Secret fields
 		// never get here: they are passed on as typed.
 		if !names.Valid(v) {
-			return fmt.Errorf("%w: credential %q must be visible text without invisible or direction-changing characters", ErrInvalidRequest, f)
+			return apperr.Invalid(ErrInvalidRequest, "credentials."+f, "credentials.%s must be visible text without invisible or direction-changing characters", f)
 		}
 		in.login = v
 		break
@@ -173,4 +185,20 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// credentialsError turns a refusal of credentials by their declared schema
+// into the refusal of the first field at fault (they come sorted by name).
+// A refusal from the broker's plugin, by rules a schema cannot express,
+// names the credentials as a whole and keeps the plugin's explanation.
+func credentialsError(err error) error {
+	var problems schema.Errors
+	if errors.As(err, &problems) && len(problems) > 0 {
+		p := problems[0]
+		return fmt.Errorf("%w: %w", apperr.Invalid(ErrInvalidRequest, "credentials."+p.Field, "credentials.%s: %s", p.Field, p.Problem), err)
+	}
+	if msg, ok := plugin.RefusalMessage(err); ok {
+		return fmt.Errorf("%w: %w", apperr.Invalid(ErrInvalidRequest, "credentials", "credentials are refused by the broker: %s", msg), err)
+	}
+	return fmt.Errorf("%w: %w", apperr.Invalid(ErrInvalidRequest, "credentials", "credentials are not what the broker declares"), err)
 }

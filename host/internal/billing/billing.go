@@ -16,7 +16,6 @@ package billing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/shopspring/decimal"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
 	"github.com/stc-trading/stc/host/internal/store"
 )
@@ -74,7 +74,8 @@ var (
 	ErrPlanNotFound = errors.New("billing: plan not found")
 	// ErrUserNotFound: no user has the given id.
 	ErrUserNotFound = errors.New("billing: user not found")
-	// ErrInvalidGrant: an admin grant is inconsistent (unknown status, a
+	// ErrInvalidGrant: an admin grant is inconsistent; the error holds an
+	// *apperr.FieldError naming the field at fault (unknown status, a
 	// period end in the past for a live status, a trial without an end).
 	ErrInvalidGrant = errors.New("billing: invalid grant")
 )
@@ -156,10 +157,10 @@ func (e Entitlements) AllowsBroker(name string) bool { return allows(e.Brokers, 
 // message live here once.
 func (e Entitlements) CheckBroker(name string, real bool) error {
 	if !e.AllowsBroker(name) {
-		return fmt.Errorf("the %s plan does not include the %s broker; upgrade to use it", e.PlanID, name)
+		return apperr.Refuse(nil, "the %s plan does not include the %s broker; upgrade to use it", e.PlanID, name)
 	}
 	if real && !e.LiveTrading {
-		return fmt.Errorf("the %s plan allows practice trading only; upgrade for real-money trading", e.PlanID)
+		return apperr.Refuse(nil, "the %s plan allows practice trading only; upgrade for real-money trading", e.PlanID)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/store"
 )
 
@@ -167,20 +168,21 @@ func (s *Service) Grant(ctx context.Context, userID int64, g Grant) (Subscriptio
 // without the end that gives it meaning.
 func validateGrant(g Grant, now time.Time) error {
 	if !g.Status.Valid() {
-		return fmt.Errorf("%w: unknown status %q", ErrInvalidGrant, g.Status)
+		return apperr.Invalid(ErrInvalidGrant, "status", "status must be one of %s, %s, %s, %s, %s",
+			StatusTrialing, StatusActive, StatusPastDue, StatusCanceled, StatusExpired)
 	}
 	if g.PlanID == "" {
-		return fmt.Errorf("%w: plan id is required", ErrInvalidGrant)
+		return apperr.Invalid(ErrInvalidGrant, "plan_id", "plan_id is required")
 	}
 	end := g.PeriodEnd
 	if !end.IsZero() && (end.Unix() < 0 || end.Unix() > maxGrantEndUnix) {
-		return fmt.Errorf("%w: period end %s out of range", ErrInvalidGrant, end.Format(time.RFC3339))
+		return apperr.Invalid(ErrInvalidGrant, "current_period_end", "current_period_end %s is out of range", end.Format(time.RFC3339))
 	}
 	if (g.Status == StatusTrialing || g.Status == StatusPastDue) && end.IsZero() {
-		return fmt.Errorf("%w: status %s needs a period end", ErrInvalidGrant, g.Status)
+		return apperr.Invalid(ErrInvalidGrant, "current_period_end", "current_period_end is required with status %s", g.Status)
 	}
 	if g.Status.live() && !end.IsZero() && !end.After(now) {
-		return fmt.Errorf("%w: period end %s is not in the future", ErrInvalidGrant, end.Format(time.RFC3339))
+		return apperr.Invalid(ErrInvalidGrant, "current_period_end", "current_period_end %s is not in the future", end.Format(time.RFC3339))
 	}
 	return nil
 }

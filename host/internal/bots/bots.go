@@ -187,7 +187,8 @@ type Bot struct {
 var (
 	// ErrNotFound: no such bot, or another user's.
 	ErrNotFound = errors.New("bots: bot not found")
-	// ErrInvalidSpec: the spec is invalid; the message says which field.
+	// ErrInvalidSpec: the spec is invalid; the error holds an
+	// *apperr.FieldError naming the field.
 	ErrInvalidSpec = errors.New("bots: invalid bot")
 	// ErrNotEntitled: the user's plan does not allow this (more bots, this
 	// strategy, this broker, real money).
@@ -205,15 +206,26 @@ var (
 	ErrIdempotencyConflict = errors.New("bots: idempotency key reused with a different request")
 )
 
-// Bounds of a spec.
+// Bounds of a spec: the one rule for bots, which the HTTP API applies
+// too. A bot's symbol is bounded by store.MaxSymbolLen, the width of the
+// market-data columns it is read from.
 const (
-	minExpiration = 60 * time.Second
-	maxExpiration = 3600 * time.Second
-	maxNameLen    = 100
-	maxParams     = 32
-	maxParamLen   = 200
-	maxSteps      = 10
-	maxSymbolLen  = 50
+	// MinExpiration and MaxExpiration bound a bot's expiration: brokers
+	// offer binary expiries from a minute to an hour (docs/TRADING.md).
+	MinExpiration = 60 * time.Second
+	MaxExpiration = 3600 * time.Second
+	// MaxNameLen bounds a bot's name, in bytes.
+	MaxNameLen = 100
+	// MaxParams bounds how many strategy parameters a bot sets.
+	MaxParams = 32
+	// MaxParamNameLen and MaxParamLen bound a parameter's name and value,
+	// in bytes.
+	MaxParamNameLen = 64
+	MaxParamLen     = 200
+	// MaxStrategyNameLen bounds a strategy's name, in bytes.
+	MaxStrategyNameLen = 64
+	// MaxSteps bounds a progression's steps.
+	MaxSteps = 10
 )
 
 // InstanceID returns the strategy instance id of bot id ("bot-<id>").

@@ -150,7 +150,7 @@ func (r *runner) prepare(ctx context.Context, j orderJob) (prepared, bool) {
 		side = market.Put
 	}
 	exp := b.Expiration
-	if j.signal.Expiry >= minExpiration && j.signal.Expiry <= maxExpiration {
+	if j.signal.Expiry >= MinExpiration && j.signal.Expiry <= MaxExpiration {
 		exp = j.signal.Expiry
 	}
 	req := OrderRequest{

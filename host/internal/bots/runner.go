@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -235,7 +236,7 @@ func (r *runner) resume(ctx context.Context, b Bot) bool {
 	s := r.s
 	acct, err := s.deps.Accounts.Get(ctx, b.UserID, b.AccountID)
 	if err == nil && acct.Status != accounts.StatusConnected {
-		err = fmt.Errorf("%w: account %d is %s", ErrAccountNotConnected, b.AccountID, acct.Status)
+		err = apperr.Refuse(ErrAccountNotConnected, "account %d is %s", b.AccountID, acct.Status)
 	}
 	if err == nil {
 		err = r.activate(ctx, b, acct.Mode)
@@ -425,18 +426,28 @@ func groupKey(b Bot, effective map[string]string) string {
 func (s *Service) probe(ctx context.Context, spec Spec) error {
 	h, err := s.deps.Strategies.Strategy(ctx, spec.Strategy)
 	if errors.Is(err, pluginmgr.ErrUnknownPlugin) {
-		return invalid("strategy", "%q is not installed", spec.Strategy)
+		return invalid("strategy", "must name an installed strategy; %q is not installed", spec.Strategy)
 	}
 	if err != nil {
 		return fmt.Errorf("bots: strategy %s: %w", spec.Strategy, err)
+	}
+	// The parameters are checked against the schema the strategy declares
+	// first, so that a refusal names the parameter at fault; the plugin
+	// checks them again, with the rules a schema cannot express.
+	info, err := h.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bots: strategy %s: %w", spec.Strategy, err)
+	}
+	if _, err := schema.Resolve(info.Fields, spec.Params); err != nil {
+		return paramsError(err)
 	}
 	var raw [8]byte
 	_, _ = rand.Read(raw[:]) // never fails on the platforms STC runs on
 	id := "probe-" + hex.EncodeToString(raw[:])
 	_, err = h.CreateInstance(ctx, id, plugin.InstanceConfig{Params: spec.Params, Symbol: spec.Symbol, Timeframe: spec.Timeframe})
 	if err != nil {
-		if errors.Is(err, strategy.ErrInvalidParams) || errors.Is(err, schema.ErrInvalid) {
-			return invalid("params", "%v", err)
+		if msg, ok := plugin.RefusalMessage(err); ok {
+			return invalid("params", "are refused by the %s strategy: %s", spec.Strategy, msg)
 		}
 		return fmt.Errorf("bots: strategy %s: %w", spec.Strategy, err)
 	}
@@ -444,4 +455,15 @@ func (s *Service) probe(ctx context.Context, spec Spec) error {
 		s.log.Warn("destroying a probe instance failed", "strategy", spec.Strategy, "error", err)
 	}
 	return nil
+}
+
+// paramsError turns the schema's verdict on a bot's parameters into the
+// refusal of the first parameter at fault (they come sorted by name).
+func paramsError(err error) error {
+	var problems schema.Errors
+	if errors.As(err, &problems) && len(problems) > 0 {
+		p := problems[0]
+		return apperr.Invalid(ErrInvalidSpec, "params."+p.Field, "params.%s: %s", p.Field, p.Problem)
+	}
+	return invalid("params", "are not what the strategy declares")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
@@ -123,7 +124,7 @@ func (s *Service) CreateIdempotent(ctx context.Context, userID int64, spec Spec,
 			return err
 		}
 		if n >= ent.MaxBots {
-			return fmt.Errorf("%w: the %s plan allows %d bots", ErrNotEntitled, ent.PlanID, ent.MaxBots)
+			return apperr.Refuse(ErrNotEntitled, "the %s plan allows %d bots", ent.PlanID, ent.MaxBots)
 		}
 		id, err := insertBot(tx, userID, spec, brokerName, s.nowMillis())
 		if err != nil {
@@ -184,7 +185,7 @@ func botByKey(tx *sqlx.Tx, userID int64, key string, hash []byte) (Bot, bool, er
 // broker.
 func (s *Service) check(ctx context.Context, userID int64, spec Spec, ent billing.Entitlements) (string, error) {
 	if !ent.AllowsStrategy(spec.Strategy) {
-		return "", fmt.Errorf("%w: the %s plan does not include the %s strategy", ErrNotEntitled, ent.PlanID, spec.Strategy)
+		return "", apperr.Refuse(ErrNotEntitled, "the %s plan does not include the %s strategy", ent.PlanID, spec.Strategy)
 	}
 	acct, err := s.deps.Accounts.Get(ctx, userID, spec.AccountID)
 	if errors.Is(err, accounts.ErrNotFound) {
@@ -196,7 +197,7 @@ func (s *Service) check(ctx context.Context, userID int64, spec Spec, ent billin
 		return "", fmt.Errorf("bots: account %d: %w", spec.AccountID, err)
 	}
 	if !ent.AllowsBroker(acct.Broker) {
-		return "", fmt.Errorf("%w: the %s plan does not include the %s broker", ErrNotEntitled, ent.PlanID, acct.Broker)
+		return "", apperr.Refuse(ErrNotEntitled, "the %s plan does not include the %s broker", ent.PlanID, acct.Broker)
 	}
 	if err := s.probe(ctx, spec); err != nil {
 		return "", err
@@ -221,7 +222,7 @@ func (s *Service) checkSymbol(ctx context.Context, brokerName, symbol string) er
 			return nil
 		}
 	}
-	return invalid("symbol", "%s does not list %q", brokerName, symbol)
+	return invalid("symbol", "must be one the %s broker lists; it has no %q", brokerName, symbol)
 }
 
 // Get returns one of userID's bots.
@@ -274,7 +275,7 @@ func (s *Service) Update(ctx context.Context, userID, id int64, spec Spec) (Bot,
 		return Bot{}, err
 	}
 	if cur.Status == StatusRunning {
-		return Bot{}, fmt.Errorf("%w: bot %d is running; stop it first", ErrConflict, id)
+		return Bot{}, apperr.Refuse(ErrConflict, "bot %d is running; stop it first", id)
 	}
 	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
 	if err != nil {
@@ -327,12 +328,12 @@ func (s *Service) Start(ctx context.Context, userID, id int64) (Bot, error) {
 	acct, err := s.deps.Accounts.Get(ctx, userID, b.AccountID)
 	if err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
-			return Bot{}, fmt.Errorf("%w: account %d no longer exists", ErrAccountNotConnected, b.AccountID)
+			return Bot{}, apperr.Refuse(ErrAccountNotConnected, "account %d no longer exists", b.AccountID)
 		}
 		return Bot{}, fmt.Errorf("bots: account %d: %w", b.AccountID, err)
 	}
 	if acct.Status != accounts.StatusConnected {
-		return Bot{}, fmt.Errorf("%w: account %d is %s", ErrAccountNotConnected, b.AccountID, acct.Status)
+		return Bot{}, apperr.Refuse(ErrAccountNotConnected, "account %d is %s", b.AccountID, acct.Status)
 	}
 	defer s.lockUser(userID)()
 	ent, err := s.deps.Entitlements.Entitlements(ctx, userID)
@@ -437,13 +438,13 @@ func (s *Service) setStatus(ctx context.Context, b Bot, st Status, reason string
 func allowed(b Bot, mode broker.Mode, ent billing.Entitlements, running int) error {
 	switch {
 	case running >= ent.MaxBots:
-		return fmt.Errorf("%w: the %s plan allows %d running bots", ErrNotEntitled, ent.PlanID, ent.MaxBots)
+		return apperr.Refuse(ErrNotEntitled, "the %s plan allows %d running bots", ent.PlanID, ent.MaxBots)
 	case !ent.AllowsStrategy(b.Strategy):
-		return fmt.Errorf("%w: the %s plan does not include the %s strategy", ErrNotEntitled, ent.PlanID, b.Strategy)
+		return apperr.Refuse(ErrNotEntitled, "the %s plan does not include the %s strategy", ent.PlanID, b.Strategy)
 	case !ent.AllowsBroker(b.Broker):
-		return fmt.Errorf("%w: the %s plan does not include the %s broker", ErrNotEntitled, ent.PlanID, b.Broker)
+		return apperr.Refuse(ErrNotEntitled, "the %s plan does not include the %s broker", ent.PlanID, b.Broker)
 	case mode == broker.Real && !ent.LiveTrading:
-		return fmt.Errorf("%w: the %s plan allows practice accounts only", ErrNotEntitled, ent.PlanID)
+		return apperr.Refuse(ErrNotEntitled, "the %s plan allows practice accounts only", ent.PlanID)
 	}
 	return nil
 }

@@ -6,16 +6,19 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/names"
+	"github.com/stc-trading/stc/host/internal/store"
 )
 
 // maxAmount bounds every money field: NUMERIC(20, 8) holds 12 integer
 // digits, and no broker takes a stake anywhere near that.
 func maxAmount() decimal.Decimal { return decimal.New(1, 9) }
 
-// invalid returns an ErrInvalidSpec error naming the field.
+// invalid returns an ErrInvalidSpec error holding an *apperr.FieldError:
+// the reason is the field's name followed by format ("must be …").
 func invalid(field, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrInvalidSpec, field, fmt.Sprintf(format, args...))
+	return apperr.Invalid(ErrInvalidSpec, field, "%s %s", field, fmt.Sprintf(format, args...))
 }
 
 // normalize fills defaults (progression "none") and trims the name.
@@ -33,34 +36,37 @@ func (sp Spec) normalize() Spec {
 // validate checks what can be checked without I/O. The strategy's own
 // parameter rules, the account and the symbol are checked by the service.
 func (sp Spec) validate() error {
-	if sp.Name == "" || len(sp.Name) > maxNameLen || !names.Valid(sp.Name) {
-		return invalid("name", "1 to %d bytes of visible text, without control, invisible or direction-changing characters", maxNameLen)
+	if sp.Name == "" || len(sp.Name) > MaxNameLen || !names.Valid(sp.Name) {
+		return invalid("name", "must be 1 to %d bytes of visible text, without control, invisible or direction-changing characters", MaxNameLen)
 	}
-	if sp.Strategy == "" || len(sp.Strategy) > 64 || !names.Valid(sp.Strategy) || strings.ContainsAny(sp.Strategy, " /") {
-		return invalid("strategy", "a strategy name is required")
+	if sp.Strategy == "" || len(sp.Strategy) > MaxStrategyNameLen || !names.Valid(sp.Strategy) || strings.ContainsAny(sp.Strategy, " /") {
+		return invalid("strategy", "must name an installed strategy")
 	}
-	if len(sp.Params) > maxParams {
-		return invalid("params", "at most %d parameters", maxParams)
+	if len(sp.Params) > MaxParams {
+		return invalid("params", "must hold at most %d parameters", MaxParams)
 	}
 	for k, v := range sp.Params {
-		if k == "" || len(k) > 64 || !names.Valid(k) || len(v) > maxParamLen || !names.Valid(v) {
-			return invalid("params", "parameter %+q: names up to 64 and values up to %d bytes of visible text", k, maxParamLen)
+		if k == "" || len(k) > MaxParamNameLen || !names.Valid(k) {
+			return invalid("params", "names must be 1 to %d bytes of visible text", MaxParamNameLen)
+		}
+		if len(v) > MaxParamLen || !names.Valid(v) {
+			return invalid("params."+k, "must be at most %d bytes of visible text", MaxParamLen)
 		}
 	}
 	if sp.AccountID <= 0 {
-		return invalid("account_id", "an account id is required")
+		return invalid("account_id", "must be one of your accounts' ids")
 	}
-	if sp.Symbol == "" || len(sp.Symbol) > maxSymbolLen || !names.Valid(sp.Symbol) || strings.ContainsAny(sp.Symbol, " :/") {
-		return invalid("symbol", "1 to %d characters without spaces", maxSymbolLen)
+	if sp.Symbol == "" || len(sp.Symbol) > store.MaxSymbolLen || !names.Valid(sp.Symbol) || strings.ContainsAny(sp.Symbol, " :/") {
+		return invalid("symbol", "must be 1 to %d visible characters without spaces, ':' or '/'", store.MaxSymbolLen)
 	}
 	if !sp.Timeframe.Valid() {
-		return invalid("timeframe", "one of 1m 5m 15m 30m 1h 4h 1d")
+		return invalid("timeframe", "must be one of 1m 5m 15m 30m 1h 4h 1d")
 	}
 	if err := positiveMoney("amount", sp.Amount); err != nil {
 		return err
 	}
-	if sp.Expiration < minExpiration || sp.Expiration > maxExpiration || sp.Expiration%1e9 != 0 {
-		return invalid("expiration", "whole seconds from %d to %d", int(minExpiration.Seconds()), int(maxExpiration.Seconds()))
+	if sp.Expiration < MinExpiration || sp.Expiration > MaxExpiration || sp.Expiration%1e9 != 0 {
+		return invalid("expiration", "must be whole seconds from %d to %d", int(MinExpiration.Seconds()), int(MaxExpiration.Seconds()))
 	}
 	if err := sp.Limits.validate(); err != nil {
 		return err
@@ -74,7 +80,7 @@ func (l Limits) validate() error {
 		v    decimal.Decimal
 	}{{"limits.max_stake", l.MaxStake}, {"limits.max_daily_loss", l.MaxDailyLoss}} {
 		if m.v.IsNegative() || m.v.GreaterThan(maxAmount()) || !m.v.Round(8).Equal(m.v) {
-			return invalid(m.name, "0 (none) or a positive amount with at most 8 decimals")
+			return invalid(m.name, "must be 0 (none) or a positive amount of at most %s with at most 8 decimals", maxAmount())
 		}
 	}
 	for _, n := range []struct {
@@ -88,11 +94,11 @@ func (l Limits) validate() error {
 		{"limits.cooldown_candles", l.CooldownCandles, 10000},
 	} {
 		if n.v < 0 || n.v > n.max {
-			return invalid(n.name, "0 (none) to %d", n.max)
+			return invalid(n.name, "must be from 0 (none) to %d", n.max)
 		}
 	}
 	if l.CooldownLosses > 0 && l.CooldownCandles == 0 {
-		return invalid("limits.cooldown_candles", "required with cooldown_losses")
+		return invalid("limits.cooldown_candles", "is required with limits.cooldown_losses")
 	}
 	return nil
 }
@@ -101,35 +107,35 @@ func (p Progression) validate(base decimal.Decimal) error {
 	switch p.Kind {
 	case ProgressionNone:
 		if !p.Multiplier.IsZero() || p.MaxSteps != 0 || !p.MaxStake.IsZero() {
-			return invalid("progression", "multiplier, max_steps and max_stake need a progression kind")
+			return invalid("progression.kind", "must be martingale or soros to set multiplier, max_steps or max_stake")
 		}
 		return nil
 	case ProgressionMartingale:
 		if p.Multiplier.LessThanOrEqual(decimal.NewFromInt(1)) || p.Multiplier.GreaterThan(decimal.NewFromInt(10)) || !p.Multiplier.Round(8).Equal(p.Multiplier) {
-			return invalid("progression.multiplier", "above 1 and at most 10")
+			return invalid("progression.multiplier", "must be above 1 and at most 10, with at most 8 decimals")
 		}
 	case ProgressionSoros:
 		if !p.Multiplier.IsZero() {
-			return invalid("progression.multiplier", "only for martingale")
+			return invalid("progression.multiplier", "is for martingale only")
 		}
 	default:
-		return invalid("progression.kind", "none, martingale or soros")
+		return invalid("progression.kind", "must be none, martingale or soros")
 	}
-	if p.MaxSteps < 1 || p.MaxSteps > maxSteps {
-		return invalid("progression.max_steps", "1 to %d", maxSteps)
+	if p.MaxSteps < 1 || p.MaxSteps > MaxSteps {
+		return invalid("progression.max_steps", "must be from 1 to %d", MaxSteps)
 	}
 	if err := positiveMoney("progression.max_stake", p.MaxStake); err != nil {
 		return err
 	}
 	if p.MaxStake.LessThan(base) {
-		return invalid("progression.max_stake", "at least the amount")
+		return invalid("progression.max_stake", "must be at least the amount")
 	}
 	return nil
 }
 
 func positiveMoney(field string, v decimal.Decimal) error {
 	if !v.IsPositive() || v.GreaterThan(maxAmount()) || !v.Round(8).Equal(v) {
-		return invalid(field, "a positive amount with at most 8 decimals")
+		return invalid(field, "must be a positive amount of at most %s with at most 8 decimals", maxAmount())
 	}
 	return nil
 }

@@ -219,11 +219,12 @@ func limiter(n int, key httprate.KeyFunc) func(http.Handler) http.Handler {
 		}))
 }
 
-// retryAfter sets Retry-After to d rounded up to whole seconds (at least 1).
-func retryAfter(w http.ResponseWriter, d time.Duration) {
+// setRetryAfter sets Retry-After to d rounded up to whole seconds (at
+// least 1).
+func setRetryAfter(h http.Header, d time.Duration) {
 	secs := int((d + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	h.Set("Retry-After", strconv.Itoa(secs))
 }

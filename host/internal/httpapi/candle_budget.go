@@ -36,28 +36,6 @@ func (s *Server) candleClient(w http.ResponseWriter, r *http.Request) (c marketd
 	return marketdata.Client{ID: "user:" + strconv.FormatInt(p.UserID, 10)}, true
 }
 
-// candlesError answers a failed candle read. The market-data budget's
-// refusals are the client's to act on: a request that spans too much
-// market time is a 400 (ask for less), one that needs a broker fetch the
-// budget does not allow now is a 429 with Retry-After. Anything else is
-// the broker's, answered by otherwise.
-func candlesError(w http.ResponseWriter, err error, otherwise func(http.ResponseWriter, error)) {
-	var span *marketdata.SpanError
-	var budget *marketdata.BudgetError
-	switch {
-	case errors.As(err, &span):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "candle_span_too_large",
-			Message: span.Error() + "; ask for fewer candles, a smaller timeframe or a shorter from/to range",
-			Details: map[string]any{"max_days": spanDays(span.Max), "requested_days": spanDays(span.Requested)}})
-	case errors.As(err, &budget):
-		retryAfter(w, budget.RetryAfter)
-		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "market_data_rate_limited",
-			Message: budget.Error(), Details: map[string]any{"scope": budget.Scope}})
-	default:
-		otherwise(w, err)
-	}
-}
-
 // spanDays renders a span in days, to the hundredth.
 func spanDays(d time.Duration) float64 {
 	return math.Round(d.Hours()/24*100) / 100

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
-	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
 )
 
@@ -27,6 +29,13 @@ func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func badRequest(code, msg string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: code, Message: msg}
+}
+
+// fieldError is the answer to a request field the API refuses itself: a
+// validation_failed naming the field in details.field, as every
+// validation error does.
+func fieldError(field, msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: msg, Details: map[string]any{"field": field}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -56,84 +65,142 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
 }
 
-// failure answers an error no mapping claimed: a value a column refuses is
-// the client's 400 (every input is checked first; this is the backstop), a
-// broker or plugin failure is a 502/503/504 with a fixed message, anything
-// else a 500. Either way
-// the error text, which may name processes and paths, goes to the log only.
-func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrInvalidValue) {
-		// A value the validation let through but a column refuses: still
-		// the client's input, never a 500.
-		s.log.Warn("the database refused a value of a request", "method", r.Method, "path", r.URL.Path, "error", err)
-		writeError(w, badRequest("validation_failed", "a value is out of the range STC can store"))
+// fail answers a service's error with the first rule of errorRules that
+// matches it, and with a 500 when none does. Messages come from the rule:
+// a fixed text, or the explanation a service wrote for the client
+// (apperr). The error's own text, which may name plugin processes,
+// socket paths and store internals, goes to the log only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	rule, ok := matchRule(err)
+	if !ok {
+		s.internalError(w, r, err)
 		return
 	}
-	if e, ok := upstreamFailure(err); ok {
-		s.log.Warn("broker request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "error", err)
-		writeError(w, e)
-		return
+	if rule.log != hclog.NoLevel {
+		s.log.Log(rule.log, "request refused: "+rule.code, "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	s.internalError(w, r, err)
+	writeError(w, rule.answer(w.Header(), err))
 }
 
-// cleanMessage strips package prefixes from a service error for a client
-// message, so "users: invalid input: name must…" reads "name must…".
-func cleanMessage(err error, prefix string) string {
-	msg := err.Error()
-	if prefix != "" {
-		msg = strings.TrimPrefix(msg, prefix)
+// marketData marks an error of a market-data or plugin-listing route: a
+// broker's trouble there is answered as the broker's (502/503/504), never
+// as a refusal of the client's account.
+func marketData(err error) error { return fmt.Errorf("%w: %w", errMarketData, err) }
+
+// errMarketData is what marketData wraps an error in.
+var errMarketData = errors.New("market data")
+
+// errLegacyBrokerMissing marks an unknown-broker error of a V1 route,
+// whose only broker is iqoption: a host without it cannot serve V1.
+var errLegacyBrokerMissing = errors.New("the V1 broker is not installed")
+
+// errorRule maps the errors it matches to an answer.
+type errorRule struct {
+	// name identifies the rule in tests and the docs.
+	name   string
+	match  func(error) bool
+	status int
+	code   string
+	// message writes the answer's message; see fixed and reasonOr.
+	message func(error) string
+	// details, when set, gives the answer's details.
+	details func(error) map[string]any
+	// header, when set, adds headers (Retry-After).
+	header func(http.Header, error)
+	// log, unless NoLevel, logs the error with the request's route.
+	log hclog.Level
+}
+
+func (rule errorRule) answer(h http.Header, err error) *apiError {
+	e := &apiError{Status: rule.status, Code: rule.code, Message: rule.message(err)}
+	if rule.details != nil {
+		e.Details = rule.details(err)
 	}
-	for {
-		i := strings.Index(msg, ": ")
-		if i < 0 || strings.ContainsAny(msg[:i], " ") {
-			return msg
+	if rule.header != nil {
+		rule.header(h, err)
+	}
+	return e
+}
+
+// matchRule returns the first rule of errorRules matching err.
+func matchRule(err error) (errorRule, bool) {
+	for _, rule := range errorRules() {
+		if rule.match(err) {
+			return rule, true
 		}
-		msg = msg[i+2:]
+	}
+	return errorRule{}, false
+}
+
+// is matches errors wrapping any of targets.
+func is(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
 	}
 }
 
-// upstreamError maps a market-data or plugin error to an API error:
-// unknown names are the client's mistake, broker trouble is a 502/503/504,
-// never a 500. Messages are fixed texts: error strings from below name
-// plugin processes, socket paths and store internals, which go to the
-// log only.
-func (s *Server) upstreamError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrUnknownBroker):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_broker",
-			Message: "no broker of this name is installed on this host", Details: map[string]any{"field": "broker"}})
-	case errors.Is(err, store.ErrInvalidKey):
-		// The API refuses malformed keys itself; this keeps the store's
-		// verdict a client error should another route pass one on.
-		writeError(w, badRequest("validation_failed", "broker and symbol must be names a broker could hold"))
-	case errors.Is(err, broker.ErrUnknownInstrument):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_symbol",
-			Message: "the broker has no such symbol", Details: map[string]any{"field": "symbol"}})
-	default:
-		e, _ := upstreamFailure(err)
-		s.log.Warn("market data request failed", "code", e.Code, "error", err)
-		writeError(w, e)
+// both matches errors wrapping a and b.
+func both(a, b error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, a) && errors.Is(err, b) }
+}
+
+// as matches errors holding a T.
+func as[T error]() func(error) bool {
+	return func(err error) bool {
+		var t T
+		return errors.As(err, &t)
 	}
 }
 
-// upstreamFailure maps an error of a broker or its plugin to the API
-// error a client sees, with a fixed message; ok is false when err is none
-// of those (the answer is then the generic 502).
-func upstreamFailure(err error) (e *apiError, ok bool) {
-	switch {
-	case errors.Is(err, broker.ErrRateLimited):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_rate_limited", Message: "the broker is limiting requests; retry later"}, true
-	case errors.Is(err, context.DeadlineExceeded):
-		return &apiError{Status: http.StatusGatewayTimeout, Code: "broker_timeout", Message: "the broker did not answer in time; retry later"}, true
-	case errors.Is(err, broker.ErrUnavailable), errors.Is(err, pluginmgr.ErrPluginUnavailable):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable", Message: "the broker is unavailable; retry later"}, true
-	case errors.Is(err, pluginmgr.ErrPluginExited):
-		return errBrokerFailed, true
+// fixed answers msg whatever the error says.
+func fixed(msg string) func(error) string { return func(error) string { return msg } }
+
+// reasonOr answers the explanation the error carries for the client
+// (apperr.Reason), or def when it carries none.
+func reasonOr(def string) func(error) string {
+	return func(err error) string {
+		if r, ok := apperr.Reason(err); ok {
+			return r
+		}
+		return def
 	}
-	return errBrokerFailed, false
 }
 
-// errBrokerFailed answers a broker call that failed in a way the client
-// need not know more of (the details go to the log).
-var errBrokerFailed = &apiError{Status: http.StatusBadGateway, Code: "broker_unavailable", Message: "the broker could not answer; retry later"}
+// field gives details.field for a refusal of a known field.
+func field(name string) func(error) map[string]any {
+	return func(error) map[string]any { return map[string]any{"field": name} }
+}
+
+// fieldOf gives details.field from the error's *apperr.FieldError.
+func fieldOf(err error) map[string]any {
+	fe, _ := apperr.FieldOf(err)
+	if fe == nil {
+		return map[string]any{"field": ""}
+	}
+	return map[string]any{"field": fe.Field}
+}
+
+// retryAfterOf sets Retry-After from a broker's retry hint.
+func retryAfterOf(h http.Header, err error) {
+	if d, ok := broker.RetryAfter(err); ok {
+		setRetryAfter(h, d)
+	}
+}
+
+// upstreamRules answer a broker's or its plugin's trouble: a 502, 503 or
+// 504 with a fixed message.
+func upstreamRules() []errorRule {
+	return []errorRule{
+		{name: "broker timeout", match: is(context.DeadlineExceeded), status: http.StatusGatewayTimeout, code: "broker_timeout",
+			message: fixed("the broker did not answer in time; retry later"), log: hclog.Warn},
+		{name: "broker unavailable", match: is(broker.ErrUnavailable, pluginmgr.ErrPluginUnavailable), status: http.StatusServiceUnavailable,
+			code: "broker_unavailable", message: fixed("the broker is unavailable; retry later"), log: hclog.Warn},
+		{name: "broker plugin exited", match: is(pluginmgr.ErrPluginExited), status: http.StatusBadGateway, code: "broker_unavailable",
+			message: fixed("the broker could not answer; retry later"), log: hclog.Warn},
+	}
+}

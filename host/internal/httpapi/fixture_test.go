@@ -255,6 +255,15 @@ func (e *env) call(method, path, token, body string, headers ...string) response
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(rec.Body.Bytes(), &out.JSON)
 	}
+	if out.errorCode() == "validation_failed" {
+		// Every validation error names its field (issue 13): the key is
+		// there, empty only when the request as a whole is refused.
+		errObj, _ := out.JSON["error"].(map[string]any)
+		details, _ := errObj["details"].(map[string]any)
+		if _, ok := details["field"].(string); !ok {
+			e.t.Errorf("%s %s: a validation_failed answer without details.field: %s", method, path, out.Raw)
+		}
+	}
 	if out.Status >= 500 && !e.allow5xx[out.Status] {
 		e.t.Errorf("%s %s answered %d; no client input may cause a 5xx (a test that breaks a broker on purpose calls allowUpstreamFailures): %s",
 			method, path, out.Status, out.Raw)

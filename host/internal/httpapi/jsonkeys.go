@@ -124,8 +124,10 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) (*apiError, erro
 							Details: map[string]any{"field": at}}, nil
 					}
 				}
+				return &apiError{Status: http.StatusBadRequest, Code: "unknown_field",
+					Message: fmt.Sprintf("unknown field %s", quoteKey(at)), Details: map[string]any{"field": at}}, nil
 			}
-			next = ft // nil for an unknown field: the decoder refuses it
+			next = ft
 		}
 		if e, err := walkValue(dec, next, at); e != nil || err != nil {
 			return e, err
@@ -225,15 +227,13 @@ func quoteKey(k string) string {
 // field reached a query unchecked.
 func hasNUL(field string) *apiError {
 	if field == "" {
-		return badRequest("validation_failed", "the body must not contain the NUL character (\\u0000)")
+		return fieldError("", "the body must not contain the NUL character (\\u0000)")
 	}
-	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-		Message: quoteKey(field) + " must not contain the NUL character (\\u0000)", Details: map[string]any{"field": field}}
+	return fieldError(field, quoteKey(field)+" must not contain the NUL character (\\u0000)")
 }
 
 func notANumber(field string) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-		Message: field + " must be a JSON number", Details: map[string]any{"field": field}}
+	return fieldError(field, field+" must be a JSON number")
 }
 
 // isJSONNumber reports whether s is a JSON number literal, the only

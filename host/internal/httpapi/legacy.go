@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -10,19 +11,20 @@ import (
 
 const legacyBroker = "iqoption"
 
-func (s *Server) legacyError(w http.ResponseWriter, err error) {
+// legacyFailure marks a V1 route's market-data error: without the iqoption
+// plugin, V1 is not served here (503), rather than refused as the client's
+// choice of broker.
+func legacyFailure(err error) error {
 	if errors.Is(err, ErrUnknownBroker) {
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "broker_not_installed",
-			Message: "the iqoption broker plugin is not installed on this host"})
-		return
+		err = fmt.Errorf("%w: %w", errLegacyBrokerMissing, err)
 	}
-	s.upstreamError(w, err)
+	return marketData(err)
 }
 
 func (s *Server) legacySymbols(w http.ResponseWriter, r *http.Request) {
 	list, err := s.markets.Symbols(r.Context(), legacyBroker)
 	if err != nil {
-		s.legacyError(w, err)
+		s.fail(w, r, legacyFailure(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"symbols": instrumentsJSON(list), "source": list.Source})
@@ -51,7 +53,7 @@ func (s *Server) legacyCandles(w http.ResponseWriter, r *http.Request) {
 	}
 	series, err := s.markets.Candles(r.Context(), client, legacyBroker, symbol, tf, 0, 0, count)
 	if err != nil {
-		candlesError(w, err, s.legacyError)
+		s.fail(w, r, legacyFailure(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"candles": candlesJSON(series)})

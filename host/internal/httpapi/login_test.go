@@ -116,6 +116,7 @@ func TestInvisibleCharactersRefusedOverHTTP(t *testing.T) {
 		r := e.call("POST", c.path, c.token, c.body)
 		assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", c.path, c.body, r.Raw)
 		assert.Equal(t, "validation_failed", r.errorCode(), r.Raw)
+		assert.NotEmpty(t, r.errorField(), "the answer names the field at fault: %s", r.Raw)
 	}
 	r := e.call("POST", "/api/v2/bots", a.token, bot("ボット №1"))
 	assert.Equal(t, http.StatusCreated, r.Status, "visible text in any script is a name: %s", r.Raw)

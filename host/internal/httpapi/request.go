@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/stc-trading/stc/host/internal/names"
+	"github.com/stc-trading/stc/host/internal/store"
 )
 
 // maxJSONBody caps a request body; no STC request comes near it, and a
@@ -101,15 +102,11 @@ func jsonError(err error) *apiError {
 		if field == "" {
 			return badRequest("invalid_json", "the body must be a JSON object")
 		}
-		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-			Message: fmt.Sprintf("%s must be a JSON %s", field, jsonKind(typ.Type)),
-			Details: map[string]any{"field": field}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &apiError{Status: http.StatusBadRequest, Code: "unknown_field",
-			Message: fmt.Sprintf("unknown field %q", field), Details: map[string]any{"field": field}}
+		return fieldError(field, fmt.Sprintf("%s must be a JSON %s", field, jsonKind(typ.Type)))
 	default:
-		return badRequest("invalid_json", "the body could not be decoded: "+err.Error())
+		// Unknown fields are refused by checkKeys, which knows their path;
+		// the decoder's own refusal is the backstop.
+		return badRequest("invalid_json", "the body could not be decoded")
 	}
 }
 
@@ -160,16 +157,14 @@ func parsePage(r *http.Request) (page, *apiError) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageLimit {
-			return p, &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-				Message: fmt.Sprintf("limit must be an integer from 1 to %d", maxPageLimit), Details: map[string]any{"field": "limit"}}
+			return p, fieldError("limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxPageLimit))
 		}
 		p.limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			return p, &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-				Message: "cursor must be the next_cursor of a previous page", Details: map[string]any{"field": "cursor"}}
+			return p, fieldError("cursor", "cursor must be the next_cursor of a previous page")
 		}
 		p.cursor = n
 	}
@@ -201,9 +196,6 @@ func listJSON[T any](items []T, next *string) map[string]any {
 	return map[string]any{"items": items, "next_cursor": next}
 }
 
-// maxSymbolLen bounds a symbol, as bots and trades do.
-const maxSymbolLen = 50
-
 // brokerParam reads ?broker=, a plugin name ([a-z0-9_-], as the catalog
 // names them). A malformed name is refused here, before it reaches a
 // plugin or the store.
@@ -220,7 +212,7 @@ func brokerParam(q url.Values) (string, *apiError) {
 	return name, nil
 }
 
-// symbolParam reads ?symbol=: 1 to 50 characters, valid UTF-8, without
+// symbolParam reads ?symbol=: 1 to store.MaxSymbolLen characters, valid UTF-8, without
 // spaces, ':' or '/', and names.Valid (no control or invisible characters: the
 // rule bots apply to their symbol). PostgreSQL refuses NUL in text, and
 // symbols reach logs and plugins.
@@ -229,8 +221,8 @@ func symbolParam(q url.Values) (string, *apiError) {
 	if sym == "" {
 		return "", fieldError("symbol", "symbol is required, e.g. ?symbol=EURUSD-OTC")
 	}
-	if len(sym) > maxSymbolLen || !names.Valid(sym) || strings.ContainsAny(sym, " :/") {
-		return "", fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d visible characters without spaces, ':' or '/'", maxSymbolLen))
+	if len(sym) > store.MaxSymbolLen || !names.Valid(sym) || strings.ContainsAny(sym, " :/") {
+		return "", fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d visible characters without spaces, ':' or '/'", store.MaxSymbolLen))
 	}
 	return sym, nil
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -44,23 +43,10 @@ type subscriptionJSON struct {
 	Entitlements     entitlementsJSON `json:"entitlements"`
 }
 
-func (s *Server) billingError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, billing.ErrPlanNotFound):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "unknown_plan", Message: "no such plan", Details: map[string]any{"field": "plan_id"}})
-	case errors.Is(err, billing.ErrUserNotFound):
-		writeError(w, notFound("no such user"))
-	case errors.Is(err, billing.ErrInvalidGrant):
-		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
-	default:
-		s.failure(w, r, err)
-	}
-}
-
 func (s *Server) plans(w http.ResponseWriter, r *http.Request) {
 	plans, err := s.billing.Plans(r.Context())
 	if err != nil {
-		s.billingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]planJSON, len(plans))
@@ -104,7 +90,7 @@ func (s *Server) subscriptionJSON(r *http.Request, userID int64) (subscriptionJS
 func (s *Server) subscription(w http.ResponseWriter, r *http.Request) {
 	out, err := s.subscriptionJSON(r, mustPrincipal(r).UserID)
 	if err != nil {
-		s.billingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -141,13 +127,13 @@ func (s *Server) grantSubscription(w http.ResponseWriter, r *http.Request) {
 		g.PeriodEnd = *body.CurrentPeriodEnd
 	}
 	if _, err := s.billing.Grant(r.Context(), id, g); err != nil {
-		s.billingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.log.Info("subscription granted by an admin", "admin_id", mustPrincipal(r).UserID, "user_id", id, "plan", g.PlanID, "status", g.Status)
 	out, err := s.subscriptionJSON(r, id)
 	if err != nil {
-		s.billingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -162,19 +148,9 @@ func (s *Server) billingWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.billing.HandleWebhook(r.Context(), r.Header.Get(SignatureHeader), body)
-	switch {
-	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"received": true, "event_id": res.EventID, "duplicate": res.Duplicate, "ignored": res.Ignored})
-	case errors.Is(err, webhook.ErrNoSecret):
-		s.log.Error("billing webhook called but STC_BILLING_WEBHOOK_SECRET is not set")
-		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "billing_not_configured", Message: "webhooks are not configured on this host"})
-	case errors.Is(err, webhook.ErrMissingSignature), errors.Is(err, webhook.ErrMalformedHeader),
-		errors.Is(err, webhook.ErrBadSignature), errors.Is(err, webhook.ErrTimestampOutOfTolerance):
-		s.log.Warn("billing webhook rejected", "reason", err)
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "invalid_signature", Message: cleanMessage(err, "")})
-	case errors.Is(err, webhook.ErrMalformedEvent):
-		writeError(w, badRequest("invalid_event", cleanMessage(err, "")))
-	default:
-		s.failure(w, r, err)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"received": true, "event_id": res.EventID, "duplicate": res.Duplicate, "ignored": res.Ignored})
 }

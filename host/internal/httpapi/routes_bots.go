@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 
-	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/sdk/market"
 )
@@ -83,28 +82,6 @@ func toBotJSON(b bots.Bot) botJSON {
 	return out
 }
 
-func (s *Server) botsError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, bots.ErrNotFound):
-		writeError(w, notFound("no such bot"))
-	case errors.Is(err, accounts.ErrNotFound):
-		writeError(w, notFound("no such account"))
-	case errors.Is(err, bots.ErrInvalidSpec):
-		writeError(w, botSpecError(err))
-	case errors.Is(err, bots.ErrNotEntitled):
-		writeError(w, &apiError{Status: http.StatusForbidden, Code: "not_entitled", Message: cleanMessage(err, "")})
-	case errors.Is(err, bots.ErrIdempotencyConflict):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "idempotency_conflict",
-			Message: "this Idempotency-Key was used with a different request"})
-	case errors.Is(err, bots.ErrConflict):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "conflict", Message: cleanMessage(err, "")})
-	case errors.Is(err, bots.ErrAccountNotConnected):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "account_disconnected", Message: cleanMessage(err, "")})
-	default:
-		s.failure(w, r, err)
-	}
-}
-
 // botBody is a bot's configuration as clients send it. Every field is a
 // pointer so PATCH can tell "not sent" from "zero".
 type botBody struct {
@@ -172,8 +149,10 @@ func (b botBody) apply(spec *bots.Spec) *apiError {
 		spec.Strategy = *b.Strategy
 	}
 	if b.Params != nil {
-		if len(b.Params) > 32 {
-			return fieldError("params", "at most 32 params")
+		// Counted before the values are converted; the bots service checks
+		// the same bound, and names and values.
+		if len(b.Params) > bots.MaxParams {
+			return fieldError("params", fmt.Sprintf("params must hold at most %d parameters", bots.MaxParams))
 		}
 		spec.Params = make(map[string]string, len(b.Params))
 		for k, raw := range b.Params {
@@ -205,8 +184,10 @@ func (b botBody) apply(spec *bots.Spec) *apiError {
 		spec.Amount = d
 	}
 	if b.Expiration != nil {
-		if *b.Expiration < 1 || *b.Expiration > 24*3600 {
-			return fieldError("expiration", "expiration must be in seconds, at most 86400")
+		// Bounded before it becomes a Duration, which a huge number of
+		// seconds would overflow; the bounds are the bots service's.
+		if lo, hi := int64(bots.MinExpiration/time.Second), int64(bots.MaxExpiration/time.Second); *b.Expiration < lo || *b.Expiration > hi {
+			return fieldError("expiration", fmt.Sprintf("expiration must be whole seconds from %d to %d", lo, hi))
 		}
 		spec.Expiration = time.Duration(*b.Expiration) * time.Second
 	}
@@ -233,10 +214,7 @@ func (b botBody) apply(spec *bots.Spec) *apiError {
 			{"cooldown_candles", l.CooldownCandles, &spec.Limits.CooldownCandles},
 		} {
 			if f.src != nil {
-				if *f.src < 0 || *f.src > 100000 {
-					return fieldError("limits."+f.name, "limits."+f.name+" must be from 0 (no limit) to 100000")
-				}
-				*f.dst = *f.src
+				*f.dst = *f.src // the bots service checks the range
 			}
 		}
 	}
@@ -271,7 +249,7 @@ func (s *Server) createBot(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _, err := s.bots.CreateIdempotent(r.Context(), mustPrincipal(r).UserID, spec, key, hash)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"bot": toBotJSON(b)})
@@ -285,7 +263,7 @@ func (s *Server) listBots(w http.ResponseWriter, r *http.Request) {
 	}
 	list, next, err := s.bots.List(r.Context(), mustPrincipal(r).UserID, pg.limit, pg.cursor)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]botJSON, len(list))
@@ -308,7 +286,7 @@ func (s *Server) getBot(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.bots.Get(r.Context(), mustPrincipal(r).UserID, id)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"bot": toBotJSON(b)})
@@ -328,7 +306,7 @@ func (s *Server) updateBot(w http.ResponseWriter, r *http.Request) {
 	userID := mustPrincipal(r).UserID
 	cur, err := s.bots.Get(r.Context(), userID, id)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	spec := cur.Spec
@@ -338,7 +316,7 @@ func (s *Server) updateBot(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.bots.Update(r.Context(), userID, id, spec)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"bot": toBotJSON(b)})
@@ -351,7 +329,7 @@ func (s *Server) deleteBot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.bots.Delete(r.Context(), mustPrincipal(r).UserID, id); err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -368,7 +346,7 @@ func (s *Server) botAction(w http.ResponseWriter, r *http.Request, act func(ctx 
 	}
 	b, err := act(r.Context(), mustPrincipal(r).UserID, id)
 	if err != nil {
-		s.botsError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"bot": toBotJSON(b)})

@@ -35,7 +35,7 @@ func toFieldJSON(f schema.Field) fieldJSON {
 func (s *Server) brokers(w http.ResponseWriter, r *http.Request) {
 	infos, err := s.plugins.Brokers(r.Context())
 	if err != nil {
-		s.upstreamError(w, err)
+		s.fail(w, r, marketData(err))
 		return
 	}
 	items := make([]brokerJSON, len(infos))
@@ -91,14 +91,14 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	list, next, err := s.users.ListUsers(r.Context(), pg.limit, pg.cursor)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]adminUserJSON, len(list))
 	for i, u := range list {
 		sub, err := s.subscriptionJSON(r, u.ID)
 		if err != nil {
-			s.billingError(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		out[i] = adminUserJSON{userJSON: toUserJSON(u), Subscription: sub}

@@ -31,7 +31,7 @@ func toLimitsJSON(l trading.Limits) limitsJSON {
 func (s *Server) getLimits(w http.ResponseWriter, r *http.Request) {
 	l, err := s.trading.Limits(r.Context(), mustPrincipal(r).UserID)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toLimitsJSON(l))
@@ -162,7 +162,7 @@ func (b limitsBody) update() (trading.LimitsUpdate, *apiError) {
 		u.Cooldown = &d
 	}
 	if u.Empty() {
-		return u, badRequest("validation_failed", "send at least one of max_stake, max_open_trades, max_trades_per_day, "+
+		return u, fieldError("", "send at least one of max_stake, max_open_trades, max_trades_per_day, "+
 			"max_daily_loss, cooldown_losses, cooldown_seconds")
 	}
 	return u, nil
@@ -183,7 +183,7 @@ func (s *Server) putLimits(w http.ResponseWriter, r *http.Request) {
 	}
 	l, err := s.trading.UpdateLimits(r.Context(), mustPrincipal(r).UserID, u)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toLimitsJSON(l))

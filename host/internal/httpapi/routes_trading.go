@@ -3,7 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,36 +66,6 @@ func toTradeJSON(t trading.Trade) tradeJSON {
 	return out
 }
 
-func (s *Server) tradingError(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		risk  *trading.RiskError
-		field *trading.FieldError
-	)
-	switch {
-	case errors.As(err, &risk):
-		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Code: "risk_limit", Message: risk.Message,
-			Details: map[string]any{"rule": risk.Rule}})
-	case errors.Is(err, trading.ErrAccountNotFound):
-		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such account",
-			Details: map[string]any{"field": "account_id"}})
-	case errors.Is(err, trading.ErrNotFound):
-		writeError(w, notFound("no such trade"))
-	case errors.As(err, &field):
-		writeError(w, fieldError(field.Field, field.Message))
-	case errors.Is(err, trading.ErrInvalidRequest):
-		writeError(w, badRequest("validation_failed", cleanMessage(err, "")))
-	case errors.Is(err, trading.ErrIdempotencyConflict):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "idempotency_conflict",
-			Message: "this Idempotency-Key was used with a different request"})
-	case errors.Is(err, trading.ErrAccountNotConnected):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "account_disconnected", Message: cleanMessage(err, "")})
-	case errors.Is(err, trading.ErrNotEntitled):
-		writeError(w, &apiError{Status: http.StatusForbidden, Code: "not_entitled", Message: cleanMessage(err, "")})
-	default:
-		s.accountsError(w, r, err)
-	}
-}
-
 // tradeBody is a manual trade request. Amount is read as a JSON number's
 // exact text, so 10.1 is 10.1 and not a binary approximation.
 type tradeBody struct {
@@ -107,17 +77,13 @@ type tradeBody struct {
 	AccountID  int64       `json:"account_id"`
 }
 
-func fieldError(field, msg string) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: msg, Details: map[string]any{"field": field}}
-}
-
 func (b tradeBody) request(userID int64) (trading.PlaceRequest, *apiError) {
 	req := trading.PlaceRequest{UserID: userID, AccountID: b.AccountID, Broker: b.Broker, Symbol: b.Symbol}
 	if b.Broker == "" && b.AccountID == 0 {
 		return req, fieldError("broker", "broker (or account_id) is required")
 	}
-	if b.Symbol == "" || len(b.Symbol) > 50 {
-		return req, fieldError("symbol", "symbol is required, e.g. EURUSD-OTC")
+	if !trading.ValidSymbol(b.Symbol) {
+		return req, fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d printable characters, e.g. EURUSD-OTC", trading.MaxSymbolLen))
 	}
 	switch strings.ToUpper(b.Direction) {
 	case "CALL":
@@ -131,12 +97,12 @@ func (b tradeBody) request(userID int64) (trading.PlaceRequest, *apiError) {
 	if err != nil || !amt.IsPositive() {
 		return req, fieldError("amount", "amount must be a positive number")
 	}
-	if amt.Exponent() < -2 {
-		return req, fieldError("amount", "amount has at most 2 decimals")
+	if amt.Exponent() < -trading.StakeDecimals {
+		return req, fieldError("amount", fmt.Sprintf("amount has at most %d decimals", trading.StakeDecimals))
 	}
 	req.Amount = amt
-	if b.Expiration < 30 || b.Expiration > 24*3600 {
-		return req, fieldError("expiration", "expiration must be in seconds, from 30 to 86400")
+	if lo, hi := int64(trading.MinExpiration/time.Second), int64(trading.MaxExpiration/time.Second); b.Expiration < lo || b.Expiration > hi {
+		return req, fieldError("expiration", fmt.Sprintf("expiration must be in seconds, from %d to %d", lo, hi))
 	}
 	req.Expiration = time.Duration(b.Expiration) * time.Second
 	return req, nil
@@ -149,9 +115,10 @@ func idempotency(r *http.Request, body any) (string, []byte, *apiError) {
 	if key == "" {
 		return "", nil, nil
 	}
-	if len(key) > 255 || strings.IndexFunc(key, func(c rune) bool { return c > unicode.MaxASCII || !unicode.IsPrint(c) }) >= 0 {
-		return "", nil, &apiError{Status: http.StatusBadRequest, Code: "validation_failed",
-			Message: "Idempotency-Key must be 1 to 255 printable ASCII characters", Details: map[string]any{"header": IdempotencyKeyHeader}}
+	if len(key) > trading.MaxIdempotencyKeyLen || strings.IndexFunc(key, func(c rune) bool { return c > unicode.MaxASCII || !unicode.IsPrint(c) }) >= 0 {
+		e := fieldError(IdempotencyKeyHeader, fmt.Sprintf("%s must be 1 to %d printable ASCII characters", IdempotencyKeyHeader, trading.MaxIdempotencyKeyLen))
+		e.Details["header"] = IdempotencyKeyHeader
+		return "", nil, e
 	}
 	canon, _ := json.Marshal(body)
 	sum := sha256.Sum256(append([]byte(r.URL.Path+"\x00"), canon...))
@@ -179,7 +146,7 @@ func (s *Server) place(w http.ResponseWriter, r *http.Request, body tradeBody) {
 	}
 	t, err := s.trading.Place(r.Context(), req)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"trade": toTradeJSON(t)})
@@ -208,7 +175,7 @@ func (s *Server) getTrade(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.trading.Get(r.Context(), mustPrincipal(r).UserID, id)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"trade": toTradeJSON(t)})
@@ -242,7 +209,7 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 		// can be filtered for; a NUL byte or invalid UTF-8 used to reach
 		// PostgreSQL, whose refusal was a 500.
 		if !trading.ValidSymbol(sym) {
-			writeError(w, fieldError("symbol", "symbol must be 1 to 64 printable characters"))
+			writeError(w, fieldError("symbol", fmt.Sprintf("symbol must be 1 to %d printable characters", trading.MaxSymbolLen)))
 			return
 		}
 		f.Symbol = sym
@@ -263,7 +230,7 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fieldError("manual", "manual must be true or false"))
 		return
 	}
-	if f.Status != "" && !validStatus(f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		writeError(w, fieldError("status", "status must be one of pending, open, won, lost, draw, rejected, unknown, unresolved"))
 		return
 	}
@@ -277,7 +244,7 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 	}
 	list, next, err := s.trading.List(r.Context(), mustPrincipal(r).UserID, f)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]tradeJSON, len(list))
@@ -290,14 +257,6 @@ func (s *Server) listTrades(w http.ResponseWriter, r *http.Request) {
 		cursor = &c
 	}
 	writeJSON(w, http.StatusOK, listJSON(out, cursor))
-}
-
-func validStatus(s trading.Status) bool {
-	switch s {
-	case "pending", "open", "won", "lost", "draw", "rejected", "unknown", "unresolved":
-		return true
-	}
-	return false
 }
 
 type statsRowJSON struct {
@@ -336,7 +295,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := s.trading.Stats(r.Context(), mustPrincipal(r).UserID, from, to)
 	if err != nil {
-		s.tradingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	rows := make([]statsRowJSON, len(st.PerBot))

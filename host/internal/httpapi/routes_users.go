@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -22,31 +21,6 @@ func toUserJSON(u users.User) userJSON {
 type credentialsBody struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
-}
-
-// usersError maps the users service's errors. Anything unknown is the
-// server's fault (500), logged without request data.
-func (s *Server) usersError(w http.ResponseWriter, r *http.Request, err error) {
-	var th *users.ThrottledError
-	switch {
-	case errors.As(err, &th):
-		retryAfter(w, th.RetryAfter)
-		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "too_many_attempts",
-			Message: "too many failed logins; retry after the number of seconds in Retry-After"})
-	case errors.Is(err, users.ErrInvalidCredentials):
-		writeError(w, &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "invalid email or password"})
-	case errors.Is(err, users.ErrEmailTaken):
-		writeError(w, &apiError{Status: http.StatusConflict, Code: "email_taken", Message: "this email is already registered; log in instead"})
-	case errors.Is(err, users.ErrInvalidEmail):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: "email must be a valid email address",
-			Details: map[string]any{"field": "email"}})
-	case errors.Is(err, users.ErrInvalidInput):
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: cleanMessage(err, "users: invalid input: ")})
-	case errors.Is(err, users.ErrNotFound):
-		writeError(w, notFound("not found"))
-	default:
-		s.failure(w, r, err)
-	}
 }
 
 // DeviceHeader carries the trusted-device token a client kept from its
@@ -99,7 +73,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := s.users.Register(r.Context(), body.Email, body.Password)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, s.sessionAnswer(w, r, sess))
@@ -119,7 +93,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Email: body.Email, Password: body.Password, Address: s.addr.of(r), DeviceToken: deviceToken(r),
 	})
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.sessionAnswer(w, r, sess))
@@ -127,7 +101,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if err := s.users.Logout(r.Context(), mustPrincipal(r)); err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.clearSessionCookie(w, r)
@@ -138,12 +112,12 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 	p := mustPrincipal(r)
 	u, err := s.users.User(r.Context(), p.UserID)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	sub, err := s.subscriptionJSON(r, p.UserID)
 	if err != nil {
-		s.billingError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -200,7 +174,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, secret, err := s.users.CreateAPIKey(r.Context(), mustPrincipal(r), req)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"api_key": createdAPIKeyJSON{apiKeyJSON: toAPIKeyJSON(k), Secret: secret}})
@@ -214,7 +188,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	keys, err := s.users.APIKeys(r.Context(), mustPrincipal(r).UserID)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	keys, next := paginate(keys, func(k users.APIKey) int64 { return k.ID }, pg)
@@ -233,7 +207,7 @@ func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := s.users.APIKey(r.Context(), mustPrincipal(r).UserID, id)
 	if err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"api_key": toAPIKeyJSON(k)})
@@ -246,7 +220,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.users.RevokeAPIKey(r.Context(), mustPrincipal(r).UserID, id); err != nil {
-		s.usersError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -275,7 +275,7 @@ func (s *Server) symbols(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.markets.Symbols(r.Context(), name)
 	if err != nil {
-		s.upstreamError(w, err)
+		s.fail(w, r, marketData(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"broker": name, "items": instrumentsJSON(list), "source": list.Source})
@@ -337,7 +337,7 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if to != 0 && from >= to {
-		writeError(w, badRequest("validation_failed", "from must be before to"))
+		writeError(w, fieldError("from", "from must be before to"))
 		return
 	}
 	latest := from == 0 && to == 0
@@ -357,7 +357,7 @@ func (s *Server) candles(w http.ResponseWriter, r *http.Request) {
 	}
 	series, err := s.markets.Candles(r.Context(), client, name, symbol, tf, int64(from), int64(to), limit)
 	if err != nil {
-		candlesError(w, err, s.upstreamError)
+		s.fail(w, r, marketData(err))
 		return
 	}
 	body, err := json.Marshal(map[string]any{"broker": name, "symbol": symbol, "timeframe": tf.String(), "candles": candlesJSON(series)})
@@ -388,7 +388,7 @@ func timeframeParam(text, def string) (market.Timeframe, *apiError) {
 	}
 	tf, err := market.ParseTimeframe(text)
 	if err != nil {
-		return 0, badRequest("validation_failed", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d")
+		return 0, fieldError("timeframe", "timeframe must be one of 1m 5m 15m 30m 1h 4h 1d")
 	}
 	return tf, nil
 }
@@ -399,7 +399,7 @@ func intParam(text string, def, lo, hi int, name string) (int, *apiError) {
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest("validation_failed", name+" must be an integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
+		return 0, fieldError(name, name+" must be an integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
 	}
 	return n, nil
 }
@@ -418,7 +418,7 @@ type fieldJSON struct {
 func (s *Server) strategies(w http.ResponseWriter, r *http.Request) {
 	infos, err := s.plugins.Strategies(r.Context())
 	if err != nil {
-		s.upstreamError(w, err)
+		s.fail(w, r, marketData(err))
 		return
 	}
 	type strategyJSON struct {

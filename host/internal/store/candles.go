@@ -13,10 +13,14 @@ import (
 	"github.com/stc-trading/stc/sdk/market"
 )
 
+// MaxSymbolLen is the width of every market-data symbol column (candles,
+// tracked_symbols, bots): the longest symbol STC keeps candles for or runs
+// a bot on. The bots service and the HTTP API's ?symbol= use it.
+const MaxSymbolLen = 50
+
 // Column widths of the candle key, from the seed's schema.
 const (
 	maxBrokerLen    = 20
-	maxSymbolLen    = 50
 	maxTimeframeLen = 10
 )
 
@@ -89,7 +93,7 @@ func newKey(broker, symbol string, tf market.Timeframe) (candleKey, error) {
 	if err := checkKeyPart("broker", broker, maxBrokerLen); err != nil {
 		return candleKey{}, err
 	}
-	if err := checkKeyPart("symbol", symbol, maxSymbolLen); err != nil {
+	if err := checkKeyPart("symbol", symbol, MaxSymbolLen); err != nil {
 		return candleKey{}, err
 	}
 	k := candleKey{broker: broker, symbol: symbol, tf: tf.String()}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/store"
 )
 
@@ -29,7 +30,8 @@ const (
 	LimitDecimals = priceDigits
 )
 
-// Field names of the limits, as FieldError and the API name them.
+// Field names of the limits, as their refusals (*apperr.FieldError) and
+// the API name them.
 const (
 	FieldMaxStake        = "max_stake"
 	FieldMaxOpenTrades   = "max_open_trades"
@@ -39,23 +41,10 @@ const (
 	FieldCooldown        = "cooldown_seconds"
 )
 
-// FieldError is an invalid request about one field. errors.Is(err,
-// ErrInvalidRequest) holds.
-type FieldError struct {
-	// Field is the field's API name, e.g. "max_stake".
-	Field string
-	// Message says what the field must be, starting with its name.
-	Message string
-}
-
-// Error implements error.
-func (e *FieldError) Error() string { return "trading: invalid request: " + e.Message }
-
-// Is makes errors.Is(err, ErrInvalidRequest) true.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalidRequest }
-
+// fieldErr refuses one field: an error wrapping ErrInvalidRequest that
+// holds an *apperr.FieldError whose reason starts with the field's name.
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Message: field + " " + fmt.Sprintf(format, args...)}
+	return apperr.Invalid(ErrInvalidRequest, field, "%s %s", field, fmt.Sprintf(format, args...))
 }
 
 // validate rejects limits that are negative, do not fit their columns, or
@@ -193,7 +182,7 @@ func loadLimits(tx *sqlx.Tx, userID int64) (Limits, error) {
 // DefaultLimits.
 func (s *Service) Limits(ctx context.Context, userID int64) (Limits, error) {
 	if userID <= 0 {
-		return Limits{}, fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
+		return Limits{}, fieldErr("user_id", "must be positive")
 	}
 	var l Limits
 	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
@@ -205,7 +194,8 @@ func (s *Service) Limits(ctx context.Context, userID int64) (Limits, error) {
 }
 
 // SetLimits replaces all of userID's risk limits with l; a zero field
-// means no limit. Invalid limits are a *FieldError (ErrInvalidRequest).
+// means no limit. Invalid limits are refused with an
+// *apperr.FieldError (ErrInvalidRequest).
 func (s *Service) SetLimits(ctx context.Context, userID int64, l Limits) error {
 	_, err := s.UpdateLimits(ctx, userID, LimitsUpdate{
 		MaxStake: &l.MaxStake, MaxOpenTrades: &l.MaxOpenTrades, MaxTradesPerDay: &l.MaxTradesPerDay,
@@ -219,11 +209,12 @@ func (s *Service) SetLimits(ctx context.Context, userID int64, l Limits) error {
 // The read and the write are one transaction under the user's row lock
 // (PostgreSQL; SQLite has a single writer), so concurrent updates of
 // different fields both apply. The merged limits are validated as a
-// whole: invalid ones are a *FieldError (ErrInvalidRequest) and nothing
+// whole: invalid ones are refused with an *apperr.FieldError
+// (ErrInvalidRequest) and nothing
 // changes.
 func (s *Service) UpdateLimits(ctx context.Context, userID int64, u LimitsUpdate) (Limits, error) {
 	if userID <= 0 {
-		return Limits{}, fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
+		return Limits{}, fieldErr("user_id", "must be positive")
 	}
 	// The update's own fields are checked before any database work, so a
 	// bad value is refused even for a user who does not exist.

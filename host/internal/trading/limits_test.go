@@ -1,7 +1,6 @@
 package trading
 
 import (
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -10,17 +9,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/store"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-// requireField asserts err is a *FieldError naming field.
+// requireField asserts err refuses field with an *apperr.FieldError.
 func requireField(t *testing.T, err error, field string) {
 	t.Helper()
 	require.ErrorIs(t, err, ErrInvalidRequest)
-	var fe *FieldError
-	require.True(t, errors.As(err, &fe), "%v", err)
+	fe, ok := apperr.FieldOf(err)
+	require.True(t, ok, "%v", err)
 	assert.Equal(t, field, fe.Field, "%v", err)
 }
 

@@ -12,19 +12,34 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 )
 
-// Bounds of a PlaceRequest.
+// Bounds of a trade: the one rule, which the HTTP API applies too.
 const (
-	maxSymbolLen   = 64
+	// MaxSymbolLen bounds a trade's symbol (the trades column): any
+	// symbol a broker lists, wider than the market-data columns.
+	MaxSymbolLen = 64
+	// MinExpiration and MaxExpiration bound a trade's expiration.
+	MinExpiration = 30 * time.Second
+	MaxExpiration = 24 * time.Hour
+	// StakeDecimals is how many decimals a stake has at the brokers STC
+	// knows (cents). The HTTP API refuses a manual trade with more and bots
+	// round their stakes to it; Place itself leaves the verdict on more
+	// decimals (up to the columns' 8) to the broker, which rejects the order.
+	StakeDecimals = 2
+	// MaxIdempotencyKeyLen bounds an Idempotency-Key.
+	MaxIdempotencyKeyLen = 255
+)
+
+// Other bounds of a PlaceRequest.
+const (
 	maxBrokerLen   = 20
-	maxKeyLen      = 255
 	maxHashLen     = 64
-	maxExpiration  = 24 * time.Hour
 	insertAttempts = 3
 	// recordTimeout bounds writing a PlaceOrder outcome.
 	recordTimeout = 30 * time.Second
@@ -74,36 +89,33 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest) (Trade, error) {
 
 // validatePlace checks what needs no database or broker.
 func validatePlace(req PlaceRequest) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
-	}
 	switch {
 	case req.UserID <= 0:
-		return bad("user id must be positive")
+		return fieldErr("user_id", "must be positive")
 	case req.AccountID < 0:
-		return bad("account id must not be negative")
+		return fieldErr("account_id", "must not be negative")
 	case req.BotID < 0:
-		return bad("bot id must not be negative")
+		return fieldErr("bot_id", "must not be negative")
 	case req.AccountID == 0 && req.Broker == "":
-		return bad("broker or account id is required")
+		return apperr.Invalid(ErrInvalidRequest, "broker", "broker (or account_id) is required")
 	case len(req.Broker) > maxBrokerLen || !printable(req.Broker):
-		return bad("broker name must be at most %d printable characters", maxBrokerLen)
+		return fieldErr("broker", "must be at most %d printable characters", maxBrokerLen)
 	case !ValidSymbol(req.Symbol):
-		return bad("symbol must be 1 to %d printable characters", maxSymbolLen)
+		return fieldErr("symbol", "must be 1 to %d printable characters", MaxSymbolLen)
 	case req.Direction != market.Call && req.Direction != market.Put:
-		return bad("direction must be CALL or PUT")
+		return fieldErr("direction", "must be CALL or PUT")
 	case !req.Amount.IsPositive():
-		return bad("amount must be positive")
-	case req.Amount.Exponent() < -8:
-		return bad("amount has more than 8 decimal places")
+		return fieldErr("amount", "must be a positive number")
+	case req.Amount.Exponent() < -priceDigits:
+		return fieldErr("amount", "has more than %d decimal places", priceDigits)
 	case req.Amount.GreaterThanOrEqual(maxMoney()):
-		return bad("amount is too large")
-	case req.Expiration < time.Second || req.Expiration > maxExpiration || req.Expiration%time.Millisecond != 0:
-		return bad("expiration must be between 1s and %s in whole milliseconds", maxExpiration)
-	case len(req.IdempotencyKey) > maxKeyLen || !printable(req.IdempotencyKey):
-		return bad("idempotency key must be at most %d printable characters", maxKeyLen)
+		return fieldErr("amount", "must be below %s", maxMoney())
+	case req.Expiration < MinExpiration || req.Expiration > MaxExpiration || req.Expiration%time.Millisecond != 0:
+		return fieldErr("expiration", "must be from %d to %d seconds", int64(MinExpiration/time.Second), int64(MaxExpiration/time.Second))
+	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen || !printable(req.IdempotencyKey):
+		return fieldErr("idempotency_key", "must be at most %d printable characters", MaxIdempotencyKeyLen)
 	case req.IdempotencyKey != "" && (len(req.RequestHash) == 0 || len(req.RequestHash) > maxHashLen):
-		return bad("an idempotency key needs a request hash of 1 to %d bytes", maxHashLen)
+		return fieldErr("idempotency_key", "needs a request hash of 1 to %d bytes", maxHashLen)
 	}
 	if err := req.BotLimits.validate(); err != nil {
 		return fmt.Errorf("bot limits: %w", err)
@@ -113,9 +125,9 @@ func validatePlace(req PlaceRequest) error {
 
 // printable reports whether s has no control characters.
 // ValidSymbol reports whether s is a symbol a trade may be placed (and so
-// listed) on: 1 to 64 printable characters.
+// listed) on: 1 to MaxSymbolLen printable characters.
 func ValidSymbol(s string) bool {
-	return s != "" && len(s) <= maxSymbolLen && printable(s)
+	return s != "" && len(s) <= MaxSymbolLen && printable(s)
 }
 
 func printable(s string) bool {
@@ -185,11 +197,11 @@ func (s *Service) session(ctx context.Context, req PlaceRequest) (broker.Broker,
 		}
 		switch len(found) {
 		case 0:
-			return nil, accounts.Account{}, fmt.Errorf("%w: no connected %s account", ErrAccountNotConnected, req.Broker)
+			return nil, accounts.Account{}, apperr.Refuse(ErrAccountNotConnected, "you have no connected %s account", req.Broker)
 		case 1:
 			id = found[0]
 		default:
-			return nil, accounts.Account{}, fmt.Errorf("%w: %d connected %s accounts; choose one with account_id", ErrAccountNotConnected, len(found), req.Broker)
+			return nil, accounts.Account{}, apperr.Refuse(ErrAccountNotConnected, "you have %d connected %s accounts; choose one with account_id", len(found), req.Broker)
 		}
 	}
 	b, acct, err := s.accts.Session(ctx, req.UserID, id)
@@ -197,12 +209,12 @@ func (s *Service) session(ctx context.Context, req PlaceRequest) (broker.Broker,
 	case errors.Is(err, accounts.ErrNotFound):
 		return nil, accounts.Account{}, fmt.Errorf("%w: account %d", ErrAccountNotFound, id)
 	case errors.Is(err, broker.ErrSessionNotFound):
-		return nil, accounts.Account{}, fmt.Errorf("%w: account %d: %w", ErrAccountNotConnected, id, err)
+		return nil, accounts.Account{}, apperr.Refuse(fmt.Errorf("%w: account %d: %w", ErrAccountNotConnected, id, err), "account %d is not connected", id)
 	case err != nil:
 		return nil, accounts.Account{}, fmt.Errorf("trading: account %d: %w", id, err)
 	}
 	if req.Broker != "" && acct.Broker != req.Broker {
-		return nil, accounts.Account{}, fmt.Errorf("%w: account %d is at %s, not %s", ErrInvalidRequest, id, acct.Broker, req.Broker)
+		return nil, accounts.Account{}, apperr.Invalid(ErrInvalidRequest, "broker", "account %d is at %s, not %s", id, acct.Broker, req.Broker)
 	}
 	return b, acct, nil
 }
@@ -215,11 +227,11 @@ func (s *Service) checkInstrument(ctx context.Context, b broker.Broker, brokerNa
 		return nil
 	}
 	if !found {
-		return fmt.Errorf("%w: %s has no instrument %q", ErrInvalidRequest, brokerName, req.Symbol)
+		return apperr.Invalid(ErrInvalidRequest, "symbol", "%s has no instrument %q", brokerName, req.Symbol)
 	}
 	if in.MinStake.IsPositive() && req.Amount.LessThan(in.MinStake) ||
 		in.MaxStake.IsPositive() && req.Amount.GreaterThan(in.MaxStake) {
-		return fmt.Errorf("%w: amount must be between %s and %s", ErrInvalidRequest, in.MinStake, in.MaxStake)
+		return fieldErr("amount", "must be between %s and %s", in.MinStake, in.MaxStake)
 	}
 	if len(in.Expiries) > 0 {
 		for _, e := range in.Expiries {
@@ -227,7 +239,7 @@ func (s *Service) checkInstrument(ctx context.Context, b broker.Broker, brokerNa
 				return nil
 			}
 		}
-		return fmt.Errorf("%w: %s does not offer expiration %s on %s", ErrInvalidRequest, brokerName, req.Expiration, req.Symbol)
+		return apperr.Invalid(ErrInvalidRequest, "expiration", "%s does not offer expiration %s on %s", brokerName, req.Expiration, req.Symbol)
 	}
 	return nil
 }

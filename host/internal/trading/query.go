@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/store"
 )
 
@@ -40,19 +41,19 @@ func (s *Service) Get(ctx context.Context, userID, id int64) (Trade, error) {
 // the cursor of the next page (0 on the last page).
 func (s *Service) List(ctx context.Context, userID int64, f Filter) ([]Trade, int64, error) {
 	if userID <= 0 {
-		return nil, 0, fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
+		return nil, 0, fieldErr("user_id", "must be positive")
 	}
 	where := []string{"user_id = ?"}
 	args := []any{userID}
 	switch {
 	case f.BotID < 0 || f.Cursor < 0 || f.Limit < 0:
-		return nil, 0, fmt.Errorf("%w: bot id, cursor and limit must not be negative", ErrInvalidRequest)
+		return nil, 0, fieldErr("bot_id", "cursor and limit must not be negative")
 	case f.BotID != 0 && f.Manual:
-		return nil, 0, fmt.Errorf("%w: filter by a bot or by manual trades, not both", ErrInvalidRequest)
+		return nil, 0, apperr.Invalid(ErrInvalidRequest, "manual", "filter by a bot (bot_id) or by manual trades (manual), not both")
 	case f.Status != "" && !f.Status.Valid():
-		return nil, 0, fmt.Errorf("%w: unknown status %q", ErrInvalidRequest, f.Status)
+		return nil, 0, fieldErr("status", "must be one of pending, open, won, lost, draw, rejected, unknown, unresolved")
 	case !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To):
-		return nil, 0, fmt.Errorf("%w: from must be before to", ErrInvalidRequest)
+		return nil, 0, fieldErr("from", "must be before to")
 	}
 	add := func(cond string, v ...any) {
 		where = append(where, cond)
@@ -111,7 +112,7 @@ func (s *Service) List(ctx context.Context, userID int64, f Filter) ([]Trade, in
 // from it. n is capped at 1000.
 func (s *Service) RecentSettled(ctx context.Context, userID, botID int64, n int) ([]Trade, error) {
 	if userID <= 0 || botID < 0 || n < 0 {
-		return nil, fmt.Errorf("%w: user id must be positive, bot id and n not negative", ErrInvalidRequest)
+		return nil, fieldErr("user_id", "must be positive, bot_id and n not negative")
 	}
 	if n == 0 {
 		return nil, nil
@@ -175,10 +176,10 @@ func (a *statsAcc) done() StatsRow {
 // A zero from or to leaves that side open.
 func (s *Service) Stats(ctx context.Context, userID int64, from, to time.Time) (Stats, error) {
 	if userID <= 0 {
-		return Stats{}, fmt.Errorf("%w: user id must be positive", ErrInvalidRequest)
+		return Stats{}, fieldErr("user_id", "must be positive")
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return Stats{}, fmt.Errorf("%w: from must be before to", ErrInvalidRequest)
+		return Stats{}, fieldErr("from", "must be before to")
 	}
 	q := `SELECT bot_id, status, profit FROM trades WHERE user_id = ? AND status IN ('won', 'lost', 'draw')`
 	args := []any{userID}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/store"
 )
@@ -26,21 +28,21 @@ type NewAPIKey struct {
 // needs the admin role.
 func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req NewAPIKey) (APIKey, string, error) {
 	if p.Kind != KindSession {
-		return APIKey{}, "", fmt.Errorf("%w: API keys are created from a login session, not with another key", ErrInvalidInput)
+		return APIKey{}, "", apperr.Invalid(ErrInvalidInput, "", "API keys are created from a login session, not with another key")
 	}
 	if err := validKeyName(req.Name); err != nil {
 		return APIKey{}, "", err
 	}
 	scopes, err := auth.ParseScopes(req.Scopes)
 	if err != nil {
-		return APIKey{}, "", fmt.Errorf("%w: scopes: %w", ErrInvalidInput, err)
+		return APIKey{}, "", apperr.Invalid(ErrInvalidInput, "scopes", "scopes must name one or more of %s", scopeList())
 	}
 	if auth.Has(scopes, auth.ScopeAdmin) && p.Role != RoleAdmin {
-		return APIKey{}, "", fmt.Errorf("%w: the admin scope needs the admin role", ErrInvalidInput)
+		return APIKey{}, "", apperr.Invalid(ErrInvalidInput, "scopes", "the admin scope needs the admin role")
 	}
 	now := s.now()
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(now) {
-		return APIKey{}, "", fmt.Errorf("%w: expires_at must be in the future", ErrInvalidInput)
+		return APIKey{}, "", apperr.Invalid(ErrInvalidInput, "expires_at", "expires_at must be in the future")
 	}
 	secret, hash, err := auth.NewToken(auth.PrefixAPIKey)
 	if err != nil {
@@ -63,7 +65,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req NewAPIKey) 
 			return err
 		}
 		if live >= s.opts.MaxAPIKeys {
-			return fmt.Errorf("%w: at most %d API keys; revoke one first", ErrInvalidInput, s.opts.MaxAPIKeys)
+			return apperr.Invalid(ErrInvalidInput, "", "you have %d API keys, the most a user may have; revoke one first", s.opts.MaxAPIKeys)
 		}
 		return tx.GetContext(ctx, &k.ID, tx.Rebind(`INSERT INTO auth_tokens (user_id, kind, name, token_hash, prefix, scopes, created_at, expires_at)
 			VALUES (?, 'api_key', ?, ?, ?, ?, ?, ?) RETURNING id`), p.UserID, k.Name, hash, k.Prefix, joinScopes(scopes), ms(now), exp)
@@ -153,4 +155,14 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, id int64) error {
 		return fmt.Errorf("%w: API key %d", ErrNotFound, id)
 	}
 	return nil
+}
+
+// scopeList names every scope, for a refusal.
+func scopeList() string {
+	all := auth.AllScopes()
+	out := make([]string, len(all))
+	for i, sc := range all {
+		out[i] = string(sc)
+	}
+	return strings.Join(out, ", ")
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/stc-trading/stc/host/internal/apperr"
 	"github.com/stc-trading/stc/host/internal/auth"
 	"github.com/stc-trading/stc/host/internal/names"
 	"github.com/stc-trading/stc/host/internal/store"
@@ -105,10 +106,10 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, role R
 		return User{}, err
 	}
 	if !role.Valid() {
-		return User{}, fmt.Errorf("%w: unknown role %q", ErrInvalidInput, role)
+		return User{}, apperr.Invalid(ErrInvalidInput, "role", "role must be user or admin, not %q", role)
 	}
 	if err := auth.ValidatePassword(password); err != nil {
-		return User{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return User{}, passwordError(err)
 	}
 	hash, err := s.hasher.Hash(password)
 	if err != nil {
@@ -138,7 +139,7 @@ func (s *Service) SetRole(ctx context.Context, email string, role Role) (User, e
 		return User{}, err
 	}
 	if !role.Valid() {
-		return User{}, fmt.Errorf("%w: unknown role %q", ErrInvalidInput, role)
+		return User{}, apperr.Invalid(ErrInvalidInput, "role", "role must be user or admin, not %q", role)
 	}
 	var row userRow
 	err = s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
@@ -296,13 +297,14 @@ func (s *Service) Exists(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-// validKeyName accepts 1–100 bytes that pass the names rule.
+// validKeyName accepts 1 to MaxAPIKeyNameLen bytes that pass the names
+// rule.
 func validKeyName(name string) error {
-	if name == "" || len(name) > 100 {
-		return fmt.Errorf("%w: name must be 1 to 100 bytes", ErrInvalidInput)
+	if name == "" || len(name) > MaxAPIKeyNameLen {
+		return apperr.Invalid(ErrInvalidInput, "name", "name must be 1 to %d bytes", MaxAPIKeyNameLen)
 	}
 	if err := names.Check(name); err != nil {
-		return fmt.Errorf("%w: name must be visible text without control, invisible or direction-changing characters", ErrInvalidInput)
+		return apperr.Invalid(ErrInvalidInput, "name", "name must be visible text without control, invisible or direction-changing characters")
 	}
 	return nil
 }
@@ -334,4 +336,26 @@ func (s *Service) PruneTokens(ctx context.Context, before time.Time) (int64, err
 		return n, fmt.Errorf("users: prune login attempts: %w", err)
 	}
 	return n, nil
+}
+
+// MaxAPIKeyNameLen bounds an API key's name, in bytes.
+const MaxAPIKeyNameLen = 100
+
+// passwordError refuses a password auth.ValidatePassword refused, with a
+// reason for the person choosing it.
+func passwordError(err error) error {
+	reason := "password must be valid"
+	switch {
+	case errors.Is(err, auth.ErrPasswordTooShort):
+		reason = fmt.Sprintf("password must be at least %d characters (invisible ones do not count)", auth.MinPasswordChars)
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		reason = fmt.Sprintf("password must be at most %d bytes", auth.MaxPasswordBytes)
+	case errors.Is(err, auth.ErrPasswordWhitespace):
+		reason = "password must hold a visible character"
+	case errors.Is(err, auth.ErrPasswordInvalidUTF):
+		reason = "password must be valid UTF-8"
+	case errors.Is(err, auth.ErrPasswordControl):
+		reason = "password must not hold control characters"
+	}
+	return fmt.Errorf("%w: %w", apperr.Invalid(ErrInvalidInput, "password", "%s", reason), err)
 }

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -96,4 +97,25 @@ func TestEnumsRoundTrip(t *testing.T) {
 	}
 	assert.Equal(t, broker.Real, ModeFromPB(ModeToPB(broker.Real)))
 	assert.Equal(t, market.Put, SideFromPB(SideToPB(market.Put)))
+}
+
+// A plugin's refusal of a configuration comes back with its explanation
+// and without the SDK's wrapping, whatever wrapped it on the host side;
+// other errors are no such refusal.
+func TestRefusalMessageSurvivesTheWire(t *testing.T) {
+	cross := errors.New("oversold must be below overbought")
+	back := FromStatus(ToStatus(fmt.Errorf("%w: %w (oversold 80, overbought 20)", strategy.ErrInvalidParams, cross)))
+	msg, ok := RefusalMessage(fmt.Errorf("pluginmgr: strategy rsi (pid 42): %w", back))
+	require.True(t, ok)
+	assert.Equal(t, "oversold must be below overbought (oversold 80, overbought 20)", msg)
+
+	back = FromStatus(ToStatus(schema.Errors{{Field: "period", Problem: "must be at least 2"}}))
+	msg, ok = RefusalMessage(back)
+	require.True(t, ok)
+	assert.Equal(t, "period: must be at least 2", msg)
+
+	_, ok = RefusalMessage(FromStatus(ToStatus(broker.NewError(broker.ErrAuthFailed, "bad password"))))
+	assert.False(t, ok, "a broker sentinel is not a configuration refusal")
+	_, ok = RefusalMessage(errors.New("invalid configuration: local"))
+	assert.False(t, ok, "an error that never crossed the wire is not a plugin's")
 }

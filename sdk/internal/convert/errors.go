@@ -175,6 +175,27 @@ func errorFromDetail(detail *commonv1.ErrorDetail, code codes.Code, msg string) 
 	return &remoteError{kind: kind, msg: msg, code: code}
 }
 
+// RefusalMessage returns the explanation a plugin sent with a refusal of
+// its configuration (reason INVALID_CONFIG): the status message without
+// the texts of the SDK's own sentinels that the plugin side wrapped it in
+// ("strategy: invalid parameters: ", "invalid configuration: "), so that
+// "fast must be below slow (fast 12, slow 5)" is what remains. ok is false
+// when err is no such refusal.
+func RefusalMessage(err error) (msg string, ok bool) {
+	var r *remoteError
+	if !errors.As(err, &r) || !errors.Is(r.kind, schema.ErrInvalid) {
+		return "", false
+	}
+	msg = r.msg
+	for {
+		trimmed := trimPrefix(trimPrefix(msg, strategy.ErrInvalidParams), schema.ErrInvalid)
+		if trimmed == msg {
+			return msg, true
+		}
+		msg = trimmed
+	}
+}
+
 // trimPrefix drops the sentinel's own text from a message so a round trip
 // does not print "broker: market closed: broker: market closed: …".
 func trimPrefix(msg string, sentinel error) string {

@@ -108,7 +108,8 @@ export async function render({root, app}) {
           return;
         }
         formError.className = 'form-error';
-        const fname = errorField(err, creds.map((c) => c.name));
+        // The host names a credential as credentials.<name>.
+        const fname = (errorField(err, creds.map((c) => 'credentials.' + c.name)) || '').replace(/^credentials\./, '');
         if (fname && sf.fields.has(fname)) setFieldError(sf.fields.get(fname), err.message);
         else if (err.code === 'broker_auth_failed' && !codeField.wrap.hidden) setFieldError(codeField, err.message);
         else {
