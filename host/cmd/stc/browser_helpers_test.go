@@ -150,9 +150,11 @@ func jsString(s string) string {
 // pageProblems are the browser's uncaught exceptions, CSP refusals and
 // other errors, without the failed-request lines the host's 4xx answers
 // print (a 401 before sign-in, the 409 that asks for a 2FA code, the
-// validation errors the test provokes).
+// validation errors the test provokes) and requests a navigation
+// cancelled (an open event stream when the test opens another page).
 func pageProblems(s *screen) []string {
 	return s.tab.Problems(func(p string) bool {
-		return strings.Contains(p, "Failed to load resource: the server responded with a status of 4")
+		return strings.Contains(p, "Failed to load resource: the server responded with a status of 4") ||
+			strings.Contains(p, "net::ERR_ABORTED")
 	})
 }
