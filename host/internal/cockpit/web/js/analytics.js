@@ -57,3 +57,47 @@ function bump(m, key, x) {
   }
   m.set(key, v);
 }
+
+/**
+ * The same series from the host's analytics routes
+ * (/api/v2/user/analytics/…), which cover every trade and group days and
+ * hours in tz; null when the host has no such routes (404), so the caller
+ * computes them from the trade list instead. filters: bot_id, manual,
+ * from, to (URLSearchParams).
+ */
+export async function fetchAnalytics(api, filters, tz) {
+  const q = new URLSearchParams();
+  for (const k of ['bot_id', 'manual', 'from', 'to']) if (filters.has(k)) q.set(k, filters.get(k));
+  q.set('tz', tz);
+  let eq, daily, sym, hour;
+  try {
+    [eq, daily, sym, hour] = await Promise.all(['equity', 'daily', 'by-symbol', 'by-hour']
+      .map((r) => api('GET', `/api/v2/user/analytics/${r}?${q}`)));
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+  const equity = [];
+  let last = 0;
+  for (const p of eq.points) {
+    let ts = Math.floor(Date.parse(p.time) / 1000);
+    if (!equity.length) equity.push({time: ts - 1, value: 0});
+    if (ts <= last) ts = last + 1;
+    last = ts;
+    equity.push({time: ts, value: p.equity});
+  }
+  const row = (key, x) => ({key, trades: x.trades, winRate: x.win_rate, profit: x.profit});
+  const tot = sym.items.reduce((a, x) => ({trades: a.trades + x.trades, wins: a.wins + x.wins, losses: a.losses + x.losses, profit: a.profit + x.profit}),
+    {trades: 0, wins: 0, losses: 0, profit: 0});
+  const decided = tot.wins + tot.losses;
+  return {
+    count: tot.trades,
+    decided,
+    winRate: decided ? tot.wins / decided : 0,
+    profit: tot.profit,
+    equity,
+    daily: daily.items.map((d) => ({time: d.date, value: d.profit})),
+    bySymbol: sym.items.map((x) => row(x.symbol, x)).sort((a, b) => b.trades - a.trades),
+    byHour: hour.items.map((x) => row(String(x.hour).padStart(2, '0') + 'h', x)),
+  };
+}

@@ -12,8 +12,14 @@ export async function render({root, app}) {
     api('GET', '/api/v2/brokers'), api('GET', '/api/v2/plans'), api('GET', '/api/v2/user/accounts'),
   ]);
   const ent = app.user.subscription.entitlements;
-  const allowed = (name) => ent.brokers.includes('*') || ent.brokers.includes(name);
-  const unlockPlan = (name) => plans.items.find((p) => p.brokers.includes('*') || p.brokers.includes(name));
+  // A broker answer may say itself what the caller's plan allows of it
+  // (access: included, modes, the plans that include it); otherwise the
+  // entitlements and the plan list tell.
+  const allowed = (b) => (b.access ? b.access.included : ent.brokers.includes('*') || ent.brokers.includes(b.name));
+  const unlockPlan = (b) => (b.access ? b.access.plans[0] : plans.items.find((p) => p.brokers.includes('*') || p.brokers.includes(b.name)));
+  const hasReal = (b) => (b.modes ? b.modes.includes('real') : Boolean(b.real_accounts));
+  const realAllowed = (b) => (b.access ? b.access.modes.includes('real') : hasReal(b) && ent.live_trading);
+  const secret = (f) => Boolean(f.sensitive ?? f.secret);
   const accounts = new Map(accts.items.map((a) => [a.id, a]));
 
   const listEl = h('div', {class: 'accounts', id: 'account-list'});
@@ -64,14 +70,14 @@ export async function render({root, app}) {
   };
 
   const connectForm = (b) => {
-    const creds = b.credentials.filter((f) => f.name !== 'code');
+    const creds = b.credentials.filter((f) => f.name !== 'code').map((f) => ({...f, sensitive: secret(f)}));
     const sf = schemaFields(creds, {}, {autocomplete: 'username'});
-    const realOK = b.real_accounts && ent.live_trading;
+    const realOK = realAllowed(b);
     const modeName = 'mode-' + b.name;
     const mode = h('fieldset', {class: 'modes'}, h('legend', null, t('acct.mode')),
       h('label', null, h('input', {type: 'radio', name: modeName, value: 'practice', checked: true}), ' ', t('mode.practice')),
       h('label', {class: realOK ? null : 'disabled'}, h('input', {type: 'radio', name: modeName, value: 'real', disabled: !realOK}), ' ', t('mode.real'),
-        realOK ? null : h('span', {class: 'muted'}, ' — ', b.real_accounts ? t('acct.realNeedsPlan') : t('acct.realUnsupported'))));
+        realOK ? null : h('span', {class: 'muted'}, ' — ', hasReal(b) ? t('acct.realNeedsPlan') : t('acct.realUnsupported'))));
     const codeField = field(t('acct.code'), h('input', {type: 'text', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code'}), t('acct.codeHint'));
     codeField.wrap.hidden = true;
     codeField.wrap.id = 'twofa';
@@ -118,7 +124,7 @@ export async function render({root, app}) {
         }
       }
     }},
-    h('h2', null, t('acct.connectTo', {broker: b.name})),
+    h('h2', null, t('acct.connectTo', {broker: b.display_name || b.name})),
     b.description ? h('p', {class: 'muted'}, b.description) : null,
     sf.wrap, mode, codeField.wrap, formError,
     h('div', {class: 'row'}, submit, h('button', {type: 'button', class: 'btn ghost', onclick: () => mount(formSlot)}, t('common.cancel'))));
@@ -126,15 +132,15 @@ export async function render({root, app}) {
   };
 
   const brokerCards = brokers.items.map((b) => {
-    const ok = allowed(b.name);
-    const plan = ok ? null : unlockPlan(b.name);
+    const ok = allowed(b);
+    const plan = ok ? null : unlockPlan(b);
     return h('button', {type: 'button', class: 'card broker' + (ok ? '' : ' locked'), dataset: {broker: b.name}, disabled: !ok,
       'aria-describedby': 'broker-' + b.name + '-state',
       onclick: () => {
         mount(formSlot, connectForm(b));
         formSlot.querySelector('input')?.focus();
       }},
-    h('strong', null, b.name),
+    h('strong', null, b.display_name || b.name),
     h('span', {class: 'muted small'}, b.description),
     h('span', {class: 'broker-state', id: 'broker-' + b.name + '-state'},
       ok ? t('acct.included') : (plan ? t('acct.unlockWith', {plan: plan.name}) : t('acct.notOffered'))));

@@ -17,7 +17,10 @@ export async function render({root, app}) {
   };
   const [live, ready] = await Promise.all([health('/healthz'), health('/readyz')]);
   const userRows = users.items.map((u) => {
-    const sel = h('select', {'aria-label': t('admin.planFor', {email: u.email})}, plans.items.map((p) => h('option', {value: p.id, selected: p.id === u.subscription.plan_id}, p.name)));
+    // Either answer shape: the plan in effect at the top, or in the subscription.
+    const planID = u.plan_id ?? (u.subscription ? u.subscription.plan_id : '');
+    const subStatus = u.subscription ? u.subscription.status : 'none';
+    const sel = h('select', {'aria-label': t('admin.planFor', {email: u.email})}, plans.items.map((p) => h('option', {value: p.id, selected: p.id === planID}, p.name)));
     const msg = h('span', {class: 'small', role: 'status'});
     const grant = h('button', {type: 'button', class: 'btn small', onclick: async () => {
       grant.disabled = true;
@@ -31,7 +34,7 @@ export async function render({root, app}) {
       }
     }}, t('admin.grant'));
     return h('tr', {dataset: {user: String(u.id)}}, h('td', null, u.email), h('td', null, u.role), h('td', null, dateTime(u.created_at)),
-      h('td', null, `${u.subscription.plan_id} · ${t('sub.' + u.subscription.status)}`), h('td', null, sel, ' ', grant, ' ', msg));
+      h('td', null, `${planID} · ${t('sub.' + subStatus)}`), h('td', null, sel, ' ', grant, ' ', msg));
   });
   const head = (cols) => h('thead', null, h('tr', null, cols.map((c) => h('th', {scope: 'col'}, c))));
   const pluginRows = plugins.items.map((p) => h('tr', null,
@@ -40,7 +43,7 @@ export async function render({root, app}) {
     h('td', null, p.version || '—'),
     h('td', null, h('span', {class: 'badge ' + p.state}, p.state)),
     h('td', {class: 'num'}, String(p.restarts)),
-    h('td', {class: 'num'}, String(p.instances)),
+    h('td', {class: 'num'}, String(p.instances ?? p.session_processes ?? 0)),
     h('td', {class: 'small'}, p.last_error || '—')));
   const pluginTable = h('table', {class: 'table compact', id: 'plugins'},
     head([t('admin.kind'), t('admin.name'), t('admin.version'), t('admin.state'), t('admin.restarts'), t('admin.instances'), t('admin.lastError')]),

@@ -3,9 +3,9 @@
 // day, and the per-bot comparison.
 import {h, mount, field} from '../dom.js';
 import {api, listAll} from '../api.js';
-import {t, lang, money, signedMoney, pct, dateTime, price as fmtPrice, num} from '../i18n.js';
+import {t, lang, money, signedMoney, pct, dateTime, price as fmtPrice, num, timeZone} from '../i18n.js';
 import {tradesCSV, download} from '../csv.js';
-import {analyze} from '../analytics.js';
+import {analyze, fetchAnalytics} from '../analytics.js';
 import {loadLib} from '../chart.js';
 import {cssVar} from '../theme.js';
 
@@ -111,8 +111,10 @@ export async function render({root, app}) {
 
   let charts = [];
   async function loadAnalytics(p) {
-    const trades = await listAll('/api/v2/user/trades?' + p, ANALYZE_MAX);
-    const a = analyze(trades);
+    // The host's analytics routes cover every trade; they filter by bot
+    // and dates only, so a symbol or status filter is computed here.
+    let a = symIn.value.trim() || statusSel.value ? null : await fetchAnalytics(api, p, timeZone());
+    if (!a) a = analyze(await listAll('/api/v2/user/trades?' + p, ANALYZE_MAX));
     for (const c of charts) c.remove();
     charts = [];
     const equityEl = h('div', {class: 'mini-chart', role: 'img', 'aria-label': t('an.equity')});
