@@ -90,15 +90,18 @@ export class Live extends EventTarget {
   async probe() {
     const ctl = new AbortController();
     let status = 0;
+    let code = '';
     try {
       const r = await fetch('/api/v2/stream', {credentials: 'same-origin', signal: ctl.signal, headers: {'STC-Session': 'cookie'}});
       status = r.status;
+      if (!r.ok) code = ((await r.json().catch(() => ({}))).error || {}).code || '';
       ctl.abort();
     } catch {
       status = 0;
     }
     if (this.stopped) return;
-    if (status === 404 || status === 405) {
+    // No stream on this host (404, or one that serves none): poll.
+    if (status === 404 || status === 405 || code === 'stream_unavailable') {
       this.startPolling();
       return;
     }
