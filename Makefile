@@ -37,6 +37,12 @@ test: ## Run every test with the race detector (needs PostgreSQL on 127.0.0.1:54
 bench: ## Run the Go benchmarks (numbers and method: docs/BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./sdk/... ./plugins/... ./host/...
 
+web-vendor: ## Re-download the cockpit's vendored files (npm pack) and verify their pinned checksums (host/internal/cockpit/vendor.txt)
+	host/internal/cockpit/vendor.sh
+
+screenshots: ## Drive the cockpit in headless Chromium and save its pages at 1440x900 and 390x844 into docs/screenshots
+	STC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestCockpitInBrowser$$' ./host/cmd/stc
+
 tools: $(TOOLS)/buf $(TOOLS)/golangci-lint $(TOOLS)/benchstat ## Build the pinned code generators, linter and benchstat into bin/tools
 
 $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: .tools/go.mod .tools/go.sum
@@ -72,4 +78,4 @@ lint: $(TOOLS)/golangci-lint ## gofmt, go vet and golangci-lint
 clean: ## Remove build output
 	rm -rf $(BIN)
 
-.PHONY: help build run test bench tools proto proto-check proto-baseline lint clean
+.PHONY: help build run test bench web-vendor screenshots tools proto proto-check proto-baseline lint clean

@@ -59,6 +59,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
 	"github.com/stc-trading/stc/host/internal/bots"
 	"github.com/stc-trading/stc/host/internal/catalog"
+	"github.com/stc-trading/stc/host/internal/cockpit"
 	"github.com/stc-trading/stc/host/internal/config"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/marketdata"
@@ -177,7 +178,12 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		return nil, err
 	}
 
+	web, err := cockpit.New()
+	if err != nil {
+		return nil, fmt.Errorf("cockpit: %w", err)
+	}
 	handler := httpapi.New(httpapi.Deps{
+		Web: web,
 		Markets: marketsAPI{plugins: backend, data: a.data, syms: a.syms, metrics: met}, Plugins: backend,
 		Users: a.users, Billing: a.billing, Accounts: a.accounts, Trading: a.trader, Bots: a.bots,
 		Declared: a.declared.Plugins, Processes: a.plugins,

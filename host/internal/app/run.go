@@ -39,7 +39,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	addr := shownAddr(a.cfg.HTTPAddr, a.api)
 	a.log.Info("STC is up", "url", "http://"+addr, "store", a.db.Dialect(), "plugins", len(a.entries), "data_dir", a.cfg.DataDir)
-	fmt.Fprintf(a.banner, "\n  STC is listening on http://%s  (try %s)\n\n", addr, tryPath(a.cfg.Track))
+	fmt.Fprintf(a.banner, "\n  STC is listening on http://%s  (open it in a browser; API: %s)\n\n", addr, tryPath(a.cfg.Track))
 
 	<-frontCtx.Done()
 	if ctx.Err() != nil {

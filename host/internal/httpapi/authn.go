@@ -65,7 +65,7 @@ func (s *Server) authenticate(a access, scope auth.Scope, next http.Handler) htt
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r)
+		token, fromCookie, ok := s.credential(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="stc"`)
 			writeError(w, errUnauthenticated)
@@ -80,6 +80,12 @@ func (s *Server) authenticate(a access, scope auth.Scope, next http.Handler) htt
 		if err != nil {
 			s.internalError(w, r, err)
 			return
+		}
+		if fromCookie {
+			if e := s.checkCSRF(r); e != nil {
+				writeError(w, e)
+				return
+			}
 		}
 		switch {
 		case a == accessAdmin && !p.Can(auth.ScopeAdmin):

@@ -84,6 +84,8 @@ type noPlugins struct{}
 
 func (noPlugins) Strategies(context.Context) ([]plugin.Info, error) { return nil, nil }
 func (noPlugins) Ready(context.Context) error                       { return nil }
+func (noPlugins) Brokers(context.Context) ([]plugin.Info, error)    { return nil, nil }
+func (noPlugins) Status() []pluginmgr.PluginStatus                  { return nil }
 
 // policy is the host's entitlement rule for connecting accounts, asked of
 // the real billing service.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
+	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/sdk/broker"
 	"github.com/stc-trading/stc/sdk/market"
 	"github.com/stc-trading/stc/sdk/plugin"
@@ -60,6 +61,8 @@ type fakePlugins struct{}
 
 func (fakePlugins) Strategies(context.Context) ([]plugin.Info, error) { return nil, nil }
 func (fakePlugins) Ready(context.Context) error                       { return nil }
+func (fakePlugins) Brokers(context.Context) ([]plugin.Info, error)    { return nil, nil }
+func (fakePlugins) Status() []pluginmgr.PluginStatus                  { return nil }
 
 func newTestServer() (*Server, *fakeMarkets) {
 	fm := &fakeMarkets{}

@@ -42,7 +42,11 @@ func (s *Server) routes() *API {
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if s.web != nil && !strings.HasPrefix(req.URL.Path, "/api/") {
+			s.web.ServeHTTP(w, req)
+			return
+		}
 		writeError(w, errNoRoute)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

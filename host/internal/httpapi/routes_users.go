@@ -62,6 +62,10 @@ func sessionJSON(w http.ResponseWriter, sess users.Session) map[string]any {
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if e := s.loginCSRF(r); e != nil {
+		writeError(w, e)
+		return
+	}
 	var body credentialsBody
 	if e := decodeJSON(w, r, &body); e != nil {
 		writeError(w, e)
@@ -72,10 +76,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sessionJSON(w, sess))
+	writeJSON(w, http.StatusCreated, s.sessionAnswer(w, r, sess))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if e := s.loginCSRF(r); e != nil {
+		writeError(w, e)
+		return
+	}
 	var body credentialsBody
 	if e := decodeJSON(w, r, &body); e != nil {
 		writeError(w, e)
@@ -88,7 +96,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionJSON(w, sess))
+	writeJSON(w, http.StatusOK, s.sessionAnswer(w, r, sess))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +104,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 

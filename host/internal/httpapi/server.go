@@ -149,6 +149,10 @@ type Deps struct {
 	// MetricsAccess is who may read /metrics on this handler; the zero
 	// value serves it to anyone (development mode).
 	MetricsAccess MetricsAccess
+	// Web, when set, serves every path outside /api/ that no route
+	// matches: the cockpit's pages and assets. Unknown /api/ paths keep
+	// their JSON 404.
+	Web http.Handler
 	// Log receives the access log and failures; client-controlled values
 	// in it are escaped (logsafe), so no request can forge a log line.
 	Log hclog.Logger
@@ -171,13 +175,16 @@ type Server struct {
 	metrics  *metrics.Metrics
 	access   MetricsAccess
 	log      hclog.Logger
+	csrf     *http.CrossOriginProtection
+	web      http.Handler
 }
 
 // New returns the API handler (an *API).
 func New(d Deps) http.Handler {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
 		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, declared: d.Declared, procs: d.Processes, limits: d.Limits.withDefaults(),
-		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log)}
+		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log),
+		csrf: http.NewCrossOriginProtection(), web: d.Web}
 	return s.routes()
 }
 

@@ -39,6 +39,8 @@ type failingPlugins struct{ err error }
 
 func (failingPlugins) Strategies(context.Context) ([]plugin.Info, error) { return nil, nil }
 func (f failingPlugins) Ready(context.Context) error                     { return f.err }
+func (f failingPlugins) Brokers(context.Context) ([]plugin.Info, error)  { return nil, f.err }
+func (failingPlugins) Status() []pluginmgr.PluginStatus                  { return nil }
 
 // internals are the details the plugin manager's errors carry.
 var internals = []string{"pid", "4242", "/var/lib/stc", "plugin3189", "rpc error", "dial unix", "signal: killed"}
