@@ -183,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		return nil, fmt.Errorf("cockpit: %w", err)
 	}
 	handler := httpapi.New(httpapi.Deps{
-		Web: web,
+		Web:     web,
 		Markets: marketsAPI{plugins: backend, data: a.data, syms: a.syms, metrics: met}, Plugins: backend,
 		Users: a.users, Billing: a.billing, Accounts: a.accounts, Trading: a.trader, Bots: a.bots,
 		Declared: a.declared.Plugins, Processes: a.plugins,
