@@ -50,22 +50,8 @@ func tradeFilter(q url.Values) (trading.Filter, *apiError) {
 		}
 		f.Symbol = sym
 	}
-	if v := q.Get("bot_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id < 1 {
-			return f, fieldError("bot_id", "bot_id must be a bot's id")
-		}
-		f.BotID = id
-	}
-	switch q.Get("manual") {
-	case "", "false":
-	case "true":
-		if f.BotID != 0 {
-			return f, fieldError("manual", "filter by bot_id or by manual=true, not both")
-		}
-		f.Manual = true
-	default:
-		return f, fieldError("manual", "manual must be true or false")
+	if f.BotID, f.Manual, e = botFilter(q); e != nil {
+		return f, e
 	}
 	if f.Status = trading.Status(q.Get("status")); f.Status != "" && !f.Status.Valid() {
 		return f, fieldError("status", "status must be one of pending, open, won, lost, draw, rejected, unknown, unresolved")
@@ -178,4 +164,28 @@ func formulaSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// botFilter reads ?bot_id= and ?manual=, which the trade list, its CSV
+// export and the analytics share: one bot, manual trades only, or (zero,
+// false) for both.
+func botFilter(q url.Values) (botID int64, manual bool, e *apiError) {
+	if v := q.Get("bot_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return 0, false, fieldError("bot_id", "bot_id must be a bot's id")
+		}
+		botID = id
+	}
+	switch q.Get("manual") {
+	case "", "false":
+	case "true":
+		if botID != 0 {
+			return 0, false, fieldError("manual", "filter by bot_id or by manual=true, not both")
+		}
+		manual = true
+	default:
+		return 0, false, fieldError("manual", "manual must be true or false")
+	}
+	return botID, manual, nil
 }

@@ -87,22 +87,8 @@ func analyticsFilter(q url.Values) (trading.AnalyticsFilter, *apiError) {
 	default:
 		return f, fieldError("mode", "mode must be practice or real")
 	}
-	if v := q.Get("bot_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id < 1 {
-			return f, fieldError("bot_id", "bot_id must be a bot's id")
-		}
-		f.BotID = id
-	}
-	switch q.Get("manual") {
-	case "", "false":
-	case "true":
-		if f.BotID != 0 {
-			return f, fieldError("manual", "filter by bot_id or by manual=true, not both")
-		}
-		f.Manual = true
-	default:
-		return f, fieldError("manual", "manual must be true or false")
+	if f.BotID, f.Manual, e = botFilter(q); e != nil {
+		return f, e
 	}
 	return f, nil
 }
