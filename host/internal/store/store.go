@@ -53,6 +53,8 @@ type Store struct {
 	lockSpace string
 	migrator  *goose.Provider
 	cfg       options
+	// hooks are the TxHooks attached to Update transactions in flight.
+	hooks txHooks
 }
 
 type options struct {

@@ -89,11 +89,29 @@ func (s *Store) inTx(ctx context.Context, db *sqlx.DB, sc Scope, readOnly bool, 
 			return fmt.Errorf("store: set tenant scope: %w", mapError(err))
 		}
 	}
-	if err := fn(tx); err != nil {
+	if readOnly {
+		if err := fn(tx); err != nil {
+			return MapError(err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: %w", mapError(err))
+		}
+		return nil
+	}
+	s.openHooks(tx)
+	err = fn(tx)
+	hooks := s.takeHooks(tx)
+	if err != nil {
+		return MapError(err)
+	}
+	if err := runBeforeCommit(ctx, tx, hooks); err != nil {
 		return MapError(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", mapError(err))
+	}
+	for _, a := range hooks {
+		a.hook.AfterCommit()
 	}
 	return nil
 }
