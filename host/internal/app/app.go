@@ -61,6 +61,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/catalog"
 	"github.com/stc-trading/stc/host/internal/cockpit"
 	"github.com/stc-trading/stc/host/internal/config"
+	"github.com/stc-trading/stc/host/internal/events"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
@@ -119,6 +120,9 @@ type App struct {
 	accounts *accounts.Manager
 	trader   *trading.Service
 	bots     *bots.Service
+	// events is the per-user event log the services write and the
+	// stream reads.
+	events *events.Log
 
 	// reopenFailed carries the plugin supervisor's failed session re-opens
 	// to the recorder job.
@@ -161,6 +165,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		return nil, err
 	}
 	met := metrics.New()
+	a.events = events.New(a.db, httpapi.RenderEvent, log, events.Options{Retention: cfg.RetainEvents})
 	if a.plugins, a.entries, a.declared, err = StartPlugins(ctx, cfg, o.environ, log, met, a.onPluginEvent); err != nil {
 		return nil, err
 	}
@@ -190,6 +195,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		Limits:         httpapi.RateLimits{PerIP: cfg.RateLimitIP, PerUser: cfg.RateLimitUser, Auth: cfg.RateLimitAuth},
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        met, MetricsAccess: metricsAccess(cfg, log), Log: log.Named("http"),
+		Events: a.events, Candles: a.data,
+		Stream: httpapi.StreamOptions{PerUser: cfg.StreamPerUser, Max: cfg.StreamMax, Heartbeat: cfg.StreamHeartbeat},
 	})
 	if a.metrics, err = metricsServer(cfg, met, log); err != nil {
 		return nil, err

@@ -79,6 +79,7 @@ func (a *App) startJobs(ctx context.Context, g *errgroup.Group) {
 	g.Go(func() error {
 		housekeep(ctx, housekeepingInterval, log.Named("housekeeping"),
 			pruneJob{"idempotency keys", a.trader.PruneIdempotencyKeys},
+			pruneJob{"events", a.events.Prune},
 			pruneJob{"billing events", func(ctx context.Context) (int64, error) {
 				return a.billing.PruneEvents(ctx, time.Now().Add(-a.cfg.RetainBillingEvents))
 			}},

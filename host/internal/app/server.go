@@ -81,14 +81,18 @@ func (s *server) close() { _ = s.ln.Close() }
 func (s *server) addr() string { return s.ln.Addr().String() }
 
 // apiServer is the HTTP server of the API on cfg.HTTPAddr.
-func apiServer(cfg config.Config, h http.Handler, log hclog.Logger) (*server, error) {
-	return listen("http server", cfg.HTTPAddr, &http.Server{
+// Event streams end when the server shuts down (they would otherwise hold
+// Shutdown for its whole grace period).
+func apiServer(cfg config.Config, h *httpapi.API, log hclog.Logger) (*server, error) {
+	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-	}, apiGrace, true, log)
+	}
+	srv.RegisterOnShutdown(h.CloseStreams)
+	return listen("http server", cfg.HTTPAddr, srv, apiGrace, true, log)
 }
 
 // metricsAccess is who may read /metrics on the API listener

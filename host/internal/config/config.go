@@ -62,6 +62,15 @@ type Config struct {
 	// (STC_RETAIN_BILLING_EVENTS) and sessions and API keys after they
 	// expired or were revoked (STC_RETAIN_ENDED_TOKENS).
 	IdempotencyTTL, RetainBillingEvents, RetainEndedTokens time.Duration
+	// RetainEvents is how long the per-user event log keeps events
+	// (STC_RETAIN_EVENTS): how far back a stream client can resume with
+	// Last-Event-ID and a bot's journal reaches.
+	RetainEvents time.Duration
+	// Event streams (docs/STREAM.md): open streams per user
+	// (STC_STREAM_PER_USER) and per host (STC_STREAM_MAX), and the
+	// keep-alive interval (STC_STREAM_HEARTBEAT).
+	StreamPerUser, StreamMax int
+	StreamHeartbeat          time.Duration
 	// TrustedProxies are the reverse proxies in front of the host whose
 	// X-Forwarded-For is believed for the client address
 	// (STC_TRUSTED_PROXIES: addresses and CIDR prefixes, comma-separated;
@@ -125,6 +134,10 @@ func Defaults() Config {
 		IdempotencyTTL:        24 * time.Hour,
 		RetainBillingEvents:   30 * 24 * time.Hour,
 		RetainEndedTokens:     30 * 24 * time.Hour,
+		RetainEvents:          7 * 24 * time.Hour,
+		StreamPerUser:         8,
+		StreamMax:             10000,
+		StreamHeartbeat:       15 * time.Second,
 		RateLimitIP:           600,
 		RateLimitUser:         600,
 		RateLimitAuth:         20,
@@ -178,7 +191,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	for key, dst := range map[string]*time.Duration{
 		"STC_IDEMPOTENCY_TTL": &c.IdempotencyTTL, "STC_RETAIN_BILLING_EVENTS": &c.RetainBillingEvents,
-		"STC_RETAIN_ENDED_TOKENS": &c.RetainEndedTokens,
+		"STC_RETAIN_ENDED_TOKENS": &c.RetainEndedTokens, "STC_RETAIN_EVENTS": &c.RetainEvents,
+		"STC_STREAM_HEARTBEAT": &c.StreamHeartbeat,
 	} {
 		if v := getenv(key); v != "" {
 			d, err := time.ParseDuration(v)
@@ -220,6 +234,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	integer(&c.RateLimitIP, "STC_RATE_LIMIT_IP")
+	integer(&c.StreamPerUser, "STC_STREAM_PER_USER")
+	integer(&c.StreamMax, "STC_STREAM_MAX")
 	integer(&c.RateLimitUser, "STC_RATE_LIMIT_USER")
 	integer(&c.RateLimitAuth, "STC_RATE_LIMIT_AUTH")
 	if v := getenv("STC_PLUGIN_MARKETDATA_TIMEOUT"); v != "" {
@@ -306,6 +322,15 @@ func (c Config) Validate() error {
 	}
 	if c.RetainBillingEvents < 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("STC_RETAIN_BILLING_EVENTS=%v: want at least 168h (providers retry a delivery for days; a pruned event would apply again)", c.RetainBillingEvents))
+	}
+	if c.RetainEvents < time.Hour {
+		errs = append(errs, fmt.Errorf("STC_RETAIN_EVENTS=%v: want at least 1h (a phone that slept must be able to catch up)", c.RetainEvents))
+	}
+	if c.StreamPerUser < 1 || c.StreamMax < 1 {
+		errs = append(errs, fmt.Errorf("STC_STREAM_PER_USER=%d, STC_STREAM_MAX=%d: want at least 1 each", c.StreamPerUser, c.StreamMax))
+	}
+	if c.StreamHeartbeat < time.Second || c.StreamHeartbeat > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("STC_STREAM_HEARTBEAT=%v: want 1s to 5m (proxies close connections idle for a minute or more)", c.StreamHeartbeat))
 	}
 	if c.RetainEndedTokens < 0 {
 		errs = append(errs, fmt.Errorf("STC_RETAIN_ENDED_TOKENS=%v: want 0 or more", c.RetainEndedTokens))

@@ -42,6 +42,11 @@ type authzCase struct {
 	// revokesCaller: the route ends the credential it is called with
 	// (logout), so the matrix spends a fresh key on it.
 	revokesCaller bool
+	// invalid: the request is refused past authentication on purpose
+	// (400), because the valid one never ends (the event stream); a
+	// caller who may use the route gets that 400, one who may not gets
+	// 401 or 403 first.
+	invalid bool
 }
 
 func idPath(tpl string, id func(actor) int64) func(actor) string {
@@ -108,8 +113,11 @@ func matrix() map[string]authzCase {
 		"PUT /api/v2/user/limits":              {who: session, body: func(actor) string { return `{"max_open_trades":50}` }},
 		"POST /api/v2/bots": {who: user, body: onAccount(`,"name":"b","strategy":"rsi","symbol":"EURUSD-OTC","timeframe":"1m","amount":1,"expiration":60`),
 			foreign: true},
-		"GET /api/v2/bots":             {who: user, readKeyOK: true, leaks: true},
-		"GET /api/v2/bots/{id}":        {who: user, readKeyOK: true, path: idPath("/api/v2/bots/{id}", bot), foreign: true},
+		"GET /api/v2/bots":              {who: user, readKeyOK: true, leaks: true},
+		"GET /api/v2/bots/{id}":         {who: user, readKeyOK: true, path: idPath("/api/v2/bots/{id}", bot), foreign: true},
+		"GET /api/v2/bots/{id}/journal": {who: user, readKeyOK: true, path: idPath("/api/v2/bots/{id}/journal", bot), foreign: true, leaks: true},
+		"GET /api/v2/stream": {who: user, readKeyOK: true, invalid: true,
+			path: func(actor) string { return "/api/v2/stream?last_event_id=not-a-number" }},
 		"PATCH /api/v2/bots/{id}":      {who: user, path: idPath("/api/v2/bots/{id}", bot), body: func(actor) string { return `{"name":"mine now"}` }, foreign: true},
 		"DELETE /api/v2/bots/{id}":     {who: user, path: idPath("/api/v2/bots/{id}", bot), foreign: true},
 		"POST /api/v2/bots/{id}/start": {who: user, path: idPath("/api/v2/bots/{id}/start", bot), foreign: true},
@@ -212,7 +220,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					readKey = e.newKey(alice, "read")
 				}
 				r = e.call(method, path(alice), readKey, body(alice))
-				if c.readKeyOK {
+				if c.readKeyOK && c.invalid {
+					assert.Equal(t, http.StatusBadRequest, r.Status, "a read key on a read route: %s", r.Raw)
+				} else if c.readKeyOK {
 					assert.Less(t, r.Status, 300, "a read key on a read route: %s", r.Raw)
 				} else {
 					assert.Equal(t, http.StatusForbidden, r.Status, "a read-only key: %s", r.Raw)

@@ -24,6 +24,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/billing/webhook"
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/events"
 	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
@@ -126,6 +127,7 @@ type env struct {
 	logs    *lockedBuffer
 	plugins *pluginmgr.Manager
 	data    *marketdata.Service
+	events  *events.Log
 	// allow5xx are the 5xx statuses the test provokes on purpose (a
 	// broken plugin's 502, 503 or 504); call fails the test on any other
 	// 5xx, since no client input may cause one.
@@ -170,6 +172,7 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	acc := accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts"))
 	data := marketdata.New(m, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
 	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
+	ev := events.New(st, httpapi.RenderEvent, log.Named("events"), events.Options{})
 	tr := trading.NewService(st, acc, policy{bill}, trading.Options{}, log.Named("trading"))
 	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr)},
 		bots.Options{}, log.Named("bots"))
@@ -181,6 +184,7 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	deps := httpapi.Deps{
 		Markets: noMarkets{}, Plugins: noPlugins{}, Users: us, Billing: bill, Accounts: acc, Trading: tr, Bots: bs,
 		Limits: limits, Metrics: metrics.New(), Log: log.Named("http"),
+		Events: ev, Candles: data,
 	}
 	for _, f := range tune {
 		f(&deps)
@@ -189,7 +193,7 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 		deps.Markets = liveMarkets{data: data}
 	}
 	h := httpapi.New(deps)
-	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m, data: data}
+	return &env{t: t, h: h, st: st, users: us, billing: bill, secret: secret, logs: logs, plugins: m, data: data, events: ev}
 }
 
 func randHex(t testing.TB) string {

@@ -15,10 +15,17 @@ import (
 type API struct {
 	router *mux.Router
 	chain  http.Handler
+	server *Server
 }
 
 // ServeHTTP serves one request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.chain.ServeHTTP(w, r) }
+
+// CloseStreams ends every open event stream; the host calls it when it
+// shuts down (http.Server.RegisterOnShutdown), since a stream never ends
+// by itself and Shutdown waits for requests in flight. Clients reconnect
+// to another host, or to this one when it is back, with Last-Event-ID.
+func (a *API) CloseStreams() { a.server.closeStreams() }
 
 // Walk visits every route; the authorization-matrix and OpenAPI tests use
 // it to check that no route escapes them.
@@ -59,7 +66,7 @@ func (s *Server) routes() *API {
 	h = refuseEncodedSlash(h)
 	h = limiter(lim.PerIP, s.keyByIP)(h)
 	h = s.observe(h)
-	return &API{router: r, chain: h}
+	return &API{router: r, chain: h, server: s}
 }
 
 var errNoRoute = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"}
@@ -140,3 +147,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's Flush and
+// SetWriteDeadline through the recorder (the event stream needs both).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -153,6 +153,13 @@ type Deps struct {
 	// matches: the cockpit's pages and assets. Unknown /api/ paths keep
 	// their JSON 404.
 	Web http.Handler
+	// Events is the per-user event log GET /api/v2/stream and the bot
+	// journal read; without it the stream answers 404 stream_unavailable.
+	Events EventLog
+	// Candles delivers the closed candles a stream asks for.
+	Candles CandleFeed
+	// Stream bounds the event streams.
+	Stream StreamOptions
 	// Log receives the access log and failures; client-controlled values
 	// in it are escaped (logsafe), so no request can forge a log line.
 	Log hclog.Logger
@@ -177,14 +184,20 @@ type Server struct {
 	log      hclog.Logger
 	csrf     *http.CrossOriginProtection
 	web      http.Handler
+
+	events     EventLog
+	candleFeed CandleFeed
+	streamOpts StreamOptions
+	streams    streamSlots
 }
 
-// New returns the API handler (an *API).
-func New(d Deps) http.Handler {
+// New returns the API handler.
+func New(d Deps) *API {
 	s := &Server{cache: newCandleCache(4096), markets: d.Markets, plugins: d.Plugins, users: d.Users, billing: d.Billing,
 		accounts: d.Accounts, trading: d.Trading, bots: d.Bots, declared: d.Declared, procs: d.Processes, limits: d.Limits.withDefaults(),
 		addr: clientAddr{trusted: d.TrustedProxies}, metrics: d.Metrics, access: d.MetricsAccess, log: logsafe.Wrap(d.Log),
-		csrf: http.NewCrossOriginProtection(), web: d.Web}
+		csrf: http.NewCrossOriginProtection(), web: d.Web,
+		events: d.Events, candleFeed: d.Candles, streamOpts: d.Stream.withDefaults()}
 	return s.routes()
 }
 
@@ -251,6 +264,9 @@ func (s *Server) table() []route {
 		{method: del, path: "/api/v2/bots/{id}", access: accessUser, scope: auth.ScopeBots, handler: s.deleteBot},
 		{method: post, path: "/api/v2/bots/{id}/start", access: accessUser, scope: auth.ScopeBots, handler: s.startBot},
 		{method: post, path: "/api/v2/bots/{id}/stop", access: accessUser, scope: auth.ScopeBots, handler: s.stopBot},
+		{method: get, path: "/api/v2/bots/{id}/journal", access: accessUser, scope: auth.ScopeRead, handler: s.botJournal},
+
+		{method: get, path: "/api/v2/stream", access: accessUser, scope: auth.ScopeRead, handler: s.stream},
 
 		{method: get, path: "/api/v2/symbols", handler: s.symbols},
 		{method: get, path: "/api/v2/candles", handler: s.candles},

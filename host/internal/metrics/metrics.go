@@ -39,6 +39,11 @@ type Metrics struct {
 	// HTTPDuration observes request latency by route template, method and
 	// status code.
 	HTTPDuration *prometheus.HistogramVec
+	// StreamsOpen is the number of open event streams (GET /api/v2/stream).
+	StreamsOpen prometheus.Gauge
+	// StreamEvents counts events sent on event streams by kind (trade,
+	// bot, account, candle, reset).
+	StreamEvents *prometheus.CounterVec
 }
 
 // New builds the instruments in a fresh registry.
@@ -74,12 +79,19 @@ func New() *Metrics {
 			Help:    "HTTP request latency by route template.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}, []string{"route", "method", "code"}),
+		StreamsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stc_streams_open", Help: "Open event streams (GET /api/v2/stream).",
+		}),
+		StreamEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stc_stream_events_total", Help: "Events sent on event streams, by kind.",
+		}, []string{"kind"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.CandlesIngested, m.CandlesDuplicate, m.CandlesRejected, m.UpstreamSubscriptions,
 		m.CacheRequests, m.CandleFetches, m.PluginRestarts, m.PluginEvents, m.HTTPDuration,
+		m.StreamsOpen, m.StreamEvents,
 	)
 	return m
 }
