@@ -23,7 +23,7 @@ export default {
   'mode.practice': 'Practice', 'mode.real': 'Real',
   'status.connected': 'Connected', 'status.disconnected': 'Disconnected', 'status.second_factor_required': 'Code needed', 'status.error': 'Error',
   'status.connecting': 'Connecting', 'status.pending': 'Pending', 'status.open': 'Open', 'status.won': 'Won', 'status.lost': 'Lost', 'status.draw': 'Draw',
-  'status.rejected': 'Rejected', 'status.unknown': 'Unknown', 'status.unresolved': 'Unresolved', 'status.running': 'Running', 'status.stopped': 'Stopped',
+  'status.rejected': 'Rejected', 'status.unknown': 'Unknown', 'status.unresolved': 'Unresolved', 'status.running': 'Running', 'status.stopped': 'Stopped', 'status.deleted': 'Deleted',
   'status.paused': 'Paused',
   'trade.noAccount': 'Connect a broker account to trade.', 'trade.connectFirst': 'Connect an account', 'trade.account': 'Account', 'trade.symbol': 'Symbol',
   'trade.timeframe': 'Timeframe', 'trade.chart': 'Price chart with your trades', 'trade.onChart': 'Your trades on this chart',

@@ -23,7 +23,7 @@ export default {
   'mode.practice': 'Práctica', 'mode.real': 'Real',
   'status.connected': 'Conectada', 'status.disconnected': 'Desconectada', 'status.second_factor_required': 'Falta el código', 'status.error': 'Error',
   'status.connecting': 'Conectando', 'status.pending': 'Pendiente', 'status.open': 'Abierta', 'status.won': 'Ganada', 'status.lost': 'Perdida', 'status.draw': 'Empate',
-  'status.rejected': 'Rechazada', 'status.unknown': 'Desconocida', 'status.unresolved': 'Sin resultado', 'status.running': 'En marcha', 'status.stopped': 'Detenido',
+  'status.rejected': 'Rechazada', 'status.unknown': 'Desconocida', 'status.unresolved': 'Sin resultado', 'status.running': 'En marcha', 'status.stopped': 'Detenido', 'status.deleted': 'Eliminado',
   'status.paused': 'En pausa',
   'trade.noAccount': 'Conecta una cuenta de bróker para operar.', 'trade.connectFirst': 'Conectar una cuenta', 'trade.account': 'Cuenta', 'trade.symbol': 'Activo',
   'trade.timeframe': 'Temporalidad', 'trade.chart': 'Gráfico de precios con tus operaciones', 'trade.onChart': 'Tus operaciones en este gráfico',

@@ -23,7 +23,7 @@ export default {
   'mode.practice': 'Treino', 'mode.real': 'Real',
   'status.connected': 'Conectada', 'status.disconnected': 'Desconectada', 'status.second_factor_required': 'Código necessário', 'status.error': 'Erro',
   'status.connecting': 'Conectando', 'status.pending': 'Pendente', 'status.open': 'Aberta', 'status.won': 'Ganhou', 'status.lost': 'Perdeu', 'status.draw': 'Empate',
-  'status.rejected': 'Recusada', 'status.unknown': 'Desconhecida', 'status.unresolved': 'Sem resultado', 'status.running': 'Rodando', 'status.stopped': 'Parado',
+  'status.rejected': 'Recusada', 'status.unknown': 'Desconhecida', 'status.unresolved': 'Sem resultado', 'status.running': 'Rodando', 'status.stopped': 'Parado', 'status.deleted': 'Excluído',
   'status.paused': 'Pausado',
   'trade.noAccount': 'Conecte uma conta de corretora para operar.', 'trade.connectFirst': 'Conectar uma conta', 'trade.account': 'Conta', 'trade.symbol': 'Ativo',
   'trade.timeframe': 'Tempo gráfico', 'trade.chart': 'Gráfico de preços com suas operações', 'trade.onChart': 'Suas operações neste gráfico',

@@ -40,7 +40,8 @@ export async function render({root, app}) {
   draw();
   mount(root, h('div', {class: 'page-head'}, h('h1', null, t('title.bots')), h('a', {class: 'btn primary', href: '/bots/new', id: 'new-bot'}, t('bots.new'))), body);
   const onBot = (e) => {
-    bots.set(e.detail.id, e.detail);
+    if (e.detail.status === 'deleted') bots.delete(e.detail.id);
+    else bots.set(e.detail.id, e.detail);
     draw();
   };
   const onTrade = async (e) => {
@@ -52,7 +53,9 @@ export async function render({root, app}) {
     }
   };
   const resync = async () => {
-    for (const b of await listAll('/api/v2/bots')) bots.set(b.id, b);
+    const all = await listAll('/api/v2/bots');
+    bots.clear();
+    for (const b of all) bots.set(b.id, b);
     draw();
   };
   app.live.addEventListener('bot', onBot);
