@@ -127,7 +127,10 @@ func (l *Log) Add(tx *sqlx.Tx, userID int64, obj any) error {
 	if err != nil {
 		return fmt.Errorf("events: render %T: %w", obj, err)
 	}
-	b := l.st.Attach(tx, hookKey{}, func() store.TxHook { return &batch{log: l} }).(*batch)
+	b, ok := l.st.Attach(tx, hookKey{}, func() store.TxHook { return &batch{log: l} }).(*batch)
+	if !ok {
+		return errors.New("events: the transaction's event hook is not the log's")
+	}
 	b.add(userID, r)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,9 +20,17 @@ import (
 	"github.com/stc-trading/stc/host/internal/storetest"
 )
 
-// openStream opens GET /api/v2/stream on srv with token and returns the
-// frame reader; the stream closes with the test.
-func openStream(t *testing.T, srv *httptest.Server, token, query string, header ...string) (*http.Response, *sseclient.Reader) {
+// testStream is an open GET /api/v2/stream.
+type testStream struct {
+	status int
+	header http.Header
+	body   io.Closer
+	*sseclient.Reader
+}
+
+// openStream opens GET /api/v2/stream on srv with token; the stream
+// closes with the test.
+func openStream(t *testing.T, srv *httptest.Server, token, query string, header ...string) *testStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -34,14 +43,14 @@ func openStream(t *testing.T, srv *httptest.Server, token, query string, header 
 	resp, err := srv.Client().Do(req)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = resp.Body.Close() })
-	return resp, sseclient.New(bufio.NewReader(resp.Body))
+	return &testStream{status: resp.StatusCode, header: resp.Header, body: resp.Body, Reader: sseclient.New(bufio.NewReader(resp.Body))}
 }
 
 // nextEvent reads frames until one of the given kinds arrives (failing
 // the test after a deadline enforced by closing the body).
-func nextEvent(t *testing.T, resp *http.Response, r *sseclient.Reader, kinds ...string) sseclient.Frame {
+func nextEvent(t *testing.T, r *testStream, kinds ...string) sseclient.Frame {
 	t.Helper()
-	timer := time.AfterFunc(30*time.Second, func() { _ = resp.Body.Close() })
+	timer := time.AfterFunc(30*time.Second, func() { _ = r.body.Close() })
 	defer timer.Stop()
 	for {
 		f, err := r.NextEvent()
@@ -77,15 +86,15 @@ func TestStreamSendsTradeStatesToTheirOwnerOnly(t *testing.T) {
 	e.connectPaper(&alice, "alice-password-1")
 	e.connectPaper(&bob, "bob-password-1")
 
-	aResp, aStream := openStream(t, srv, alice.token, "")
-	require.Equal(t, http.StatusOK, aResp.StatusCode)
-	assert.Equal(t, "text/event-stream", aResp.Header.Get("Content-Type"))
+	aStream := openStream(t, srv, alice.token, "")
+	require.Equal(t, http.StatusOK, aStream.status)
+	assert.Equal(t, "text/event-stream", aStream.header.Get("Content-Type"))
 	first, err := aStream.Next()
 	require.NoError(t, err)
 	require.True(t, first.HasID, "the first frame sets the resume point")
 	assert.Positive(t, first.Retry)
-	bResp, bStream := openStream(t, srv, bob.token, "")
-	require.Equal(t, http.StatusOK, bResp.StatusCode)
+	bStream := openStream(t, srv, bob.token, "")
+	require.Equal(t, http.StatusOK, bStream.status)
 
 	r := e.call("POST", "/api/v2/user/trade", alice.token,
 		`{"account_id":`+strconv.FormatInt(alice.account, 10)+`,"symbol":"EURUSD-OTC","direction":"CALL","amount":1,"expiration":60}`)
@@ -95,14 +104,15 @@ func TestStreamSendsTradeStatesToTheirOwnerOnly(t *testing.T) {
 	var states []string
 	var ids []int64
 	for {
-		f := nextEvent(t, aResp, aStream, "trade")
+		f := nextEvent(t, aStream, "trade")
 		tr := tradeOf(t, f)
 		require.Equal(t, float64(tradeID), tr["id"])
 		id, err := strconv.ParseInt(f.ID, 10, 64)
 		require.NoError(t, err, "a trade event has a numeric id")
 		ids = append(ids, id)
-		states = append(states, tr["status"].(string))
-		if s := tr["status"]; s == "won" || s == "lost" || s == "draw" {
+		status, _ := tr["status"].(string)
+		states = append(states, status)
+		if status == "won" || status == "lost" || status == "draw" {
 			// The settled event is the REST object as it is now.
 			got := e.call("GET", "/api/v2/user/trades/"+strconv.FormatInt(tradeID, 10), alice.token, "")
 			assert.JSONEq(t, jsonText(t, got.JSON["trade"]), jsonText(t, tr))
@@ -115,7 +125,7 @@ func TestStreamSendsTradeStatesToTheirOwnerOnly(t *testing.T) {
 	}
 
 	// Bob's stream carried heartbeats and nothing of alice's.
-	timer := time.AfterFunc(time.Second, func() { _ = bResp.Body.Close() })
+	timer := time.AfterFunc(time.Second, func() { _ = bStream.body.Close() })
 	defer timer.Stop()
 	for {
 		f, err := bStream.Next()
@@ -126,17 +136,17 @@ func TestStreamSendsTradeStatesToTheirOwnerOnly(t *testing.T) {
 	}
 
 	// Resuming after the first event sends the rest, the same ids.
-	rResp, rStream := openStream(t, srv, alice.token, "", "Last-Event-ID", strconv.FormatInt(ids[0], 10))
-	require.Equal(t, http.StatusOK, rResp.StatusCode)
+	rStream := openStream(t, srv, alice.token, "", "Last-Event-ID", strconv.FormatInt(ids[0], 10))
+	require.Equal(t, http.StatusOK, rStream.status)
 	for _, want := range ids[1:] {
-		f := nextEvent(t, rResp, rStream, "trade", "reset")
+		f := nextEvent(t, rStream, "trade", "reset")
 		require.Equal(t, "trade", f.Event)
 		assert.Equal(t, strconv.FormatInt(want, 10), f.ID)
 	}
 	// An id the log never held: reset, continuing from the head.
-	gResp, gStream := openStream(t, srv, alice.token, "?last_event_id=999999")
-	require.Equal(t, http.StatusOK, gResp.StatusCode)
-	f := nextEvent(t, gResp, gStream, "reset", "trade")
+	gStream := openStream(t, srv, alice.token, "?last_event_id=999999")
+	require.Equal(t, http.StatusOK, gStream.status)
+	f := nextEvent(t, gStream, "reset", "trade")
 	require.Equal(t, "reset", f.Event)
 	assert.Equal(t, strconv.FormatInt(ids[len(ids)-1], 10), f.ID)
 }
@@ -174,16 +184,16 @@ func TestStreamRefusesBadRequests(t *testing.T) {
 	// is open, and allowed once it closed.
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
-	resp, _ := openStream(t, srv, alice.token, "")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	first := openStream(t, srv, alice.token, "")
+	require.Equal(t, http.StatusOK, first.status)
 	r = e.call("GET", "/api/v2/stream", alice.token, "")
 	assert.Equal(t, http.StatusTooManyRequests, r.Status, r.Raw)
 	assert.Equal(t, "too_many_streams", r.errorCode())
-	_ = resp.Body.Close()
+	_ = first.body.Close()
 	require.Eventually(t, func() bool {
-		resp, _ := openStream(t, srv, alice.token, "")
-		defer resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		s := openStream(t, srv, alice.token, "")
+		defer s.body.Close()
+		return s.status == http.StatusOK
 	}, 10*time.Second, 50*time.Millisecond)
 }
 
@@ -194,9 +204,9 @@ func TestStreamSendsCandlesOfTheKeysAskedFor(t *testing.T) {
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 	alice := e.register("alice")
-	resp, st := openStream(t, srv, alice.token, "?candles=paper:EURUSD-OTC:1m")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	f := nextEvent(t, resp, st, "candle")
+	st := openStream(t, srv, alice.token, "?candles=paper:EURUSD-OTC:1m")
+	require.Equal(t, http.StatusOK, st.status)
+	f := nextEvent(t, st, "candle")
 	assert.False(t, f.HasID, "candles are not in the log")
 	var c struct {
 		Broker, Symbol, Timeframe string
