@@ -17,8 +17,14 @@
 // call. The one-time second-factor "code" is passed to the broker but never
 // stored.
 //
-// Every query is scoped to the acting user (store.Tenant); only ResumeAll
-// and RotateKeys, which act for no single user, use store.System.
+// Every account state change is also recorded, in the transaction that
+// makes it, in the user's event log (SetEvents) as the account object the
+// API returns; WatchBalances adds an event when a watched account's live
+// balance changes.
+//
+// Every query is scoped to the acting user (store.Tenant); only ResumeAll,
+// RotateKeys and the balance watcher's listing, which act for no single
+// user, use store.System.
 package accounts
 
 import (
@@ -86,6 +92,11 @@ type Account struct {
 	BalanceKnown bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Removed is only ever set on an event: the account no longer exists,
+	// because the connect that created it failed before it ever connected
+	// (its row is deleted; Status is StatusDisconnected and StatusReason
+	// the failure's). Clients drop it from their list.
+	Removed bool
 }
 
 // ConnectRequest connects a broker account.
@@ -211,6 +222,12 @@ type Manager struct {
 	users keylock.Map
 	// dependents are what SetDependents gave; nil until then.
 	dependents atomic.Pointer[Dependents]
+	// events is what SetEvents gave; nil records nothing.
+	events atomic.Pointer[EventLog]
+	// balances is the last balance this host's events carried per account.
+	balances balanceMemory
+	// watch is the balance watcher's state (WatchBalances, BalanceChanged).
+	watch balanceWatch
 }
 
 // NewManager returns a Manager. log may be nil.

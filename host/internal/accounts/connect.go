@@ -149,7 +149,15 @@ func (m *Manager) claim(ctx context.Context, userID int64, in connectInput, limi
 			return err
 		}
 		c.first = in.creds
-		return setCredentials(tx, userID, c.id, sealed, keyID, status, "")
+		if err := setCredentials(tx, userID, c.id, sealed, keyID, status, ""); err != nil {
+			return err
+		}
+		var prev *row
+		if found {
+			prev = &c.prev
+		}
+		_, err = m.recordState(tx, userID, c.id, prev, nil)
+		return err
 	})
 	return c, err
 }
@@ -224,14 +232,25 @@ func (m *Manager) connectFailed(ctx context.Context, h *pluginmgr.BrokerHandle, 
 	defer cancel()
 	second := errors.Is(cause, broker.ErrSecondFactorRequired)
 	err := m.st.Update(cctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
+		var err error
 		switch {
 		case second && c.fresh:
-			return setStatus(tx, userID, c.id, StatusSecondFactorRequired, reasonAwaitingCode)
+			_, err = m.changeState(tx, userID, c.id, nil, func() error {
+				return setStatus(tx, userID, c.id, StatusSecondFactorRequired, reasonAwaitingCode)
+			})
 		case c.fresh:
-			return deleteRow(tx, userID, c.id)
+			var before row
+			if before, err = m.lockRow(tx, userID, c.id); err != nil {
+				return err
+			}
+			if err = deleteRow(tx, userID, c.id); err != nil {
+				return err
+			}
+			err = m.recordRemoved(tx, before, reason(cause))
 		default:
-			return restoreRow(tx, c.prev)
+			_, err = m.changeState(tx, userID, c.id, nil, func() error { return restoreRow(tx, c.prev) })
 		}
+		return err
 	})
 	if err != nil {
 		log.Error("could not settle a failed connect", "error", err)
@@ -256,27 +275,25 @@ func (m *Manager) connectFailed(ctx context.Context, h *pluginmgr.BrokerHandle, 
 // connected records a successful login. Resume credentials from the
 // broker (a session token) replace the stored password.
 func (m *Manager) connected(ctx context.Context, userID, id int64, acct broker.Account) (Account, error) {
-	var r row
+	bal := &broker.Balance{Amount: acct.Balance, Currency: acct.Currency}
+	var a Account
 	err := m.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		if len(acct.ResumeCredentials) > 0 {
+		var err error
+		a, err = m.changeState(tx, userID, id, bal, func() error {
+			if len(acct.ResumeCredentials) == 0 {
+				return setStatus(tx, userID, id, StatusConnected, "")
+			}
 			sealed, keyID, err := m.seal(userID, id, acct.ResumeCredentials)
 			if err != nil {
 				return err
 			}
-			if err := setCredentials(tx, userID, id, sealed, keyID, StatusConnected, ""); err != nil {
-				return err
-			}
-		} else if err := setStatus(tx, userID, id, StatusConnected, ""); err != nil {
-			return err
-		}
-		var err error
-		r, err = getRow(tx, userID, id, publicColumns)
+			return setCredentials(tx, userID, id, sealed, keyID, StatusConnected, "")
+		})
 		return err
 	})
 	if err != nil {
+		m.balances.forget(id)
 		return Account{}, err
 	}
-	a := r.account()
-	a.Balance, a.Currency, a.BalanceKnown = acct.Balance, acct.Currency, true
 	return a, nil
 }

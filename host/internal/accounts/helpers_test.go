@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
+	"github.com/stc-trading/stc/host/internal/events"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
 	"github.com/stc-trading/stc/host/internal/plugintest"
 	"github.com/stc-trading/stc/host/internal/secrets"
@@ -79,6 +80,9 @@ type envOpts struct {
 	dataDir string // paper data dir; shared across a "host restart"
 	logs    *syncBuffer
 	onEvent func(pluginmgr.Event) // the plugin manager's lifecycle events
+	// timeScale is the paper market's speed (STC_PAPER_TIME_SCALE); empty
+	// is real time.
+	timeScale string
 }
 
 // env is one host: a store, a plugin manager running the real paper
@@ -89,7 +93,9 @@ type env struct {
 	keys    *secrets.Keyring
 	plugins *pluginmgr.Manager
 	m       *accounts.Manager
-	opts    envOpts
+	// ev is the event log the manager records account changes in.
+	ev   *events.Log
+	opts envOpts
 }
 
 // newKeyring returns a keyring of fresh random keys, the first active.
@@ -133,17 +139,26 @@ func (e *env) start() {
 	t := e.t
 	t.Helper()
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Trace, Output: e.opts.logs})
+	paperEnv := map[string]string{
+		plugin.DataDirEnv:       e.opts.dataDir,
+		"STC_PAPER_REQUIRE_2FA": strconv.FormatBool(e.opts.twoFA),
+		"STC_PAPER_2FA_CODE":    secondFactorCode,
+	}
+	if e.opts.timeScale != "" {
+		paperEnv["STC_PAPER_TIME_SCALE"] = e.opts.timeScale
+	}
 	pm := plugintest.Manager(t, pluginDir, plugintest.Options{
-		Env: map[string]map[string]string{"broker/paper": {
-			plugin.DataDirEnv:       e.opts.dataDir,
-			"STC_PAPER_REQUIRE_2FA": strconv.FormatBool(e.opts.twoFA),
-			"STC_PAPER_2FA_CODE":    secondFactorCode,
-		}},
+		Env:     map[string]map[string]string{"broker/paper": paperEnv},
 		Log:     log,
 		Manager: pluginmgr.Options{OnEvent: e.opts.onEvent},
 	})
 	e.plugins = pm
 	e.m = accounts.NewManager(e.st, e.keys, pm, e.opts.policy, log)
+	// Every test records its account changes in a real event log, so each
+	// flow also proves its events are written without deadlocking the
+	// store's single SQLite writer.
+	e.ev = events.New(e.st, renderAccount, log, events.Options{})
+	e.m.SetEvents(e.ev)
 }
 
 // restart stops the plugin manager (as a host shutdown does) and starts a

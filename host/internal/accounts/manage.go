@@ -200,7 +200,8 @@ func (m *Manager) disconnectBroker(ctx context.Context, userID int64, brokerName
 // credentials, so the account cannot come back to life.
 func (m *Manager) disconnect(ctx context.Context, userID int64, r row) error {
 	err := m.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		return eraseCredentials(tx, userID, r.ID)
+		_, err := m.changeState(tx, userID, r.ID, nil, func() error { return eraseCredentials(tx, userID, r.ID) })
+		return err
 	})
 	if err != nil {
 		return err

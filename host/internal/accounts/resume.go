@@ -169,8 +169,9 @@ func (m *Manager) resume(ctx context.Context, listed row) (ok, skipped bool) {
 		r.Status == string(StatusSecondFactorRequired))) {
 		return false, true
 	}
+	var acct broker.Account
 	if err == nil {
-		err = m.reopen(ctx, r)
+		acct, err = m.reopen(ctx, r)
 	}
 	status, why := StatusConnected, ""
 	switch {
@@ -187,28 +188,38 @@ func (m *Manager) resume(ctx context.Context, listed row) (ok, skipped bool) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
+	var bal *broker.Balance
+	if err == nil {
+		bal = &broker.Balance{Amount: acct.Balance, Currency: acct.Currency}
+	}
 	if uerr := m.st.Update(cctx, store.Tenant(r.UserID), func(tx *sqlx.Tx) error {
-		return setStatus(tx, r.UserID, r.ID, status, why)
+		_, err := m.changeState(tx, r.UserID, r.ID, bal, func() error {
+			return setStatus(tx, r.UserID, r.ID, status, why)
+		})
+		return err
 	}); uerr != nil {
+		m.balances.forget(r.ID)
 		log.Error("could not record the resumed session's status", "error", uerr)
 	}
 	return err == nil, false
 }
 
-// reopen opens account r's session from its stored credentials.
-func (m *Manager) reopen(ctx context.Context, r row) error {
+// reopen opens account r's session from its stored credentials and
+// returns what the broker says of the account (its balance).
+func (m *Manager) reopen(ctx context.Context, r row) (broker.Account, error) {
 	mode, err := broker.ParseMode(r.Mode)
 	if err != nil {
-		return fmt.Errorf("accounts: account %d: %w", r.ID, err)
+		return broker.Account{}, fmt.Errorf("accounts: account %d: %w", r.ID, err)
 	}
 	h, err := m.handle(ctx, r.Broker)
 	if err != nil {
-		return err
+		return broker.Account{}, err
 	}
-	if _, err := h.OpenSession(ctx, SessionID(r.ID), m.reopenFunc(r.UserID, r.ID, mode, nil)); err != nil {
-		return fmt.Errorf("accounts: resume account %d: %w", r.ID, err)
+	acct, err := h.OpenSession(ctx, SessionID(r.ID), m.reopenFunc(r.UserID, r.ID, mode, nil))
+	if err != nil {
+		return broker.Account{}, fmt.Errorf("accounts: resume account %d: %w", r.ID, err)
 	}
-	return nil
+	return acct, nil
 }
 
 // ReopenFailed records that the plugin manager could not re-open the
@@ -244,12 +255,16 @@ func (m *Manager) ReopenFailed(ctx context.Context, sessionID string, cause erro
 	defer unlock()
 	changed := false
 	err = m.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		r, err := getRow(tx, userID, id, allColumns)
+		r, err := m.lockRow(tx, userID, id)
 		if err != nil || r.Status != string(StatusConnected) {
 			return err // disconnected or reconnected meanwhile: theirs to say
 		}
 		changed = true
-		return setStatus(tx, userID, id, StatusSecondFactorRequired, reason(cause))
+		if err := setStatus(tx, userID, id, StatusSecondFactorRequired, reason(cause)); err != nil {
+			return err
+		}
+		_, err = m.recordState(tx, userID, id, &r, nil)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("accounts: record account %d's failed re-open: %w", id, err)

@@ -65,6 +65,26 @@ func getRow(tx *sqlx.Tx, userID, id int64, columns string) (row, error) {
 	return r, nil
 }
 
+// lockRow reads account id of userID for a change. On PostgreSQL it locks
+// the row until tx ends, so the changes of one account (and their events)
+// take turns; SQLite's single writer already runs write transactions one
+// at a time.
+func (m *Manager) lockRow(tx *sqlx.Tx, userID, id int64) (row, error) {
+	q := `SELECT ` + publicColumns + ` FROM broker_accounts WHERE id = ? AND user_id = ?`
+	if m.st.Dialect() == store.DialectPostgres {
+		q += ` FOR UPDATE`
+	}
+	var r row
+	err := tx.Get(&r, tx.Rebind(q), id, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row{}, fmt.Errorf("%w: account %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return row{}, fmt.Errorf("accounts: lock account %d: %w", id, store.MapError(err))
+	}
+	return r, nil
+}
+
 // listRows returns userID's accounts, oldest first.
 func listRows(tx *sqlx.Tx, userID int64) ([]row, error) {
 	var rs []row
