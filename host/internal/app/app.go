@@ -226,6 +226,7 @@ func (a *App) buildServices() error {
 	a.users = users.NewService(a.db, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users"))
 	policy := entitlementPolicy{a.billing}
 	a.accounts = accounts.NewManager(a.db, keys, a.plugins, policy, log.Named("accounts"))
+	a.accounts.SetEvents(a.events)
 	a.trader = trading.NewService(a.db, a.accounts, policy, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL}, log.Named("trading"))
 	a.bots = bots.NewService(a.db, bots.Deps{
 		Strategies: a.plugins, Market: a.data, Accounts: a.accounts, Entitlements: a.billing, Trader: bots.FromTrading(a.trader),

@@ -75,6 +75,9 @@ func (a *App) startJobs(ctx context.Context, g *errgroup.Group) {
 		return nil
 	})
 	g.Go(func() error { a.trader.Run(ctx); return nil })
+	// Balances are the brokers', never stored: this job turns their
+	// changes into account events for the users watching a stream here.
+	g.Go(func() error { return a.accounts.WatchBalances(ctx, a.events.WatchedUsers, 0) })
 	g.Go(func() error { a.recordFailedReopens(ctx); return nil })
 	g.Go(func() error {
 		housekeep(ctx, housekeepingInterval, log.Named("housekeeping"),

@@ -169,10 +169,11 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	secret := []byte("whsec_" + randHex(t))
 	bill := billing.NewService(st, &webhook.Verifier{Secret: secret}, time.Now, log.Named("billing"))
 	us := users.NewService(st, hasher, auth.NewThrottle(auth.DefaultThrottleConfig()), users.Options{}, log.Named("users"))
+	ev := events.New(st, httpapi.RenderEvent, log.Named("events"), events.Options{})
 	acc := accounts.NewManager(st, keys, m, policy{bill}, log.Named("accounts"))
+	acc.SetEvents(ev)
 	data := marketdata.New(m, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
 	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
-	ev := events.New(st, httpapi.RenderEvent, log.Named("events"), events.Options{})
 	tr := trading.NewService(st, acc, policy{bill}, trading.Options{}, log.Named("trading"))
 	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr)},
 		bots.Options{}, log.Named("bots"))
