@@ -189,6 +189,9 @@ func (s *Service) insertBatch(ctx context.Context, items []*batchItem) error {
 			}
 			for k, j := range accepted[:n] {
 				verdicts[j] = verdict{row: rows[k], sent: true}
+				if err := s.recordTrade(tx, rows[k]); err != nil {
+					return err
+				}
 			}
 			accepted = accepted[n:]
 		}
@@ -424,13 +427,21 @@ func (s *Service) placeGroup(ctx context.Context, group []*batchItem) []change {
 // lockUsers locks the users' rows (PostgreSQL; SQLite has one writer) and
 // returns their limits, DefaultLimits for a user without a row. Users that
 // do not exist are missing from the map.
+//
+// The lock is FOR NO KEY UPDATE: it excludes every other holder of it
+// (the inserts and SetLimits of the same user) and every update or delete
+// of the row, but not the foreign-key checks of rows that reference the
+// user (FOR KEY SHARE). The event log's insert makes such a check after
+// it took the user's event counter, which this transaction takes last:
+// with FOR UPDATE, a transaction logging a trade change of the user would
+// wait for this one while this one waited for its counter, a deadlock.
 func (s *Service) lockUsers(ctx context.Context, tx *sqlx.Tx, users []int64) (map[int64]Limits, error) {
 	q := `SELECT u.id AS user_id, l.user_id IS NOT NULL AS has_limits, l.max_stake, l.max_open_trades,
 			l.max_trades_per_day, l.max_daily_loss, l.cooldown_losses, l.cooldown_ms
 		FROM users u LEFT JOIN user_limits l ON l.user_id = u.id
 		WHERE u.id IN (?) ORDER BY u.id`
 	if s.postgres {
-		q += ` FOR UPDATE OF u`
+		q += ` FOR NO KEY UPDATE OF u`
 	}
 	type limitsUserRow struct {
 		UserID    int64 `db:"user_id"`

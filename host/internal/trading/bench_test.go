@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stc-trading/stc/host/internal/events"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/sdk/market"
@@ -33,6 +34,8 @@ import (
 //	STC_BENCH_CONNS    PostgreSQL pool size, default 32
 //	STC_BENCH_BATCH    when set, each caller places this many orders with
 //	                   one PlaceBatch call instead of one Place each
+//	STC_BENCH_EVENTS   "1" records every trade change in an event log
+//	                   (Options.Events), as the host with streams does
 func BenchmarkPlaceBurst(b *testing.B) {
 	knob := func(name string, def int) int {
 		if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -44,7 +47,11 @@ func BenchmarkPlaceBurst(b *testing.B) {
 	workers, conns := knob("STC_BENCH_WORKERS", 64), knob("STC_BENCH_CONNS", 32)
 	batch := knob("STC_BENCH_BATCH", 1)
 	st := storetest.OpenPostgres(b, store.WithMaxOpenConns(conns))
-	e := newEnv(b, st)
+	var tune []func(*Options)
+	if os.Getenv("STC_BENCH_EVENTS") == "1" {
+		tune = append(tune, withEvents(events.New(st, renderTrade, nil, events.Options{})))
+	}
+	e := newEnv(b, st, tune...)
 	ctx := ctxT(b)
 	uids := make([]int64, users)
 	for i := range uids {

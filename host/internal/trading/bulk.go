@@ -35,7 +35,8 @@ func columnType(col string) string {
 }
 
 // applyMany applies every change in tx and returns each trade's row as it
-// is afterwards, in the order of items, whether its change applied or not.
+// is afterwards, in the order of items, whether its change applied or not;
+// each change that applied adds its event, the row its statement returned.
 // On PostgreSQL the changes of one shape (target, source states, columns)
 // are one UPDATE … FROM (VALUES …) per bulkRows trades, instead of a
 // statement per trade; SQLite, an embedded single writer, takes them one
@@ -44,9 +45,14 @@ func (s *Service) applyMany(tx *sqlx.Tx, items []idChange) ([]row, error) {
 	out := make([]row, len(items))
 	if !s.postgres {
 		for i, it := range items {
-			r, err := it.c.applyRow(tx, it.userID, it.id)
+			r, applied, err := it.c.applyRow(tx, it.userID, it.id)
 			if err != nil {
 				return nil, err
+			}
+			if applied && it.c.visible() {
+				if err := s.recordTrade(tx, r); err != nil {
+					return nil, err
+				}
 			}
 			out[i] = r
 		}
@@ -88,8 +94,17 @@ func (s *Service) applyMany(tx *sqlx.Tx, items []idChange) ([]row, error) {
 			if err != nil {
 				return nil, err
 			}
+			// The rows RETURNING gives are exactly the trades this
+			// statement changed, once each (a trade named twice in a
+			// group is updated once), so they are the events.
+			event := s.opts.Events != nil && g[0].c.visible()
 			for _, r := range rows {
 				byID[r.ID] = r
+				if event {
+					if err := s.recordTrade(tx, r); err != nil {
+						return nil, err
+					}
+				}
 			}
 			g = g[n:]
 		}

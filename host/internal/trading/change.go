@@ -36,39 +36,55 @@ func (c *change) set(col string, v any) {
 }
 
 // apply runs the transition on trade id and reports whether it applied.
-func (c change) apply(tx *sqlx.Tx, id int64) (bool, error) {
+// With ret, an applied transition also returns the row as it is
+// afterwards, from the same statement (UPDATE … RETURNING); without, the
+// row is not read at all.
+func (c change) apply(tx *sqlx.Tx, id int64, ret bool) (row, bool, error) {
 	if len(c.from) == 0 {
-		return false, nil
+		return row{}, false, nil
 	}
 	q, args := c.update(id)
+	if ret {
+		var r row
+		err := tx.Get(&r, tx.Rebind(q+` RETURNING `+columns), args...)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return row{}, false, nil
+		case err != nil:
+			return row{}, false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
+		}
+		return r, true, nil
+	}
 	res, err := tx.Exec(tx.Rebind(q), args...)
 	if err != nil {
-		return false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
+		return row{}, false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("trading: update trade %d: %w", id, err)
+		return row{}, false, fmt.Errorf("trading: update trade %d: %w", id, err)
 	}
-	return n == 1, nil
+	return row{}, n == 1, nil
 }
 
 // applyRow runs the transition on trade id of userID and returns the row
-// as it is afterwards, whether the transition applied or not: one
-// statement (UPDATE … RETURNING) when it applies, a read when it does not.
-func (c change) applyRow(tx *sqlx.Tx, userID, id int64) (row, error) {
+// as it is afterwards, whether the transition applied or not (applied
+// says which): one statement (UPDATE … RETURNING) when it applies, a read
+// when it does not.
+func (c change) applyRow(tx *sqlx.Tx, userID, id int64) (r row, applied bool, err error) {
 	if len(c.from) == 0 {
-		return getRow(tx, userID, id)
+		r, err = getRow(tx, userID, id)
+		return r, false, err
 	}
 	q, args := c.update(id)
-	var r row
-	err := tx.Get(&r, tx.Rebind(q+` AND user_id = ? RETURNING `+columns), append(args, userID)...)
+	err = tx.Get(&r, tx.Rebind(q+` AND user_id = ? RETURNING `+columns), append(args, userID)...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return getRow(tx, userID, id)
+		r, err = getRow(tx, userID, id)
+		return r, false, err
 	case err != nil:
-		return row{}, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
+		return row{}, false, fmt.Errorf("trading: update trade %d to %s: %w", id, c.to, err)
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // update is the transition's UPDATE statement on trade id, before Rebind.

@@ -311,7 +311,7 @@ func (s *Service) insertOnce(ctx context.Context, req PlaceRequest, acct account
 			}
 		}
 		t, fresh = r.trade(), true
-		return nil
+		return s.recordTrade(tx, r)
 	})
 	if err != nil {
 		return Trade{}, false, err

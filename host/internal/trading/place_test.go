@@ -352,11 +352,12 @@ func TestChangeApplyRow(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, StatusOpen, tr.Status, tr.Error)
 
+		var applied bool
 		apply := func(user int64, c change) (Trade, error) {
 			var out Trade
 			err := st.Update(ctx, store.Tenant(user), func(tx *sqlx.Tx) error {
-				r, err := c.applyRow(tx, user, tr.ID)
-				out = r.trade()
+				r, ok, err := c.applyRow(tx, user, tr.ID)
+				out, applied = r.trade(), ok
 				return err
 			})
 			return out, err
@@ -365,6 +366,7 @@ func TestChangeApplyRow(t *testing.T) {
 		// returns its fields.
 		got, err := apply(alice, recheckChange(StatusOpen, time.Now(), "look again"))
 		require.NoError(t, err)
+		assert.True(t, applied)
 		assert.Equal(t, StatusOpen, got.Status)
 		assert.Equal(t, "look again", got.Error)
 		assert.Equal(t, tr.ClientOrderID, got.ClientOrderID)
@@ -373,6 +375,7 @@ func TestChangeApplyRow(t *testing.T) {
 		// Does not apply: rejection only moves pending or unknown trades.
 		got, err = apply(alice, rejectedChange("too late", time.Now()))
 		require.NoError(t, err)
+		assert.False(t, applied)
 		assert.Equal(t, StatusOpen, got.Status)
 		assert.Equal(t, "look again", got.Error)
 

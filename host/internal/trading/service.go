@@ -64,6 +64,12 @@ type Options struct {
 	// InstrumentTTL is how long a broker's instrument list (stake bounds,
 	// expiries) is cached for validation. Default 1 min.
 	InstrumentTTL time.Duration
+	// Events receives every change of a trade's state (the pending row,
+	// open, won, lost, draw, rejected, unknown, unresolved) as the Trade
+	// after the change, in the transaction that makes it, so the user's
+	// stream sees each state exactly when it is committed. Nil records
+	// none.
+	Events EventLog
 }
 
 func (o Options) withDefaults() Options {

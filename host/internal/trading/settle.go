@@ -158,13 +158,21 @@ func (s *Service) getOrder(ctx context.Context, t Trade) (broker.Order, error) {
 }
 
 // applySystem applies c to trade id in the system scope (workers act for
-// every user).
+// every user), with its event when it is one.
 func (s *Service) applySystem(ctx context.Context, id int64, c change) (bool, error) {
+	// Only an event needs the row back; a recheck does not.
+	ret := s.opts.Events != nil && c.visible()
 	var applied bool
 	err := s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-		var err error
-		applied, err = c.apply(tx, id)
-		return err
+		r, ok, err := c.apply(tx, id, ret)
+		if err != nil {
+			return err
+		}
+		applied = ok
+		if ok && ret {
+			return s.recordTrade(tx, r)
+		}
+		return nil
 	})
 	return applied, err
 }

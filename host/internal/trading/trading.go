@@ -32,6 +32,16 @@
 // or two hosts) changes the row once. Profit is the broker's, an exact
 // decimal.
 //
+// # Events
+//
+// With Options.Events set, every transition above writes the trade as it
+// is after the transition (what Get returns once it commits) to its
+// user's event log, in the transaction that makes it: the pending row
+// with its insert, each outcome, settlement and reconciliation with its
+// update, so a stream client sees every state in order and a rolled-back
+// change leaves no event. A recheck, which changes nothing a client
+// sees, writes none.
+//
 // # Risk limits
 //
 // The user's Limits (DefaultLimits until SetLimits stores some) and, for a
