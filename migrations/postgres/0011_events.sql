@@ -14,18 +14,25 @@
 -- whose id fell out of retention is told to reset instead of silently
 -- skipping events.
 --
+-- Neither table has a foreign key to users, on purpose: checking one takes
+-- FOR KEY SHARE on the user's row after the counter lock, and a
+-- transaction that locked that row FOR UPDATE (the trade path, the login
+-- throttle) and then logs an event would wait on the counter held by a
+-- transaction waiting on the row: a deadlock. Users are never deleted; the
+-- log rows of a user who one day is must be deleted with them.
+--
 -- payload is the JSON object the REST API returns for the changed entity,
 -- rendered when the change is made. bot_id is set for a bot's own events
 -- and its trades: a bot's journal reads it.
 
 -- +goose Up
 CREATE TABLE event_seqs (
-    user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    user_id BIGINT PRIMARY KEY,
     seq BIGINT NOT NULL
 );
 
 CREATE TABLE events (
-    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL,
     seq BIGINT NOT NULL,
     kind VARCHAR(16) NOT NULL,
     bot_id BIGINT,

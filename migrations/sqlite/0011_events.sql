@@ -2,12 +2,12 @@
 
 -- +goose Up
 CREATE TABLE event_seqs (
-    user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    user_id BIGINT PRIMARY KEY,
     seq BIGINT NOT NULL
 );
 
 CREATE TABLE events (
-    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL,
     seq BIGINT NOT NULL,
     kind VARCHAR(16) NOT NULL,
     bot_id BIGINT,

@@ -227,7 +227,7 @@ func (a *App) buildServices() error {
 	policy := entitlementPolicy{a.billing}
 	a.accounts = accounts.NewManager(a.db, keys, a.plugins, policy, log.Named("accounts"))
 	a.accounts.SetEvents(a.events)
-	a.trader = trading.NewService(a.db, a.accounts, policy, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL}, log.Named("trading"))
+	a.trader = trading.NewService(a.db, a.accounts, policy, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL, Events: tradeEvents{a.events, a.accounts}}, log.Named("trading"))
 	a.bots = bots.NewService(a.db, bots.Deps{
 		Strategies: a.plugins, Market: a.data, Accounts: a.accounts, Entitlements: a.billing, Trader: bots.FromTrading(a.trader),
 	}, bots.Options{}, log.Named("bots"))
