@@ -41,12 +41,15 @@ export async function render({root, params, app}) {
   const journalEl = h('ol', {class: 'journal', id: 'journal', 'aria-live': 'polite'});
   const err = h('p', {class: 'form-error', role: 'alert', hidden: true});
   const drawHead = () => {
+    // The toggle is rebuilt: a keyboard user who pressed it keeps focus.
+    const refocus = document.activeElement && document.activeElement.id === 'bot-toggle';
     const btn = h('button', {type: 'button', class: 'btn ' + (bot.status === 'running' ? 'ghost' : 'primary'), id: 'bot-toggle',
       onclick: async () => {
         btn.disabled = true;
         err.hidden = true;
         try {
           bot = await toggleBot(bot);
+          drawHead();
           draw();
         } catch (e) {
           btn.disabled = false;
@@ -56,6 +59,7 @@ export async function render({root, params, app}) {
       }}, bot.status === 'running' ? t('bots.stop') : t('bots.start'));
     mount(head, h('h1', {class: 'bot-name'}, bot.name), botStatus(bot),
       h('div', {class: 'row'}, btn, h('a', {class: 'btn ghost', href: `/bots/${id}/edit`}, t('bots.edit'))));
+    if (refocus) btn.focus();
   };
   // draw redraws what has no focusable element; the head (with the
   // start/stop button) only when the bot's status or name changed, so a
