@@ -68,11 +68,14 @@ func getRow(tx *sqlx.Tx, userID, id int64, columns string) (row, error) {
 // lockRow reads account id of userID for a change. On PostgreSQL it locks
 // the row until tx ends, so the changes of one account (and their events)
 // take turns; SQLite's single writer already runs write transactions one
-// at a time.
+// at a time. The lock is the one an UPDATE of the row takes (NO KEY): a
+// stronger one would also wait for, and hold up, every transaction that
+// inserts a trade or a bot on the account (their foreign keys lock the
+// row KEY SHARE).
 func (m *Manager) lockRow(tx *sqlx.Tx, userID, id int64) (row, error) {
 	q := `SELECT ` + publicColumns + ` FROM broker_accounts WHERE id = ? AND user_id = ?`
 	if m.st.Dialect() == store.DialectPostgres {
-		q += ` FOR UPDATE`
+		q += ` FOR NO KEY UPDATE`
 	}
 	var r row
 	err := tx.Get(&r, tx.Rebind(q), id, userID)

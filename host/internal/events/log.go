@@ -262,18 +262,25 @@ func (l *Log) After(ctx context.Context, userID, after int64, limit int) ([]Even
 	var rows []eventRow
 	var head int64
 	err := l.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT seq, kind, bot_id, payload, created_at FROM events
-			WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`), userID, after, limit); err != nil {
-			return err
+		read := func() error {
+			return tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT seq, kind, bot_id, payload, created_at FROM events
+				WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`), userID, after, limit)
 		}
-		if len(rows) > 0 {
-			return nil
+		if err := read(); err != nil || len(rows) > 0 {
+			return err
 		}
 		err := tx.GetContext(ctx, &head, tx.Rebind(`SELECT seq FROM event_seqs WHERE user_id = ?`), userID)
 		if isNoRows(err) {
 			return nil
 		}
-		return err
+		if err != nil || head <= after {
+			return err
+		}
+		// On PostgreSQL each statement of the transaction sees what had
+		// committed when it began, so events may have committed between
+		// the read and the head. The head's events committed with it:
+		// read again, and only an event still missing was pruned.
+		return read()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events: read user %d's events: %w", userID, err)

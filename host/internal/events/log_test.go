@@ -206,3 +206,41 @@ func TestPruneMakesOldIDsGone(t *testing.T) {
 		assert.Equal(t, int64(4), got[0].Seq)
 	})
 }
+
+// A reader that follows the log while writers commit (a live stream)
+// gets every event, in order, and is never told they are gone: an event
+// that commits between the reader's statements must not look pruned.
+func TestLogReaderFollowingWritersIsNeverToldGone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := events.New(st, render, nil, events.Options{})
+		u := addUser(t, st, "live@example.com")
+		const writers, each = 4, 100
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					err := st.Update(ctx, store.Tenant(u), func(tx *sqlx.Tx) error {
+						return l.Add(tx, u, thing{N: w*1000 + i})
+					})
+					assert.NoError(t, err)
+				}
+			})
+		}
+		var after int64
+		var readErr error
+		for readErr == nil && after < writers*each {
+			var got []events.Event
+			got, readErr = l.After(ctx, u, after, 50)
+			for _, e := range got {
+				if e.Seq != after+1 {
+					readErr = fmt.Errorf("event %d follows %d", e.Seq, after)
+					break
+				}
+				after = e.Seq
+			}
+		}
+		wg.Wait() // before failing: the schema is dropped when the test ends
+		require.NoError(t, readErr, "reading after %d while the writers commit", after)
+	})
+}

@@ -374,17 +374,24 @@ type sseWriter struct {
 	err     error
 }
 
+// setDeadline gives the client s.timeout from now to take what is
+// written next. It is set again before every write and flush, so it
+// measures the client only, never the log reads between writes (a
+// heartbeat can wait in the buffer while a slow read runs); it replaces
+// the server's WriteTimeout, which would end every stream.
+func (s *sseWriter) setDeadline() {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.err = err
+	}
+}
+
 func (s *sseWriter) write(parts ...string) {
 	if s.err != nil {
 		return
 	}
-	// The deadline covers this write and the flush that follows; it
-	// replaces the server's WriteTimeout, which would end every stream.
-	if s.bw.Buffered() == 0 {
-		if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			s.err = err
-			return
-		}
+	// A write that fills the buffer goes to the connection.
+	if s.setDeadline(); s.err != nil {
+		return
 	}
 	for _, p := range parts {
 		if _, err := s.bw.WriteString(p); err != nil {
@@ -410,6 +417,9 @@ func (s *sseWriter) comment(text string) { s.write(": ", text, "\n\n") }
 
 func (s *sseWriter) flush() error {
 	if s.err != nil {
+		return s.err
+	}
+	if s.setDeadline(); s.err != nil {
 		return s.err
 	}
 	if err := s.bw.Flush(); err != nil {
