@@ -251,8 +251,9 @@ func cockpitConnect(s *screen, login string) {
 	s.click("form.connect button[type=submit]")
 	s.waitFor("the 2FA prompt", "#twofa input", 15*time.Second)
 	s.snap("accounts-2fa")
-	s.fill("#twofa input", twoFACode)
-	s.click("form.connect button[type=submit]")
+	// Enter in the code field submits, as a user finishing the code
+	// would.
+	s.fill("#twofa input", twoFACode+"\r")
 	s.waitFor("the connected account", `.account[data-status="connected"]`, 15*time.Second)
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {

@@ -58,9 +58,20 @@ func writeRaw(w http.ResponseWriter, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// statusClientClosed is the status logged for a request whose client
+// closed the connection before the answer (nginx's 499).
+const statusClientClosed = 499
+
 // internalError answers 500 for a failure that is not the client's. The
 // log line names the route, not the request body, which may hold secrets.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away (a page left, a stream closed while it was
+		// being authenticated): nothing reads the answer, and it was not
+		// the host's failure. 499 is how proxies log a closed request.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged"})
 }

@@ -19,13 +19,16 @@ type accountJSON struct {
 	Balance      *float64  `json:"balance"`
 	Currency     string    `json:"currency,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Removed marks the last event of an account a failed first connect
+	// deleted: clients drop it.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // toAccountJSON never carries credentials: the Account type has none.
 func toAccountJSON(a accounts.Account) accountJSON {
 	out := accountJSON{ID: a.ID, Broker: a.Broker, Mode: a.Mode.String(), Login: a.Login,
 		Connected: a.Status == accounts.StatusConnected, Status: string(a.Status), StatusReason: a.StatusReason,
-		Currency: a.Currency, CreatedAt: a.CreatedAt}
+		Currency: a.Currency, CreatedAt: a.CreatedAt, Removed: a.Removed}
 	if a.BalanceKnown {
 		b, _ := a.Balance.Float64()
 		out.Balance = &b

@@ -223,3 +223,18 @@ func TestStreamSendsCandlesOfTheKeysAskedFor(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, c.Candle["high"], c.Candle["low"])
 }
+
+// A client that leaves while its request is being served is not a host
+// failure: no 500, no error in the log.
+func TestClientThatLeftIsNotAnInternalError(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t), httpapi.RateLimits{PerIP: -1, PerUser: -1, Auth: -1})
+	alice := e.register("alice")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, "/api/v2/user", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+alice.token)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	assert.Less(t, rec.Code, 500, rec.Body.String())
+	assert.NotContains(t, e.logs.String(), "request failed")
+}

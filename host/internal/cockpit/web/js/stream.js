@@ -18,6 +18,17 @@ export class Live extends EventTarget {
     this.seen = {trades: new Map(), bots: new Map(), accounts: new Map(), candles: new Map()};
     this.retry = 1000;
     this.primed = new Set();
+    // A page that is left closes its stream at once: a browser may keep
+    // the page (and its connection) in the back-forward cache, and HTTP/1.1
+    // allows only six connections per host, so a few navigations would
+    // otherwise leave the next page's requests queued behind old streams.
+    window.addEventListener('pagehide', () => {
+      if (this.es) this.es.close();
+      this.es = null;
+    });
+    window.addEventListener('pageshow', (e) => {
+      if (e.persisted && !this.stopped && this.mode !== 'off') this.connect();
+    });
   }
 
   start() {

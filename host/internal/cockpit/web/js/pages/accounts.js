@@ -156,7 +156,8 @@ export async function render({root, app}) {
 
   const onAccount = (e) => {
     const a = e.detail;
-    accounts.set(a.id, a);
+    if (a.removed) accounts.delete(a.id);
+    else accounts.set(a.id, a);
     drawList();
   };
   const resync = async () => {
