@@ -2,9 +2,12 @@ package bots_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -167,4 +170,114 @@ func TestBotsOfOnePluginShareMessages(t *testing.T) {
 	// fit after bot 0's 50, so it opens a message that bot 3's 10 then
 	// join; the second macd bot's 100 do not fit after the first's.
 	assert.Equal(t, [][]int{{0}, {1, 3}, {2}, {4}}, bots.ChunkInstances(handles, warmups, window, 7000))
+}
+
+// pauseTrader holds its first two batches until the test releases them
+// and fails every order of the second as its account not connected.
+type pauseTrader struct {
+	*batchTrader
+	calls          atomic.Int32
+	holding        chan int32
+	first, second  chan struct{}
+	releaseOnClean sync.Once
+}
+
+func (p *pauseTrader) PlaceBatch(ctx context.Context, reqs []bots.OrderRequest) []error {
+	n := p.calls.Add(1)
+	if n > 2 {
+		return p.batchTrader.PlaceBatch(ctx, reqs)
+	}
+	p.holding <- n
+	release := p.first
+	if n == 2 {
+		release = p.second
+	}
+	select {
+	case <-release:
+	case <-ctx.Done():
+	}
+	if n == 1 {
+		return p.batchTrader.PlaceBatch(ctx, reqs)
+	}
+	out := make([]error, len(reqs))
+	for i := range out {
+		out[i] = fmt.Errorf("%w: session closed", bots.ErrAccountNotConnected)
+	}
+	return out
+}
+
+// PauseAccount pauses an account's bots under their locks and then waits
+// for their orders in flight; the batch in flight, failing because the
+// account is gone, pauses the same bots. Neither waits for the other for
+// good: the worker leaves every bot's gate before it pauses any.
+func TestPauseAccountDuringItsBotsBatch(t *testing.T) {
+	pt := &pauseTrader{batchTrader: &batchTrader{}, holding: make(chan int32, 2),
+		first: make(chan struct{}), second: make(chan struct{})}
+	e := newEnv(t, storetest.OpenSQLite(t), envOpts{trader: pt, botOpts: bots.Options{OrderWorkers: 1}})
+	pt.recTrader = e.trader
+	e.newService()
+	e.run()
+	t.Cleanup(func() {
+		pt.releaseOnClean.Do(func() {
+			for _, c := range []chan struct{}{pt.first, pt.second} {
+				select {
+				case <-c:
+				default:
+					close(c)
+				}
+			}
+		})
+	})
+	ctx := ctxT(t)
+	alice, acct := e.user("alice", "pro")
+	var ids []int64
+	for range 2 {
+		b, err := e.svc.Create(ctx, alice, eager(acct))
+		require.NoError(t, err)
+		_, err = e.svc.Start(ctx, alice, b.ID)
+		require.NoError(t, err)
+		ids = append(ids, b.ID)
+	}
+	evaluated := func(ev bots.Event) bool { return ev.Kind == bots.EventEvaluated && ev.BotID == ids[0] }
+	wait := func(what string) int32 {
+		t.Helper()
+		select {
+		case n := <-pt.holding:
+			return n
+		case <-time.After(hangGuard):
+			t.Fatalf("no %s", what)
+			return 0
+		}
+	}
+
+	// While the first batch is held, two more candles close: the one
+	// before the last has queued both bots' signals, which the worker
+	// then places as one batch.
+	wait("first batch")
+	e.events.waitN(t, e.events.count(evaluated)+2, "two more candles", evaluated)
+	close(pt.first)
+	wait("second batch")
+
+	done := make(chan error, 1)
+	go func() {
+		n, err := e.svc.PauseAccount(ctx, alice, acct)
+		if err == nil && n != 2 {
+			err = fmt.Errorf("paused %d bots, want 2", n)
+		}
+		done <- err
+	}()
+	for _, id := range ids {
+		e.waitStatus(alice, id, bots.StatusPaused)
+	}
+	// PauseAccount now waits for the batch, which fails and pauses.
+	close(pt.second)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(hangGuard):
+		t.Fatal("PauseAccount and the order worker wait for each other")
+	}
+	e.events.waitN(t, 2, "the failed orders", func(ev bots.Event) bool {
+		return ev.Kind == bots.EventOrdered && errors.Is(ev.Err, bots.ErrAccountNotConnected)
+	})
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/events"
+	"github.com/stc-trading/stc/host/internal/httpapi"
 	"github.com/stc-trading/stc/host/internal/store"
 	"github.com/stc-trading/stc/host/internal/storetest"
 	"github.com/stc-trading/stc/host/internal/trading"
@@ -47,6 +49,13 @@ import (
 //	STC_BENCH_PER_USER bots per user (and paper account), default 100
 //	STC_BENCH_BATCH_BYTES, STC_BENCH_BATCH_CONC  Options.BatchBytes and
 //	                  BatchConcurrency, default the package defaults
+//	STC_BENCH_HOLD    Options.StatusHold in ms ("-1": the last signals
+//	                  are written while orders are placed), default the
+//	                  package default
+//	STC_BENCH_EVENTS  "0" runs without the event log; by default every
+//	                  bot change (each bot's signal on every candle) is an
+//	                  event rendered by the HTTP API's renderer, as in stc
+//	                  serve
 func BenchmarkRunningBots(b *testing.B) {
 	counts := []int{1000, 10000}
 	if v := os.Getenv("STC_BENCH_BOTS"); v != "" {
@@ -168,10 +177,15 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 	users := time.Since(setup)
 
 	// A host start: Run resumes every running bot.
+	var evlog bots.EventLog
+	if os.Getenv("STC_BENCH_EVENTS") != "0" {
+		evlog = events.New(st, httpapi.RenderEvent, nil, events.Options{})
+	}
 	e.svc = bots.NewService(st, bots.Deps{
-		Strategies: e.pm, Market: e.data, Accounts: e.acc, Entitlements: e.bill, Trader: trader,
+		Strategies: e.pm, Market: e.data, Accounts: e.acc, Entitlements: e.bill, Trader: trader, Events: evlog,
 	}, bots.Options{EvaluateEachBot: each, EntitlementTTL: 30 * time.Second, Observer: lat.observe, OrderWorkers: workers,
-		BatchBytes: envInt("STC_BENCH_BATCH_BYTES"), BatchConcurrency: envInt("STC_BENCH_BATCH_CONC")}, hclog.NewNullLogger())
+		BatchBytes: envInt("STC_BENCH_BATCH_BYTES"), BatchConcurrency: envInt("STC_BENCH_BATCH_CONC"),
+		StatusHold: time.Duration(envInt("STC_BENCH_HOLD")) * time.Millisecond}, hclog.NewNullLogger())
 	resume := time.Now()
 	e.run()
 	// The first candle after the resume loads the warm-up windows; the
@@ -226,6 +240,13 @@ func benchBots(b *testing.B, n int, mode string, each bool, scale string) {
 		if s.PID > 0 && s.Name == "rsi" {
 			b.ReportMetric(rssMB(strconv.Itoa(s.PID), "VmRSS"), "rsi-plugin-rss-MB")
 		}
+	}
+	if evlog != nil {
+		var n int
+		require.NoError(b, st.View(ctx, store.System(), func(tx *sqlx.Tx) error {
+			return tx.Get(&n, `SELECT count(*) FROM events`)
+		}))
+		b.ReportMetric(float64(n), "events")
 	}
 	b.Logf("bots=%d users=%d setup %s, resume + first candle %s, candles measured %d", n, (n+perUser-1)/perUser, users.Round(time.Millisecond), resumed.Round(time.Millisecond), len(lasts))
 }

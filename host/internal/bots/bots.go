@@ -47,6 +47,18 @@
 // refused because the account is not connected pauses the bot too;
 // PauseAccount pauses an account's bots at once (call it on disconnect).
 //
+// # Events
+//
+// With Deps.Events set, every change of a bot its owner can see is an
+// event of the owner's log, added in the transaction that makes the change
+// and carrying the bot as it is after it (what Get returns once the change
+// commits): create, update, start, stop, pause (with its reason), a
+// failed start, the last signal and last error the runner writes in
+// batches, and delete (the bot as it was, with StatusDeleted). The
+// statements that change many bots (a batch of last signals, pausing an
+// account's bots) read the changed rows back with UPDATE ... RETURNING,
+// one event per bot. A change whose event cannot be added rolls back.
+//
 // # One host
 //
 // The runner assumes it is the only one: the plan's running-bot rank is
@@ -82,9 +94,14 @@ const (
 	// StatusError: the bot cannot run as configured (strategy gone,
 	// parameters no longer accepted); StatusReason says why.
 	StatusError Status = "error"
+	// StatusDeleted is never stored: it is the status of a deleted bot's
+	// last event (Deps.Events), which carries the bot as it was when
+	// deleted, so a client watching it learns it is gone.
+	StatusDeleted Status = "deleted"
 )
 
-// Valid reports whether st is one of the four statuses.
+// Valid reports whether st is one of the four statuses a stored bot has
+// (StatusDeleted is not one).
 func (st Status) Valid() bool {
 	switch st {
 	case StatusStopped, StatusRunning, StatusPaused, StatusError:

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"github.com/stc-trading/stc/host/internal/accounts"
@@ -103,6 +104,14 @@ type BatchTrader interface {
 	PlaceBatch(ctx context.Context, reqs []OrderRequest) []error
 }
 
+// EventLog records the changes users watch; *events.Log satisfies it.
+// Add is called inside the store.Update transaction that makes the change,
+// with the bot as it is after the change; the event is written with that
+// transaction and vanishes with it on rollback.
+type EventLog interface {
+	Add(tx *sqlx.Tx, userID int64, obj any) error
+}
+
 // Deps are the services a bot service works with.
 type Deps struct {
 	Strategies   Strategies
@@ -110,6 +119,11 @@ type Deps struct {
 	Accounts     Accounts
 	Entitlements Entitlements
 	Trader       Trader
+	// Events, when set, receives every change of a bot its owner can see
+	// (create, update, start, stop, pause, resume, its signals and errors,
+	// delete) as the Bot after the change, in the change's transaction.
+	// Nil records none.
+	Events EventLog
 }
 
 // EventKind says what an Event reports.
@@ -172,6 +186,12 @@ type Options struct {
 	// StatusFlush is the period of the batched write of last signals and
 	// errors. Default 250 ms.
 	StatusFlush time.Duration
+	// StatusHold is how long that write waits while orders are being
+	// placed (signals queued or in a Trader call), so that writing a
+	// candle's last signals and their events does not compete with the
+	// candle's orders; after it the write goes ahead. Default 1 s;
+	// negative: never wait.
+	StatusHold time.Duration
 	// ResumeConcurrency bounds parallel bot starts in Run. Default 16.
 	ResumeConcurrency int
 	// RetryBase and RetryCap shape the retry of a bot that could not start
@@ -200,6 +220,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StatusFlush <= 0 {
 		o.StatusFlush = 250 * time.Millisecond
+	}
+	if o.StatusHold == 0 {
+		o.StatusHold = time.Second
 	}
 	if o.ResumeConcurrency <= 0 {
 		o.ResumeConcurrency = 16

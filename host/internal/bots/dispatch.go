@@ -133,6 +133,12 @@ func (d *dispatcher) onCandle(ctx context.Context, older market.Series, c market
 		reps[i] = groups[g][0]
 	}
 	results := d.evaluate(ctx, reps)
+	if ctx.Err() != nil {
+		// The key's last bot was taken off the runner, or Run ended,
+		// during the evaluation: its answers (errors of the canceled
+		// calls, mostly) are nobody's to record.
+		return
+	}
 	for i, g := range order {
 		res := results[i]
 		for _, b := range groups[g] {

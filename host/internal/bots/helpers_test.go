@@ -17,6 +17,7 @@ import (
 	"github.com/stc-trading/stc/host/internal/accounts"
 	"github.com/stc-trading/stc/host/internal/billing"
 	"github.com/stc-trading/stc/host/internal/bots"
+	"github.com/stc-trading/stc/host/internal/events"
 	"github.com/stc-trading/stc/host/internal/marketdata"
 	"github.com/stc-trading/stc/host/internal/metrics"
 	"github.com/stc-trading/stc/host/internal/pluginmgr"
@@ -190,6 +191,8 @@ type envOpts struct {
 	trader    bots.Trader // default: a recTrader
 	// market replaces the paper plugin as the candle service's source.
 	market marketdata.Sessions
+	// eventLog replaces the env's journal as the service's Deps.Events.
+	eventLog bots.EventLog
 }
 
 // env is one host: store, plugin manager with real plugin processes,
@@ -203,8 +206,11 @@ type env struct {
 	data   *marketdata.Service
 	trader *recTrader
 	events *eventLog
-	svc    *bots.Service
-	opts   envOpts
+	// journal is the users' event log the service records bot changes
+	// in (unless envOpts.eventLog replaces it).
+	journal *events.Log
+	svc     *bots.Service
+	opts    envOpts
 }
 
 func newEnv(t testing.TB, st *store.Store, o envOpts) *env {
@@ -215,7 +221,7 @@ func newEnv(t testing.TB, st *store.Store, o envOpts) *env {
 	if o.paperDir == "" {
 		o.paperDir = t.TempDir()
 	}
-	e := &env{t: t, st: st, opts: o, events: newEventLog()}
+	e := &env{t: t, st: st, opts: o, events: newEventLog(), journal: events.New(st, renderBot, nil, events.Options{})}
 	logs := &syncBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: logs})
 	pm := plugintest.Manager(t, pluginDir, plugintest.Options{
@@ -254,8 +260,12 @@ func (e *env) newService() {
 	if e.opts.trader != nil {
 		tr = e.opts.trader
 	}
+	var evlog bots.EventLog = e.journal
+	if e.opts.eventLog != nil {
+		evlog = e.opts.eventLog
+	}
 	e.svc = bots.NewService(e.st, bots.Deps{
-		Strategies: e.pm, Market: e.data, Accounts: e.acc, Entitlements: e.bill, Trader: tr,
+		Strategies: e.pm, Market: e.data, Accounts: e.acc, Entitlements: e.bill, Trader: tr, Events: evlog,
 	}, o, hclog.NewNullLogger())
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,11 +54,12 @@ func (r *runner) orderWorker(ctx context.Context, queue <-chan orderJob) {
 		case j = <-r.overflow:
 		}
 		if !batching {
-			if p, ok := r.prepare(ctx, j); ok {
+			if p, ok := r.prepare(ctx, j); ok && p.job.bot.enter() {
 				err := r.s.deps.Trader.Place(ctx, p.req)
 				p.job.bot.leave()
 				r.finish(ctx, p, err)
 			}
+			r.placing.Add(-1)
 			continue
 		}
 		jobs := []orderJob{j}
@@ -72,35 +74,51 @@ func (r *runner) orderWorker(ctx context.Context, queue <-chan orderJob) {
 				break drain
 			}
 		}
-		var (
-			ready []prepared
-			reqs  []OrderRequest
-		)
+		// Every signal is prepared (which may pause a bot, taking its
+		// lock) before any bot's gate is entered, and every gate is left
+		// before any outcome is finished (which may pause too): a pause
+		// holding bot locks waits for the gates of those bots, so a
+		// worker holding a gate must never wait for a bot lock.
+		var ready []prepared
 		for _, j := range jobs {
 			if p, ok := r.prepare(ctx, j); ok {
 				ready = append(ready, p)
-				reqs = append(reqs, p.req)
 			}
 		}
-		if len(reqs) == 0 {
-			continue
-		}
-		errs := bt.PlaceBatch(ctx, reqs)
-		for i, p := range ready {
-			p.job.bot.leave()
-			var err error
-			if i < len(errs) {
-				err = errs[i]
-			} else {
-				err = fmt.Errorf("trader answered %d results for %d orders", len(errs), len(reqs))
-			}
-			r.finish(ctx, p, err)
-		}
+		ready = slices.DeleteFunc(ready, func(p prepared) bool { return !p.job.bot.enter() })
+		r.placeBatch(ctx, bt, ready)
+		r.placing.Add(-int64(len(jobs)))
 	}
 }
 
-// prepared is a signal ready to be placed: the bot has entered its gate
-// (leave it after the Trader call).
+// placeBatch places prepared signals whose bots entered their gates with
+// one BatchTrader call, leaves the gates, and finishes each.
+func (r *runner) placeBatch(ctx context.Context, bt BatchTrader, ready []prepared) {
+	if len(ready) == 0 {
+		return
+	}
+	reqs := make([]OrderRequest, 0, len(ready))
+	for _, p := range ready {
+		reqs = append(reqs, p.req)
+	}
+	errs := bt.PlaceBatch(ctx, reqs)
+	for _, p := range ready {
+		p.job.bot.leave()
+	}
+	for i, p := range ready {
+		var err error
+		if i < len(errs) {
+			err = errs[i]
+		} else {
+			err = fmt.Errorf("trader answered %d results for %d orders", len(errs), len(reqs))
+		}
+		r.finish(ctx, p, err)
+	}
+}
+
+// prepared is a signal ready to be placed once the bot has entered its
+// gate (a false enter means it was stopped meanwhile; after a true one,
+// leave it after the Trader call).
 type prepared struct {
 	job   orderJob
 	req   OrderRequest
@@ -158,9 +176,6 @@ func (r *runner) prepare(ctx context.Context, j orderJob) (prepared, bool) {
 		Direction: side, Amount: stake, Expiration: exp, Limits: b.Limits,
 		Cooldown: time.Duration(b.Limits.CooldownCandles) * b.Timeframe.Duration(),
 		Reason:   j.signal.Reason,
-	}
-	if !b.enter() {
-		return prepared{}, false // stopped while we prepared the order
 	}
 	return prepared{job: j, req: req, stake: stake}, true
 }
@@ -278,10 +293,12 @@ func (w *lastWriter) put(k lastKey, u lastUpdate) {
 	w.mu.Unlock()
 }
 
-// run flushes every StatusFlush until ctx ends, then once more.
+// run flushes every StatusFlush until ctx ends, then once more. While
+// orders are being placed it holds back, for up to StatusHold.
 func (w *lastWriter) run(ctx context.Context) {
 	t := time.NewTicker(w.s.opts.StatusFlush)
 	defer t.Stop()
+	var held time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -290,6 +307,11 @@ func (w *lastWriter) run(ctx context.Context) {
 			cancel()
 			return
 		case <-t.C:
+			if held < w.s.opts.StatusHold && w.s.run.placing.Load() > 0 {
+				held += w.s.opts.StatusFlush
+				continue
+			}
+			held = 0
 			w.flush(ctx)
 		}
 	}
@@ -308,7 +330,16 @@ func (w *lastWriter) flush(ctx context.Context) {
 	w.pending = make(map[lastKey]lastUpdate, len(batch))
 	w.mu.Unlock()
 	err := w.s.st.Update(ctx, store.System(), func(tx *sqlx.Tx) error {
-		return writeLast(tx, w.s.st.Dialect() == store.DialectPostgres, batch)
+		changed, err := writeLast(tx, w.s.st.Dialect() == store.DialectPostgres, w.s.deps.Events != nil, batch)
+		if err != nil {
+			return err
+		}
+		for _, b := range changed {
+			if err := w.s.record(tx, b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		w.s.log.Warn("writing bots' last signals failed", "bots", len(batch), "error", err)

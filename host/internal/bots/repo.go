@@ -1,9 +1,14 @@
 package bots
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -130,28 +135,39 @@ func insertBot(tx *sqlx.Tx, userID int64, sp Spec, brokerName string, now int64)
 	return id, nil
 }
 
-func updateSpec(tx *sqlx.Tx, userID, id int64, sp Spec, brokerName string, now int64) error {
+// updateSpec replaces a bot's spec and returns the bot as stored.
+func updateSpec(tx *sqlx.Tx, userID, id int64, sp Spec, brokerName string, now int64) (Bot, error) {
 	args, err := specArgs(sp, brokerName)
 	if err != nil {
-		return err
+		return Bot{}, err
 	}
 	args = append(args, now, id, userID)
 	q := `UPDATE bots SET name = ?, strategy = ?, params = ?, account_id = ?, broker = ?, symbol = ?,
 		timeframe = ?, amount = ?, expiration_seconds = ?, max_stake = ?, max_daily_loss = ?,
 		max_open_trades = ?, max_trades_per_day = ?, cooldown_losses = ?, cooldown_candles = ?,
 		progression = ?, progression_multiplier = ?, progression_max_steps = ?, progression_max_stake = ?,
-		updated_at = ? WHERE id = ? AND user_id = ?`
-	return exec1(tx, q, args...)
+		updated_at = ? WHERE id = ? AND user_id = ? RETURNING ` + columns
+	return getOne(tx, q, args...)
+}
+
+// getOne runs a statement returning at most one bots row (a SELECT or an
+// UPDATE or DELETE ... RETURNING); sql.ErrNoRows (store.ErrNotFound after
+// MapError) when there is none.
+func getOne(tx *sqlx.Tx, q string, args ...any) (Bot, error) {
+	var r row
+	if err := tx.Get(&r, tx.Rebind(q), args...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Bot{}, err
+		}
+		return Bot{}, fmt.Errorf("bots: %w", err)
+	}
+	return r.bot()
 }
 
 // getBot reads one of userID's bots; store.ErrNotFound (through
 // store.MapError) when there is none.
 func getBot(tx *sqlx.Tx, userID, id int64) (Bot, error) {
-	var r row
-	if err := tx.Get(&r, tx.Rebind(`SELECT `+columns+` FROM bots WHERE id = ? AND user_id = ?`), id, userID); err != nil {
-		return Bot{}, err
-	}
-	return r.bot()
+	return getOne(tx, `SELECT `+columns+` FROM bots WHERE id = ? AND user_id = ?`, id, userID)
 }
 
 func listBots(tx *sqlx.Tx, userID int64, limit int, cursor int64) ([]Bot, error) {
@@ -203,47 +219,37 @@ func countRunning(tx *sqlx.Tx, userID, exclude int64) (int, error) {
 	return n, nil
 }
 
-func setStatus(tx *sqlx.Tx, userID, id int64, st Status, reason string, now int64) error {
-	return exec1(tx, `UPDATE bots SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
-		string(st), reason, now, id, userID)
+// setStatus sets a bot's status and returns the bot as stored.
+func setStatus(tx *sqlx.Tx, userID, id int64, st Status, reason string, now int64) (Bot, error) {
+	return getOne(tx, `UPDATE bots SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND user_id = ?
+		RETURNING `+columns, string(st), reason, now, id, userID)
 }
 
-// pauseRunning pauses a bot only if it is still running, so a pause
-// decided by the runner never overrides the user's later Stop. It reports
-// whether it changed the row.
-func pauseRunning(tx *sqlx.Tx, userID, id int64, st Status, reason, lastErr string, now int64) (bool, error) {
-	res, err := tx.Exec(tx.Rebind(`UPDATE bots SET status = ?, status_reason = ?, last_error = ?, last_error_at = ?, updated_at = ?
-		WHERE id = ? AND user_id = ? AND status = ?`),
-		string(st), reason, lastErr, now, now, id, userID, string(StatusRunning))
-	if err != nil {
-		return false, fmt.Errorf("bots: pause: %w", err)
+// pauseRunning pauses those of userID's bots ids that are still running,
+// so a pause decided by the runner never overrides the user's later Stop,
+// and returns the bots it paused, as stored, in id order. One statement
+// for all of them: an account's disconnect pauses its bots at once.
+func pauseRunning(tx *sqlx.Tx, userID int64, ids []int64, reason, lastErr string, now int64) ([]Bot, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	n, err := res.RowsAffected()
+	q, args, err := sqlx.In(`UPDATE bots SET status = ?, status_reason = ?, last_error = ?, last_error_at = ?, updated_at = ?
+		WHERE user_id = ? AND status = ? AND id IN (?) RETURNING `+columns,
+		string(StatusPaused), reason, lastErr, now, now, userID, string(StatusRunning), ids)
 	if err != nil {
-		return false, fmt.Errorf("bots: pause: %w", err)
+		return nil, fmt.Errorf("bots: pause: %w", err)
 	}
-	return n == 1, nil
+	var rs []row
+	if err := tx.Select(&rs, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("bots: pause: %w", err)
+	}
+	slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.ID, b.ID) })
+	return rowsToBots(rs)
 }
 
-func deleteBot(tx *sqlx.Tx, userID, id int64) error {
-	return exec1(tx, `DELETE FROM bots WHERE id = ? AND user_id = ?`, id, userID)
-}
-
-// exec1 runs a statement that must change exactly one row; sql.ErrNoRows
-// (store.ErrNotFound after MapError) when it changed none.
-func exec1(tx *sqlx.Tx, q string, args ...any) error {
-	res, err := tx.Exec(tx.Rebind(q), args...)
-	if err != nil {
-		return fmt.Errorf("bots: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("bots: %w", err)
-	}
-	if n == 0 {
-		return sql.ErrNoRows
-	}
-	return nil
+// deleteBot deletes a bot and returns it as it was.
+func deleteBot(tx *sqlx.Tx, userID, id int64) (Bot, error) {
+	return getOne(tx, `DELETE FROM bots WHERE id = ? AND user_id = ? RETURNING `+columns, id, userID)
 }
 
 // lastUpdate is a batched write of a bot's last signal or error.
@@ -259,27 +265,72 @@ type lastUpdate struct {
 // runner acts for many users at once). On PostgreSQL it is two statements
 // whatever the batch's size (one array per column): at 10,000 bots a
 // statement per bot and candle cost the database more than the orders.
-func writeLast(tx *sqlx.Tx, postgres bool, batch []lastUpdate) error {
+// With returning it also returns the changed bots as they are after the
+// batch, one per bot, in id order, read back by the updates themselves
+// (RETURNING) rather than by a query per bot; without, it returns nil.
+func writeLast(tx *sqlx.Tx, postgres, returning bool, batch []lastUpdate) ([]Bot, error) {
+	var (
+		changed map[int64]row
+		err     error
+	)
 	if postgres {
-		return writeLastArrays(tx, batch)
+		changed, err = writeLastArrays(tx, returning, batch)
+	} else {
+		changed, err = writeLastEach(tx, returning, batch)
 	}
-	sigQ := tx.Rebind(`UPDATE bots SET last_signal = ?, last_signal_reason = ?, last_signal_at = ? WHERE id = ? AND user_id = ?`)
-	errQ := tx.Rebind(`UPDATE bots SET last_error = ?, last_error_at = ? WHERE id = ? AND user_id = ?`)
-	for _, u := range batch {
-		var err error
-		if u.signal != "" {
-			_, err = tx.Exec(sigQ, u.signal, u.reason, u.at, u.id, u.userID)
-		} else {
-			_, err = tx.Exec(errQ, u.err, u.at, u.id, u.userID)
-		}
-		if err != nil {
-			return fmt.Errorf("bots: write last signal: %w", err)
-		}
+	if err != nil || !returning {
+		return nil, err
 	}
-	return nil
+	rs := slices.SortedFunc(maps.Values(changed), func(a, b row) int { return cmp.Compare(a.ID, b.ID) })
+	return rowsToBots(rs)
 }
 
-func writeLastArrays(tx *sqlx.Tx, batch []lastUpdate) error {
+// writeLastEach is writeLast on SQLite, a statement per update (each one
+// cheap: no round trip to a server). A bot's error is written after its
+// signal, so the row it returns holds both.
+func writeLastEach(tx *sqlx.Tx, returning bool, batch []lastUpdate) (map[int64]row, error) {
+	sigQ := `UPDATE bots SET last_signal = ?, last_signal_reason = ?, last_signal_at = ? WHERE id = ? AND user_id = ?`
+	errQ := `UPDATE bots SET last_error = ?, last_error_at = ? WHERE id = ? AND user_id = ?`
+	if returning {
+		sigQ += ` RETURNING ` + columns
+		errQ += ` RETURNING ` + columns
+	}
+	sigQ, errQ = tx.Rebind(sigQ), tx.Rebind(errQ)
+	var changed map[int64]row
+	if returning {
+		changed = make(map[int64]row, len(batch))
+	}
+	for _, isErr := range []bool{false, true} {
+		for _, u := range batch {
+			if (u.signal == "") != isErr {
+				continue
+			}
+			q, args := sigQ, []any{u.signal, u.reason, u.at, u.id, u.userID}
+			if isErr {
+				q, args = errQ, []any{u.err, u.at, u.id, u.userID}
+			}
+			if !returning {
+				if _, err := tx.Exec(q, args...); err != nil {
+					return nil, fmt.Errorf("bots: write last signal: %w", err)
+				}
+				continue
+			}
+			var r row
+			err := tx.Get(&r, q, args...)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // deleted since
+			}
+			if err != nil {
+				return nil, fmt.Errorf("bots: write last signal: %w", err)
+			}
+			changed[r.ID] = r
+		}
+	}
+	return changed, nil
+}
+
+// writeLastArrays is writeLast on PostgreSQL.
+func writeLastArrays(tx *sqlx.Tx, returning bool, batch []lastUpdate) (map[int64]row, error) {
 	var (
 		sigIDs, sigUsers, sigAt []int64
 		sigs, reasons           []string
@@ -300,23 +351,55 @@ func writeLastArrays(tx *sqlx.Tx, batch []lastUpdate) error {
 	// statistics made rescan the unnest for every bot (see
 	// trading.applyMany). Transaction-local.
 	if _, err := tx.Exec(`SET LOCAL enable_nestloop = off`); err != nil {
-		return fmt.Errorf("bots: plan last signals: %w", err)
+		return nil, fmt.Errorf("bots: plan last signals: %w", err)
+	}
+	var ret string
+	var changed map[int64]row
+	if returning {
+		ret = ` RETURNING ` + qualified("bots.", columns)
+		changed = make(map[int64]row, len(batch))
+	}
+	// run executes one update; an error's update runs after the signals',
+	// so a bot's last row returned holds both.
+	run := func(q string, args ...any) error {
+		if !returning {
+			_, err := tx.Exec(q, args...)
+			return err
+		}
+		var rs []row
+		if err := tx.Select(&rs, q+ret, args...); err != nil {
+			return err
+		}
+		for _, r := range rs {
+			changed[r.ID] = r
+		}
+		return nil
 	}
 	if len(sigIDs) > 0 {
-		if _, err := tx.Exec(`UPDATE bots SET last_signal = v.s, last_signal_reason = v.r, last_signal_at = v.a
+		if err := run(`UPDATE bots SET last_signal = v.s, last_signal_reason = v.r, last_signal_at = v.a
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS v(id, u, s, r, a)
 			WHERE bots.id = ANY($1::bigint[]) AND bots.id = v.id AND bots.user_id = v.u`,
 			pq.Array(sigIDs), pq.Array(sigUsers), pq.Array(sigs), pq.Array(reasons), pq.Array(sigAt)); err != nil {
-			return fmt.Errorf("bots: write last signals: %w", err)
+			return nil, fmt.Errorf("bots: write last signals: %w", err)
 		}
 	}
 	if len(errIDs) > 0 {
-		if _, err := tx.Exec(`UPDATE bots SET last_error = v.e, last_error_at = v.a
+		if err := run(`UPDATE bots SET last_error = v.e, last_error_at = v.a
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) AS v(id, u, e, a)
 			WHERE bots.id = ANY($1::bigint[]) AND bots.id = v.id AND bots.user_id = v.u`,
 			pq.Array(errIDs), pq.Array(errUsers), pq.Array(errs), pq.Array(errAt)); err != nil {
-			return fmt.Errorf("bots: write last errors: %w", err)
+			return nil, fmt.Errorf("bots: write last errors: %w", err)
 		}
 	}
-	return nil
+	return changed, nil
+}
+
+// qualified prefixes every name of a column list, for a RETURNING clause
+// of an UPDATE ... FROM whose source has columns of the same names.
+func qualified(prefix, list string) string {
+	names := strings.Split(list, ",")
+	for i, n := range names {
+		names[i] = prefix + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }

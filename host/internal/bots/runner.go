@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -50,6 +51,10 @@ type runner struct {
 	overflow chan orderJob
 	last     *lastWriter
 	ents     *entCache
+	// placing counts the signals enqueued and not yet done with (placed
+	// and finished, or dropped): while it is above zero the last-signal
+	// writer holds back.
+	placing atomic.Int64
 }
 
 // runBot is one running bot as the runner sees it. It is immutable once
@@ -112,6 +117,7 @@ func (b *runBot) close() {
 // that worker's queue is full; it blocks only when both are full, and
 // reports false when ctx ends first.
 func (r *runner) enqueue(ctx context.Context, j orderJob) bool {
+	r.placing.Add(1)
 	select {
 	case r.orders[uint64(j.bot.UserID)%uint64(len(r.orders))] <- j:
 		return true
@@ -121,6 +127,7 @@ func (r *runner) enqueue(ctx context.Context, j orderJob) bool {
 	case r.overflow <- j:
 		return true
 	case <-ctx.Done():
+		r.placing.Add(-1)
 		return false
 	}
 }
@@ -157,6 +164,7 @@ func (s *Service) Run(ctx context.Context) error {
 		r.orders[i] = make(chan orderJob, depth)
 	}
 	r.overflow = make(chan orderJob, depth)
+	r.placing.Store(0) // the last Run's queued signals went with its queues
 	r.last = newLastWriter(s)
 	r.ents = newEntCache(s)
 	r.mu.Unlock()

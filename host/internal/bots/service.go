@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jmoiron/sqlx"
@@ -136,8 +137,10 @@ func (s *Service) CreateIdempotent(ctx context.Context, userID int64, spec Spec,
 				return err
 			}
 		}
-		b, err = getBot(tx, userID, id)
-		return err
+		if b, err = getBot(tx, userID, id); err != nil {
+			return err
+		}
+		return s.record(tx, b)
 	})
 	if key != "" && errors.Is(err, store.ErrConflict) {
 		// Another host created it first with this key.
@@ -286,12 +289,11 @@ func (s *Service) Update(ctx context.Context, userID, id int64, spec Spec) (Bot,
 		return Bot{}, err
 	}
 	var b Bot
-	err = s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		if err := updateSpec(tx, userID, id, spec, brokerName, s.nowMillis()); err != nil {
+	err = s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
+		if b, err = updateSpec(tx, userID, id, spec, brokerName, s.nowMillis()); err != nil {
 			return err
 		}
-		b, err = getBot(tx, userID, id)
-		return err
+		return s.record(tx, b)
 	})
 	if err != nil {
 		return Bot{}, notFound(err, id)
@@ -299,7 +301,8 @@ func (s *Service) Update(ctx context.Context, userID, id int64, spec Spec) (Bot,
 	return b, nil
 }
 
-// Delete stops and deletes a bot. Its trades keep their bot_id.
+// Delete stops and deletes a bot. Its trades keep their bot_id. Its last
+// event is the bot as it was, with StatusDeleted.
 func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 	defer s.lockBot(id)()
 	if _, err := s.Get(ctx, userID, id); err != nil {
@@ -307,7 +310,13 @@ func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 	}
 	s.run.deactivate(ctx, id)
 	err := s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		return deleteBot(tx, userID, id)
+		b, err := deleteBot(tx, userID, id)
+		if err != nil {
+			return err
+		}
+		b.Status, b.StatusReason = StatusDeleted, ""
+		b.UpdatedAt = time.UnixMilli(s.nowMillis()).UTC()
+		return s.record(tx, b)
 	})
 	return notFound(err, id)
 }
@@ -379,58 +388,6 @@ func (s *Service) Stop(ctx context.Context, userID, id int64) (Bot, error) {
 		}
 	}
 	return s.Get(ctx, userID, id)
-}
-
-// PauseAccount pauses userID's running bots on accountID with reason
-// ReasonAccountNotConnected; the account service's disconnect calls it so
-// the bots show why they stopped at once rather than at their next signal.
-// It returns how many bots it paused.
-func (s *Service) PauseAccount(ctx context.Context, userID, accountID int64) (int, error) {
-	var ids []int64
-	err := s.st.View(ctx, store.Tenant(userID), func(tx *sqlx.Tx) error {
-		return tx.Select(&ids, tx.Rebind(`SELECT id FROM bots WHERE user_id = ? AND account_id = ? AND status = ?`),
-			userID, accountID, string(StatusRunning))
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, id := range ids {
-		ok, err := s.pause(ctx, userID, id, ReasonAccountNotConnected, "account disconnected")
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, nil
-}
-
-// pause moves a running bot to paused and takes it off the runner. It
-// reports whether the bot was running.
-func (s *Service) pause(ctx context.Context, userID, id int64, reason, lastErr string) (bool, error) {
-	defer s.lockBot(id)()
-	var changed bool
-	err := s.st.Update(ctx, store.Tenant(userID), func(tx *sqlx.Tx) (err error) {
-		changed, err = pauseRunning(tx, userID, id, StatusPaused, reason, lastErr, s.nowMillis())
-		return err
-	})
-	if err != nil {
-		return false, err
-	}
-	s.run.deactivate(ctx, id)
-	if changed {
-		s.log.Info("bot paused", "bot_id", id, "user_id", userID, "reason", reason)
-	}
-	return changed, nil
-}
-
-func (s *Service) setStatus(ctx context.Context, b Bot, st Status, reason string) error {
-	err := s.st.Update(ctx, store.Tenant(b.UserID), func(tx *sqlx.Tx) error {
-		return setStatus(tx, b.UserID, b.ID, st, reason, s.nowMillis())
-	})
-	return notFound(err, b.ID)
 }
 
 // allowed checks a plan against a bot that is to run beside running
