@@ -41,11 +41,66 @@ function append(el, children) {
   }
 }
 
-/** Replaces el's children. */
+/**
+ * Replaces el's children. When focus was inside el, the control in the
+ * same place of the new content takes it, so a keyboard user's focus
+ * survives a redraw (a live update, a toggled button's new label).
+ */
 export function mount(el, ...children) {
+  const place = focusPlace(el);
   el.replaceChildren();
   append(el, children);
+  if (place) refocus(el, place);
   return el;
+}
+
+// What identifies an element across redraws: focus goes back to the
+// same item's control even when a list is drawn in another order, and is
+// never guessed for an element without one (nor its ancestors).
+const IDENTITY = ['id', 'data-account', 'data-bot', 'data-trade', 'data-broker', 'data-tf'];
+
+function focusPlace(el) {
+  const a = document.activeElement;
+  if (!a || a === el || !el.contains(a)) return null;
+  const path = [];
+  for (let n = a; n && n !== el; n = n.parentElement) {
+    const key = IDENTITY.find((k) => n.hasAttribute(k));
+    if (key) return {sel: `[${key}="${CSS.escape(n.getAttribute(key))}"]`, path, tag: a.tagName};
+    path.unshift(Array.prototype.indexOf.call(n.parentElement.children, n));
+  }
+  return null;
+}
+
+function refocus(el, {sel, path, tag}) {
+  let n = el.querySelector(sel);
+  for (const i of path) n = n && n.children[i];
+  if (n && n.tagName === tag && n !== document.activeElement) n.focus({preventScroll: true});
+}
+
+/**
+ * Marks a button busy while its request runs, or no longer. It says it
+ * is unavailable (aria-disabled) but keeps focus: a disabled button would
+ * drop the keyboard's focus to the top of the page. Handlers check
+ * isBusy, as a disabled button would not have fired.
+ */
+export function setBusy(btn, on) {
+  if (on) btn.setAttribute('aria-disabled', 'true');
+  else btn.removeAttribute('aria-disabled');
+}
+
+/** Whether setBusy marked btn busy. */
+export function isBusy(btn) {
+  return btn.getAttribute('aria-disabled') === 'true';
+}
+
+/**
+ * Puts focus on a page's first field when the page opens, unless the
+ * user has it on a control outside the page (the header's language
+ * picker, which redraws the page in the new language).
+ */
+export function autofocus(page, el) {
+  const a = document.activeElement;
+  if (!a || a === document.body || page.contains(a)) el.focus();
 }
 
 /** A unique id for label/for pairs. */

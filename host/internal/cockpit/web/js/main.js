@@ -1,6 +1,6 @@
 // The cockpit's entry point: who is signed in, the frame (navigation,
 // language, theme), the router and the live event source.
-import {h, mount} from './dom.js';
+import {h} from './dom.js';
 import {api, onSignedOut} from './api.js';
 import {t, initLang, setLang, lang, LANGS} from './i18n.js';
 import {Live} from './stream.js';
@@ -63,7 +63,9 @@ function frame(active) {
         h('span', {class: 'nav-icon', 'aria-hidden': 'true'}, n.icon), h('span', {class: 'nav-text'}, t(n.key)))));
   const langSel = h('select', {class: 'lang', 'aria-label': t('frame.language'), onchange: (e) => {
     setLang(e.target.value);
-    render();
+    // The frame is rebuilt in the new language: the picker keeps focus,
+    // so the arrow keys go on choosing.
+    render('select.lang');
   }}, LANGS.map((l) => h('option', {value: l.code, selected: l.code === lang()}, l.name)));
   const themeBtn = h('button', {type: 'button', class: 'icon-btn', 'aria-label': t('frame.theme'), title: t('frame.theme'),
     'aria-pressed': theme() === 'dark' ? 'true' : 'false', onclick: () => {
@@ -92,7 +94,10 @@ async function signOut() {
   navigate('/signin', true);
 }
 
-async function render() {
+// render draws the page of the current path. keep (a selector) names the
+// element of the new frame that takes focus (the language picker after a
+// language change).
+async function render(keep) {
   const seq = ++renderSeq;
   if (cleanup) {
     cleanup();
@@ -120,7 +125,17 @@ async function render() {
   const params = path.match(route.path).slice(1);
   const root = document.getElementById('app');
   const f = frame(path);
-  mount(root, f.header, f.main, f.live, toastRegion());
+  // The element that had focus went with the old page, and focus would
+  // be back at the top of the document: it goes to the new page's content
+  // instead (as the skip link does), while the page loads; a page may then
+  // put it on a field of its own. The first page of a visit leaves it
+  // alone, so the first Tab reaches the skip link.
+  root.replaceChildren(f.header, f.main, f.live, toastRegion());
+  const kept = typeof keep === 'string' && root.querySelector(keep);
+  if (kept) kept.focus();
+  else if (seq > 1) f.main.focus({preventScroll: true});
+  const skip = document.querySelector('a.skip'); // in index.html, before the app
+  if (skip) skip.textContent = t('frame.skip');
   root.dataset.page = route.name;
   root.removeAttribute('aria-busy');
   document.title = t('title.' + route.name) + ' · STC';
@@ -145,6 +160,16 @@ async function boot() {
   document.addEventListener('click', (e) => {
     const a = e.target.closest('a[href]');
     if (!a || a.target || a.hasAttribute('download') || e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+    // A link within the page (the skip link) moves focus there; it is no
+    // navigation, and the page is not drawn again.
+    if (a.getAttribute('href').startsWith('#')) {
+      const to = document.getElementById(a.getAttribute('href').slice(1));
+      if (to) {
+        e.preventDefault();
+        to.focus();
+      }
+      return;
+    }
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/assets/')) return;
     e.preventDefault();

@@ -1,7 +1,7 @@
 // English, the reference: every key exists here.
 export default {
   'nav.label': 'Main', 'nav.trade': 'Trade', 'nav.bots': 'Bots', 'nav.history': 'History', 'nav.accounts': 'Accounts', 'nav.settings': 'Settings', 'nav.admin': 'Operator',
-  'frame.language': 'Language', 'frame.theme': 'Dark theme', 'frame.signout': 'Sign out', 'frame.expired': 'Your session ended; sign in again.',
+  'frame.skip': 'Skip to content', 'frame.language': 'Language', 'frame.theme': 'Dark theme', 'frame.signout': 'Sign out', 'frame.expired': 'Your session ended; sign in again.',
   'title.signin': 'Sign in', 'title.signup': 'Sign up', 'title.trade': 'Trade', 'title.accounts': 'Accounts', 'title.bots': 'Bots', 'title.botnew': 'New bot',
   'title.botedit': 'Edit bot', 'title.bot': 'Bot', 'title.history': 'History', 'title.settings': 'Settings', 'title.admin': 'Operator',
   'live.stream': 'Live', 'live.polling': 'Live (polling)',

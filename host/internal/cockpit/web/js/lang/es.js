@@ -1,7 +1,7 @@
 // Español.
 export default {
   'nav.label': 'Principal', 'nav.trade': 'Operar', 'nav.bots': 'Bots', 'nav.history': 'Historial', 'nav.accounts': 'Cuentas', 'nav.settings': 'Ajustes', 'nav.admin': 'Operador',
-  'frame.language': 'Idioma', 'frame.theme': 'Tema oscuro', 'frame.signout': 'Salir', 'frame.expired': 'Tu sesión terminó; vuelve a entrar.',
+  'frame.skip': 'Saltar al contenido', 'frame.language': 'Idioma', 'frame.theme': 'Tema oscuro', 'frame.signout': 'Salir', 'frame.expired': 'Tu sesión terminó; vuelve a entrar.',
   'title.signin': 'Entrar', 'title.signup': 'Crear cuenta', 'title.trade': 'Operar', 'title.accounts': 'Cuentas', 'title.bots': 'Bots', 'title.botnew': 'Nuevo bot',
   'title.botedit': 'Editar bot', 'title.bot': 'Bot', 'title.history': 'Historial', 'title.settings': 'Ajustes', 'title.admin': 'Operador',
   'live.stream': 'En vivo', 'live.polling': 'En vivo (consulta)',

@@ -1,7 +1,7 @@
 // Português (Brasil).
 export default {
   'nav.label': 'Principal', 'nav.trade': 'Operar', 'nav.bots': 'Robôs', 'nav.history': 'Histórico', 'nav.accounts': 'Contas', 'nav.settings': 'Ajustes', 'nav.admin': 'Operador',
-  'frame.language': 'Idioma', 'frame.theme': 'Tema escuro', 'frame.signout': 'Sair', 'frame.expired': 'Sua sessão terminou; entre novamente.',
+  'frame.skip': 'Pular para o conteúdo', 'frame.language': 'Idioma', 'frame.theme': 'Tema escuro', 'frame.signout': 'Sair', 'frame.expired': 'Sua sessão terminou; entre novamente.',
   'title.signin': 'Entrar', 'title.signup': 'Criar conta', 'title.trade': 'Operar', 'title.accounts': 'Contas', 'title.bots': 'Robôs', 'title.botnew': 'Novo robô',
   'title.botedit': 'Editar robô', 'title.bot': 'Robô', 'title.history': 'Histórico', 'title.settings': 'Ajustes', 'title.admin': 'Operador',
   'live.stream': 'Ao vivo', 'live.polling': 'Ao vivo (consulta)',

@@ -2,7 +2,7 @@
 // with the plan that unlocks them), a connect form generated from the
 // broker's credential schema, the second-factor prompt, and each
 // account's live status and balance.
-import {h, mount, field, setFieldError} from '../dom.js';
+import {h, mount, field, setFieldError, setBusy, isBusy} from '../dom.js';
 import {api} from '../api.js';
 import {t, money} from '../i18n.js';
 import {schemaFields, errorField} from '../forms.js';
@@ -23,6 +23,8 @@ export async function render({root, app}) {
   const accounts = new Map(accts.items.map((a) => [a.id, a]));
 
   const listEl = h('div', {class: 'accounts', id: 'account-list'});
+  // Where focus goes when the account that had it is disconnected.
+  const listHead = h('h2', {id: 'accts-h', tabindex: '-1'}, t('acct.yours'));
   const formSlot = h('div', {id: 'connect-slot'});
   const drawList = () => {
     const rows = [...accounts.values()].filter((a) => a.status !== 'disconnected').sort((a, b) => b.id - a.id);
@@ -33,6 +35,7 @@ export async function render({root, app}) {
     const reason = h('p', {class: 'form-error', role: 'alert', hidden: true});
     let armed = false;
     const disc = h('button', {type: 'button', class: 'btn ghost small', onclick: async () => {
+      if (isBusy(disc)) return;
       // Two clicks: the first asks (no modal dialog to trap the keyboard).
       if (!armed) {
         armed = true;
@@ -45,14 +48,15 @@ export async function render({root, app}) {
         }, 5000);
         return;
       }
-      disc.disabled = true;
+      setBusy(disc, true);
       try {
         await api('POST', '/api/v2/user/disconnect', {body: {account_id: a.id}});
         accounts.delete(a.id);
         app.toast(t('acct.disconnected', {login: a.login}), 'ok');
         drawList();
+        listHead.focus();
       } catch (e) {
-        disc.disabled = false;
+        setBusy(disc, false);
         reason.textContent = t('acct.refused') + ' ' + e.message;
         reason.hidden = false;
       }
@@ -69,7 +73,13 @@ export async function render({root, app}) {
       h('div', {class: 'row'}, disc), reason);
   };
 
-  const connectForm = (b) => {
+  // The connect form opens under the broker's card; closing it (Cancel,
+  // or connected) gives focus back to that card.
+  const connectForm = (b, opener) => {
+    const close = () => {
+      mount(formSlot);
+      opener.focus();
+    };
     const creds = b.credentials.filter((f) => f.name !== 'code').map((f) => ({...f, sensitive: secret(f)}));
     const sf = schemaFields(creds, {}, {autocomplete: 'username'});
     const realOK = realAllowed(b);
@@ -85,6 +95,7 @@ export async function render({root, app}) {
     const submit = h('button', {type: 'submit', class: 'btn primary'}, t('acct.connect'));
     const form = h('form', {class: 'card connect', novalidate: true, dataset: {broker: b.name}, onsubmit: async (e) => {
       e.preventDefault();
+      if (isBusy(submit)) return;
       sf.clearErrors();
       setFieldError(codeField, '');
       formError.hidden = true;
@@ -96,15 +107,15 @@ export async function render({root, app}) {
         }
         credentials.code = codeField.input.value.trim();
       }
-      submit.disabled = true;
+      setBusy(submit, true);
       try {
         const r = await api('POST', '/api/v2/user/account', {body: {broker: b.name, mode: form.querySelector(`input[name="${modeName}"]:checked`).value, credentials}});
         accounts.set(r.account.id, r.account);
         app.toast(t('acct.connected', {login: r.account.login}), 'ok');
-        mount(formSlot);
         drawList();
+        close();
       } catch (err) {
-        submit.disabled = false;
+        setBusy(submit, false);
         if (err.code === 'second_factor_required') {
           codeField.wrap.hidden = false;
           codeField.input.focus();
@@ -127,7 +138,7 @@ export async function render({root, app}) {
     h('h2', null, t('acct.connectTo', {broker: b.display_name || b.name})),
     b.description ? h('p', {class: 'muted'}, b.description) : null,
     sf.wrap, mode, codeField.wrap, formError,
-    h('div', {class: 'row'}, submit, h('button', {type: 'button', class: 'btn ghost', onclick: () => mount(formSlot)}, t('common.cancel'))));
+    h('div', {class: 'row'}, submit, h('button', {type: 'button', class: 'btn ghost', onclick: close}, t('common.cancel'))));
     return form;
   };
 
@@ -136,8 +147,8 @@ export async function render({root, app}) {
     const plan = ok ? null : unlockPlan(b);
     return h('button', {type: 'button', class: 'card broker' + (ok ? '' : ' locked'), dataset: {broker: b.name}, disabled: !ok,
       'aria-describedby': 'broker-' + b.name + '-state',
-      onclick: () => {
-        mount(formSlot, connectForm(b));
+      onclick: (e) => {
+        mount(formSlot, connectForm(b, e.currentTarget));
         formSlot.querySelector('input')?.focus();
       }},
     h('strong', null, b.display_name || b.name),
@@ -152,7 +163,7 @@ export async function render({root, app}) {
     h('section', {'aria-labelledby': 'brokers-h'}, h('h2', {id: 'brokers-h'}, t('acct.brokers')),
       h('p', {class: 'muted'}, t('acct.plan', {plan: ent.plan_id, n: ent.max_accounts || '∞'})),
       h('div', {class: 'brokers'}, brokerCards), formSlot),
-    h('section', {'aria-labelledby': 'accts-h'}, h('h2', {id: 'accts-h'}, t('acct.yours')), listEl));
+    h('section', {'aria-labelledby': 'accts-h'}, listHead, listEl));
 
   const onAccount = (e) => {
     const a = e.detail;

@@ -1,6 +1,6 @@
 // Operator pages: users and their plans (grant a plan), plugins and their
 // state, health.
-import {h, mount} from '../dom.js';
+import {h, mount, setBusy, isBusy} from '../dom.js';
 import {api, ApiError} from '../api.js';
 import {t, dateTime} from '../i18n.js';
 
@@ -23,14 +23,15 @@ export async function render({root, app}) {
     const sel = h('select', {'aria-label': t('admin.planFor', {email: u.email})}, plans.items.map((p) => h('option', {value: p.id, selected: p.id === planID}, p.name)));
     const msg = h('span', {class: 'small', role: 'status'});
     const grant = h('button', {type: 'button', class: 'btn small', onclick: async () => {
-      grant.disabled = true;
+      if (isBusy(grant)) return;
+      setBusy(grant, true);
       try {
         const r = await api('POST', `/api/v2/admin/users/${u.id}/subscription`, {body: {plan_id: sel.value}});
         msg.textContent = t('admin.granted', {plan: r.plan_id});
       } catch (e) {
         msg.textContent = e.message;
       } finally {
-        grant.disabled = false;
+        setBusy(grant, false);
       }
     }}, t('admin.grant'));
     return h('tr', {dataset: {user: String(u.id)}}, h('td', null, u.email), h('td', null, u.role), h('td', null, dateTime(u.created_at)),

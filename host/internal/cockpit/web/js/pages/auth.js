@@ -1,6 +1,6 @@
 // Sign in and sign up. The answer sets the HttpOnly session cookie; the
 // page never sees the token.
-import {h, mount, field, setFieldError} from '../dom.js';
+import {h, mount, field, setFieldError, setBusy, isBusy, autofocus} from '../dom.js';
 import {api} from '../api.js';
 import {t} from '../i18n.js';
 
@@ -13,6 +13,7 @@ export async function render({root, app, name}) {
   const submit = h('button', {type: 'submit', class: 'btn primary wide'}, signup ? t('auth.createAccount') : t('auth.signin'));
   const form = h('form', {class: 'card auth', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
+    if (isBusy(submit)) return;
     setFieldError(email, '');
     setFieldError(password, '');
     formError.hidden = true;
@@ -21,7 +22,7 @@ export async function render({root, app, name}) {
       if (!password.input.value) setFieldError(password, t('auth.required'));
       return;
     }
-    submit.disabled = true;
+    setBusy(submit, true);
     try {
       await api('POST', signup ? '/api/v2/auth/register' : '/api/v2/auth/login', {
         body: {email: email.input.value.trim(), password: password.input.value},
@@ -29,7 +30,7 @@ export async function render({root, app, name}) {
       await app.signedIn();
       app.navigate(signup ? '/accounts' : '/trade', true);
     } catch (err) {
-      submit.disabled = false;
+      setBusy(submit, false);
       const msg = errorText(err);
       if (err.field === 'email') setFieldError(email, msg);
       else if (err.field === 'password' || /password/i.test(err.message || '')) setFieldError(password, msg);
@@ -45,7 +46,7 @@ export async function render({root, app, name}) {
   h('p', {class: 'switch'}, signup ? t('auth.haveAccount') : t('auth.noAccount'), ' ',
     h('a', {href: signup ? '/signin' : '/signup'}, signup ? t('auth.signin') : t('auth.signup'))));
   mount(root, h('div', {class: 'auth-wrap'}, form));
-  email.input.focus();
+  autofocus(root, email.input);
 }
 
 function errorText(err) {

@@ -1,7 +1,7 @@
 // One bot: its configuration, stats, start/stop and a journal of its
 // recent signals, status changes and orders: what the host's journal
 // (GET /api/v2/bots/{id}/journal) holds, then what the live events bring.
-import {h, mount} from '../dom.js';
+import {h, mount, setBusy, isBusy} from '../dom.js';
 import {api} from '../api.js';
 import {t, money, signedMoney, pct, dateTime, time} from '../i18n.js';
 import {botStatus, toggleBot, botStats} from '../bots.js';
@@ -45,14 +45,15 @@ export async function render({root, params, app}) {
     const refocus = document.activeElement && document.activeElement.id === 'bot-toggle';
     const btn = h('button', {type: 'button', class: 'btn ' + (bot.status === 'running' ? 'ghost' : 'primary'), id: 'bot-toggle',
       onclick: async () => {
-        btn.disabled = true;
+        if (isBusy(btn)) return;
+        setBusy(btn, true);
         err.hidden = true;
         try {
           bot = await toggleBot(bot);
-          drawHead();
+          drawHead(); // the new status and label; focus stays on the button
           draw();
         } catch (e) {
-          btn.disabled = false;
+          setBusy(btn, false);
           err.textContent = e.message;
           err.hidden = false;
         }

@@ -1,7 +1,7 @@
 // Create or edit a bot. The parameter inputs are generated from the
 // strategy's schema; every error the host returns is shown at the field
 // it names (details.field: "name", "params.period", "limits.max_stake").
-import {h, mount, field, setFieldError} from '../dom.js';
+import {h, mount, field, setFieldError, setBusy, isBusy, autofocus} from '../dom.js';
 import {api, idempotencyKey, listAll} from '../api.js';
 import {t, duration, pct} from '../i18n.js';
 import {schemaFields, errorField} from '../forms.js';
@@ -85,6 +85,7 @@ export async function render({root, params, app}) {
   const key = idempotencyKey(); // one form, one bot, however often it is submitted
   const form = h('form', {class: 'card bot-form', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
+    if (isBusy(submit)) return;
     for (const f of fields.values()) setFieldError(f, '');
     formError.hidden = true;
     const numOrUndef = (el) => (el.value.trim() === '' ? undefined : Number(el.value));
@@ -105,14 +106,14 @@ export async function render({root, params, app}) {
       setFieldError(fields.get('amount'), t('auth.required'));
       return;
     }
-    submit.disabled = true;
+    setBusy(submit, true);
     try {
       const r = editing ? await api('PATCH', '/api/v2/bots/' + editing, {body})
         : await api('POST', '/api/v2/bots', {body, headers: {'Idempotency-Key': key}});
       app.toast(editing ? t('bots.saved', {name: r.bot.name}) : t('bots.created2', {name: r.bot.name}), 'ok');
       app.navigate('/bots/' + r.bot.id);
     } catch (err) {
-      submit.disabled = false;
+      setBusy(submit, false);
       const name = errorField(err, [...fields.keys()]);
       const f = name && fields.get(name);
       if (f) {
@@ -146,6 +147,6 @@ export async function render({root, params, app}) {
   drawProg();
   await loadSymbols();
   mount(root, h('h1', null, editing ? t('bots.editTitle', {name: v.name}) : t('bots.newTitle')), form);
-  nameIn.focus();
+  autofocus(root, nameIn);
   return null;
 }

@@ -1,5 +1,5 @@
 // The bot list: status and reason, per-bot stats, start/stop.
-import {h, mount} from '../dom.js';
+import {h, mount, setBusy, isBusy} from '../dom.js';
 import {api, listAll} from '../api.js';
 import {t, signedMoney, pct, dateTime} from '../i18n.js';
 import {botStatus, toggleBot, botStats} from '../bots.js';
@@ -17,12 +17,13 @@ export async function render({root, app}) {
     const err = h('p', {class: 'form-error', role: 'alert', hidden: true});
     const btn = h('button', {type: 'button', class: 'btn small ' + (b.status === 'running' ? 'ghost' : 'primary'), dataset: {action: b.status === 'running' ? 'stop' : 'start'},
       onclick: async () => {
-        btn.disabled = true;
+        if (isBusy(btn)) return;
+        setBusy(btn, true);
         try {
           bots.set(b.id, await toggleBot(b));
           draw();
         } catch (e) {
-          btn.disabled = false;
+          setBusy(btn, false);
           err.textContent = e.message;
           err.hidden = false;
         }

@@ -1,7 +1,7 @@
 // History and analytics: the trade table with filters, paging and CSV
 // export; equity curve, P&L per day, win rate by symbol and by hour of
 // day, and the per-bot comparison.
-import {h, mount, field} from '../dom.js';
+import {h, mount, field, setBusy, isBusy} from '../dom.js';
 import {api, listAll} from '../api.js';
 import {t, lang, money, signedMoney, pct, dateTime, price as fmtPrice, num, timeZone} from '../i18n.js';
 import {tradesCSV, download} from '../csv.js';
@@ -96,7 +96,8 @@ export async function render({root, app}) {
   for (const f of filters) f.input.addEventListener('change', apply);
 
   exportBtn.addEventListener('click', async () => {
-    exportBtn.disabled = true;
+    if (isBusy(exportBtn)) return;
+    setBusy(exportBtn, true);
     note.textContent = t('hist.exporting');
     try {
       const all = await listAll('/api/v2/user/trades?' + query(), 100000);
@@ -105,7 +106,7 @@ export async function render({root, app}) {
     } catch (e) {
       note.textContent = e.message;
     } finally {
-      exportBtn.disabled = false;
+      setBusy(exportBtn, false);
     }
   });
 

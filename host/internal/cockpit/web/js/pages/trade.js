@@ -1,6 +1,6 @@
 // The trade view: symbol and timeframe pickers, the live chart with the
 // user's trades, the ticket and the open trades with their countdown.
-import {h, mount} from '../dom.js';
+import {h, mount, setBusy} from '../dom.js';
 import {api, idempotencyKey} from '../api.js';
 import {t, money, signedMoney, pct, duration, countdown, price as fmtPrice} from '../i18n.js';
 import {CandleChart, loadLib, tradeMarkText, TF_SECONDS} from '../chart.js';
@@ -119,7 +119,10 @@ export async function render({root, app}) {
     const closed = !ins.open;
     market.textContent = closed ? t('trade.closed', {symbol: ins.symbol}) : connected ? '' : t('trade.notConnected');
     market.className = 'market-state' + (closed || !connected ? ' warn' : '');
-    callBtn.disabled = putBtn.disabled = closed || !connected || busy;
+    callBtn.disabled = putBtn.disabled = closed || !connected;
+    // While a trade is sent the button keeps focus (place ignores it).
+    setBusy(callBtn, busy);
+    setBusy(putBtn, busy);
   }
 
   async function loadSymbols() {
@@ -138,11 +141,28 @@ export async function render({root, app}) {
     const seq = ++chartSeq;
     if (!symbol) return;
     app.live.setCandles([`${account.broker}:${symbol}:${tf}`]);
-    if (!lib) lib = await loadLib();
-    const [candles, trades] = await Promise.all([
-      api('GET', `/api/v2/candles?broker=${encodeURIComponent(account.broker)}&symbol=${encodeURIComponent(symbol)}&timeframe=${tf}&limit=300`),
-      api('GET', `/api/v2/user/trades?symbol=${encodeURIComponent(symbol)}&limit=100`),
-    ]);
+    let candles;
+    let trades;
+    try {
+      if (!lib) lib = await loadLib();
+      [candles, trades] = await Promise.all([
+        api('GET', `/api/v2/candles?broker=${encodeURIComponent(account.broker)}&symbol=${encodeURIComponent(symbol)}&timeframe=${tf}&limit=300`),
+        api('GET', `/api/v2/user/trades?symbol=${encodeURIComponent(symbol)}&limit=100`),
+      ]);
+    } catch (e) {
+      if (seq !== chartSeq || disposed) return; // a newer choice is loading
+      // The host's market-data budget asks to wait a moment (the arrow
+      // keys go through the timeframes one by one): try again.
+      if (e.status === 429) {
+        setTimeout(() => {
+          if (seq === chartSeq && !disposed) loadChart();
+        }, 1000);
+        return;
+      }
+      market.textContent = e.message;
+      market.className = 'market-state warn';
+      return;
+    }
     if (seq !== chartSeq || disposed) return;
     if (chart) chart.destroy();
     chart = new CandleChart(lib, chartEl, tf);
