@@ -1,6 +1,10 @@
 package events
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // hub wakes a user's subscribers when that user's events commit. A wake
 // carries no data: subscribers read the log from their last seq, so a
@@ -21,6 +25,18 @@ type Subscription struct {
 	userID int64
 	hub    *hub
 	once   sync.Once
+	woken  atomic.Pointer[time.Time]
+}
+
+// WokenAt returns when the subscription was last woken (zero before the
+// first wake). The commits that woke it were visible from then on, so a
+// read of the log that began no earlier sees them: the user's streams
+// share such reads instead of each making its own.
+func (s *Subscription) WokenAt() time.Time {
+	if t := s.woken.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // Subscribe wakes the returned subscription whenever userID's events
@@ -71,9 +87,11 @@ func (l *Log) WatchedUsers() []int64 {
 }
 
 func (h *hub) wake(userID int64) {
+	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[userID] {
+		s.woken.Store(&now) // before the signal, so the reader sees it
 		select {
 		case s.c <- struct{}{}:
 		default:

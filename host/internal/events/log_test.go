@@ -114,6 +114,7 @@ func TestLogWakesSubscribersOnlyAfterCommit(t *testing.T) {
 	defer subA.Close()
 	defer subB.Close()
 
+	var committing time.Time
 	require.NoError(t, st.Update(ctx, store.Tenant(alice), func(tx *sqlx.Tx) error {
 		require.NoError(t, l.Add(tx, alice, thing{N: 1}))
 		select {
@@ -121,6 +122,7 @@ func TestLogWakesSubscribersOnlyAfterCommit(t *testing.T) {
 			t.Error("woken before the commit")
 		default:
 		}
+		committing = time.Now()
 		return nil
 	}))
 	select {
@@ -128,6 +130,9 @@ func TestLogWakesSubscribersOnlyAfterCommit(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("alice's subscriber was not woken")
 	}
+	// Readers share reads that began after the wake: it is after the commit.
+	assert.False(t, subA.WokenAt().Before(committing), "the wake is stamped after the commit")
+	assert.True(t, subB.WokenAt().IsZero())
 	select {
 	case <-subB.C:
 		t.Fatal("bob's subscriber was woken by alice's event")

@@ -189,6 +189,7 @@ type Server struct {
 	candleFeed CandleFeed
 	streamOpts StreamOptions
 	streams    streamSlots
+	reads      readFlights
 }
 
 // New returns the API handler.

@@ -260,7 +260,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		after = head
 	}
 	sw.retryAndID(3000, after)
-	if err := s.sendMissed(r.Context(), sw, userID, &after, head); err != nil {
+	if err := s.sendMissed(r.Context(), sw, userID, &after, head, time.Now()); err != nil {
 		return
 	}
 	if sw.flush() != nil {
@@ -272,21 +272,29 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	defer poll.Stop()
 	shutdown := s.streams.done()
 	for {
+		// Only a wake or the safety poll reads the log: a heartbeat or a
+		// candle costs no query (5,000 streams would otherwise read it
+		// 333 times a second for their heartbeats alone).
+		read, since := false, time.Time{}
 		select {
 		case <-r.Context().Done():
 			return
 		case <-shutdown:
 			return
 		case <-sub.C:
+			read, since = true, sub.WokenAt()
 		case <-poll.C:
+			read, since = true, time.Now()
 		case c := <-candles:
 			s.countEvent("candle")
 			sw.event("", "candle", c.payload)
 		case <-beat.C:
 			sw.comment("heartbeat")
 		}
-		if err := s.sendMissed(r.Context(), sw, userID, &after, 0); err != nil {
-			return
+		if read {
+			if err := s.sendMissed(r.Context(), sw, userID, &after, 0, since); err != nil {
+				return
+			}
 		}
 		if sw.flush() != nil {
 			return
@@ -296,10 +304,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 
 // sendMissed writes the events after *after and moves it on. When the log
 // no longer holds them it sends a reset, which tells the client to reload
-// its state, and continues from the head.
-func (s *Server) sendMissed(ctx context.Context, sw *sseWriter, userID int64, after *int64, head int64) error {
+// its state, and continues from the head. The first read may be shared
+// with the user's other streams (readFlights) if it started after since.
+func (s *Server) sendMissed(ctx context.Context, sw *sseWriter, userID int64, after *int64, head int64, since time.Time) error {
 	for {
-		evs, err := s.events.After(ctx, userID, *after, streamBatch)
+		evs, err := s.reads.after(ctx, s.events, userID, *after, since)
 		if errors.Is(err, events.ErrGone) {
 			if head == 0 {
 				if head, err = s.events.Head(ctx, userID); err != nil {
@@ -327,6 +336,65 @@ func (s *Server) sendMissed(ctx context.Context, sw *sseWriter, userID int64, af
 		if err := sw.flush(); err != nil {
 			return err
 		}
+	}
+}
+
+// readFlights shares log reads between a user's streams. One commit wakes
+// all of them at once, at the same position: instead of each reading the
+// same rows (five tabs, five identical queries), the first reads and the
+// others wait for its result. A stream only joins a read that began after
+// the wake it is answering (Subscription.WokenAt, stamped after the
+// commit), so the read includes the commit that woke it.
+type readFlights struct {
+	mu sync.Mutex
+	m  map[readKey]*readFlight
+}
+
+type readKey struct{ user, after int64 }
+
+type readFlight struct {
+	started time.Time
+	done    chan struct{} // closed when evs and err are set
+	evs     []events.Event
+	err     error
+}
+
+// streamReadTimeout bounds a shared read, which runs on no stream's
+// context: one stream closing must not fail the read of the others.
+const streamReadTimeout = 30 * time.Second
+
+// after returns log.After(user, after, streamBatch), read by this call or
+// by one that started no earlier than since. The events are shared:
+// callers must not modify them.
+func (f *readFlights) after(ctx context.Context, log EventLog, user, after int64, since time.Time) ([]events.Event, error) {
+	k := readKey{user, after}
+	f.mu.Lock()
+	fl := f.m[k]
+	lead := fl == nil || fl.started.Before(since)
+	if lead {
+		fl = &readFlight{started: time.Now(), done: make(chan struct{})}
+		if f.m == nil {
+			f.m = make(map[readKey]*readFlight)
+		}
+		f.m[k] = fl // an older flight's waiters keep their own pointer
+	}
+	f.mu.Unlock()
+	if lead {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), streamReadTimeout)
+		fl.evs, fl.err = log.After(rctx, user, after, streamBatch)
+		cancel()
+		f.mu.Lock()
+		if f.m[k] == fl {
+			delete(f.m, k)
+		}
+		f.mu.Unlock()
+		close(fl.done)
+	}
+	select {
+	case <-fl.done:
+		return fl.evs, fl.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 

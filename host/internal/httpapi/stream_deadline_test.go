@@ -29,14 +29,16 @@ func (l *slowLog) After(ctx context.Context, userID, after int64, limit int) ([]
 
 // The write deadline is for the client to take what the stream writes, not
 // for the host's own log reads: a stream whose client keeps reading stays
-// open while reads take longer than the deadline (under load, while a
-// heartbeat waits in the buffer for the read that follows it).
+// open while reads take longer than the deadline (a database under load).
+// It used to end with "unexpected EOF" when a heartbeat waited in the
+// buffer for the read that followed it.
 func TestStreamOutlivesLogReadsSlowerThanTheWriteDeadline(t *testing.T) {
 	var slow *slowLog
 	e := newEnv(t, storetest.OpenSQLite(t), httpapi.RateLimits{PerIP: -1, PerUser: -1, Auth: -1}, func(d *httpapi.Deps) {
 		slow = &slowLog{EventLog: d.Events}
 		d.Events = slow
 		d.Stream.Heartbeat = 50 * time.Millisecond
+		d.Stream.Poll = 50 * time.Millisecond // the reads to slow down
 		d.Stream.WriteTimeout = 200 * time.Millisecond
 	})
 	srv := httptest.NewServer(e.h)
@@ -48,7 +50,7 @@ func TestStreamOutlivesLogReadsSlowerThanTheWriteDeadline(t *testing.T) {
 	require.NoError(t, err)
 
 	slow.delay.Store(int64(500 * time.Millisecond))
-	for range 3 { // each heartbeat is followed by a slow read
+	for range 3 { // heartbeats between slow reads
 		f, err := s.Next()
 		require.NoError(t, err, "the stream ended while its client was reading")
 		require.Equal(t, []string{"heartbeat"}, f.Comments)
