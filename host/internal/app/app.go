@@ -230,6 +230,7 @@ func (a *App) buildServices() error {
 	a.trader = trading.NewService(a.db, a.accounts, policy, trading.Options{IdempotencyTTL: cfg.IdempotencyTTL, Events: tradeEvents{a.events, a.accounts}}, log.Named("trading"))
 	a.bots = bots.NewService(a.db, bots.Deps{
 		Strategies: a.plugins, Market: a.data, Accounts: a.accounts, Entitlements: a.billing, Trader: bots.FromTrading(a.trader),
+		Events: a.events,
 	}, bots.Options{}, log.Named("bots"))
 	// Trading and bots are built on the account manager, so they join it
 	// here rather than in its constructor.

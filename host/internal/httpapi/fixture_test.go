@@ -175,7 +175,7 @@ func newEnv(t testing.TB, st *store.Store, limits httpapi.RateLimits, tune ...fu
 	data := marketdata.New(m, marketdata.FromStore(st), metrics.New(), log.Named("marketdata"), marketdata.Options{})
 	t.Cleanup(func() { require.NoError(t, data.Close(context.Background())) })
 	tr := trading.NewService(st, acc, policy{bill}, trading.Options{Events: ev}, log.Named("trading"))
-	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr)},
+	bs := bots.NewService(st, bots.Deps{Strategies: m, Market: data, Accounts: acc, Entitlements: bill, Trader: bots.FromTrading(tr), Events: ev},
 		bots.Options{}, log.Named("bots"))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
