@@ -21,6 +21,8 @@ export async function render({root, app}) {
   const realAllowed = (b) => (b.access ? b.access.modes.includes('real') : hasReal(b) && ent.live_trading);
   const secret = (f) => Boolean(f.sensitive ?? f.secret);
   const accounts = new Map(accts.items.map((a) => [a.id, a]));
+  // Accounts show the broker's display name, as the broker cards do.
+  const brokerName = (name) => (brokers.items.find((b) => b.name === name) || {}).display_name || name;
 
   const listEl = h('div', {class: 'accounts', id: 'account-list'});
   // Where focus goes when the account that had it is disconnected.
@@ -66,7 +68,7 @@ export async function render({root, app}) {
         h('strong', {class: 'account-login'}, a.login),
         h('span', {class: 'badge ' + a.status}, t('status.' + a.status))),
       h('dl', {class: 'kv'},
-        h('dt', null, t('acct.broker')), h('dd', null, a.broker),
+        h('dt', null, t('acct.broker')), h('dd', null, brokerName(a.broker)),
         h('dt', null, t('acct.mode')), h('dd', null, t('mode.' + a.mode)),
         h('dt', null, t('acct.balance')), h('dd', {class: 'balance num'}, a.balance === null ? '—' : money(a.balance, a.currency)),
         a.status_reason ? [h('dt', null, t('acct.reason')), h('dd', null, a.status_reason)] : null),
