@@ -59,20 +59,27 @@ func (s *screen) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// waitFor waits until sel (CSS) is visible, within limit.
+// minWait is the least any wait gets: the limits are hang guards, and a
+// machine busy with other test binaries renders a page in seconds, not
+// milliseconds.
+const minWait = 45 * time.Second
+
+// waitFor waits until sel (CSS) is visible, within limit (at least
+// minWait).
 func (s *screen) waitFor(what, sel string, limit time.Duration) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.tab.Ctx, limit)
+	ctx, cancel := context.WithTimeout(s.tab.Ctx, max(limit, minWait))
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		s.fail(what+" (waiting for "+sel+")", err)
 	}
 }
 
-// waitReady waits until sel is in the document, visible or not.
+// waitReady waits until sel is in the document, visible or not (within
+// limit, at least minWait).
 func (s *screen) waitReady(what, sel string, limit time.Duration) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.tab.Ctx, limit)
+	ctx, cancel := context.WithTimeout(s.tab.Ctx, max(limit, minWait))
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(sel))); err != nil {
 		s.fail(what+" (waiting for "+sel+")", err)
